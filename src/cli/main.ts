@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { isMandateError } from '../errors.ts';
+import { CliError } from './client.ts';
+import { agentCommand } from './commands/agent.ts';
+import { initCommand } from './commands/init.ts';
+import { serveCommand } from './commands/serve.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('mandate')
+    .description('Mandate: runtime identity and access control for AI agents')
+    .option('--addr <url>', 'server address (MANDATE_ADDR, else the CLI config)')
+    .option('--token <token>', 'admin token (MANDATE_TOKEN, else the CLI config)')
+    .option('--json', 'print JSON instead of tables')
+    .showHelpAfterError()
+    .exitOverride();
+  initCommand(program);
+  serveCommand(program);
+  agentCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
+      return error.exitCode;
+    }
+    if (isMandateError(error) || error instanceof Error) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write('error: unexpected failure\n');
+    return 1;
+  }
+}

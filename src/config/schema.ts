@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: defaults, validation and the README's configuration table come
+ * from here. Every setting has an environment variable; `mandate serve` flags override them.
+ */
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).describe('MANDATE_DATA_DIR: data directory (SQLite file, master key, policies)'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .describe('MANDATE_DATABASE_URL: PostgreSQL URL; when unset, SQLite under the data dir'),
+  host: z.string().min(1).describe('MANDATE_HOST: address to listen on'),
+  port: z.coerce.number().int().min(0).max(65535).describe('MANDATE_PORT: port to listen on'),
+  trustDomain: z
+    .string()
+    .regex(
+      /^[a-z0-9.\-_]+$/,
+      'must be a SPIFFE trust domain: lowercase letters, digits, dot, dash, underscore',
+    )
+    .describe('MANDATE_TRUST_DOMAIN: SPIFFE trust domain, set on first start'),
+  masterKey: z
+    .string()
+    .optional()
+    .describe('MANDATE_MASTER_KEY: base64 32-byte master key (else the key file)'),
+  masterKeyFile: z
+    .string()
+    .optional()
+    .describe('MANDATE_MASTER_KEY_FILE: master key file (default <data dir>/master.key)'),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .describe('MANDATE_LOG_LEVEL: log level'),
+  publicUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('MANDATE_PUBLIC_URL: external base URL (issuer); default http://host:port'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const configDefaults = {
+  dataDir: '.mandate',
+  host: '127.0.0.1',
+  port: 7470,
+  trustDomain: 'mandate.local',
+  logLevel: 'info',
+} as const;
+
+const envNames: Record<keyof Config, string> = {
+  dataDir: 'MANDATE_DATA_DIR',
+  databaseUrl: 'MANDATE_DATABASE_URL',
+  host: 'MANDATE_HOST',
+  port: 'MANDATE_PORT',
+  trustDomain: 'MANDATE_TRUST_DOMAIN',
+  masterKey: 'MANDATE_MASTER_KEY',
+  masterKeyFile: 'MANDATE_MASTER_KEY_FILE',
+  logLevel: 'MANDATE_LOG_LEVEL',
+  publicUrl: 'MANDATE_PUBLIC_URL',
+};
+
+/** Merge defaults < environment < explicit overrides, then validate. */
+export function loadConfig(
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  env = process.env,
+): Config {
+  const fromEnv: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(envNames)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const parsed = configSchema.safeParse({ ...configDefaults, ...fromEnv, ...defined });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const name = envNames[key as keyof Config] ?? key;
+    throw new Error(`invalid configuration ${name}: ${issue?.message}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+}
+
+export const configEnvNames = envNames;

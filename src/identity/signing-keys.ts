@@ -1,0 +1,70 @@
+import crypto from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { Queryable } from '../store/store.ts';
+import type { MasterKey } from './master-key.ts';
+import { seal, unseal } from './seal.ts';
+
+/**
+ * Control-plane signing keys: Ed25519, private parts sealed under the master key, `kid` = the
+ * RFC 7638 thumbprint of the public key. One key signs at a time; retired keys stay published
+ * until every token they signed has expired.
+ */
+export interface SigningKey {
+  kid: string;
+  publicJwk: JWK;
+  privateKey: crypto.KeyObject;
+  publicKey: crypto.KeyObject;
+}
+
+export const SIGNING_ALG = 'EdDSA';
+
+const sealContext = (kid: string) => `signing-key:${kid}`;
+
+export async function createSigningKey(db: Queryable, master: MasterKey, now: Date): Promise<SigningKey> {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const exported = publicKey.export({ format: 'jwk' }) as JWK;
+  const jwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: exported.x! };
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+  await db
+    .insertInto('signing_keys')
+    .values({
+      kid,
+      alg: SIGNING_ALG,
+      public_jwk: JSON.stringify({ ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }),
+      private_sealed: seal(master, pkcs8, sealContext(kid)),
+      created_at: now.toISOString(),
+      retired_at: null,
+      expires_at: null,
+    })
+    .execute();
+  return { kid, publicJwk: { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }, privateKey, publicKey };
+}
+
+/** The key that signs now: the newest one not retired. */
+export async function activeSigningKey(db: Queryable, master: MasterKey): Promise<SigningKey | undefined> {
+  const row = await db
+    .selectFrom('signing_keys')
+    .selectAll()
+    .where('retired_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .orderBy('kid')
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const pkcs8 = unseal(master, row.private_sealed, sealContext(row.kid));
+  const privateKey = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  const publicJwk = JSON.parse(row.public_jwk) as JWK;
+  return { kid: row.kid, publicJwk, privateKey, publicKey: crypto.createPublicKey(privateKey) };
+}
+
+/** Public keys to publish in the JWKS: every key not yet past its expiry. */
+export async function publishedKeys(db: Queryable, now: Date): Promise<JWK[]> {
+  const rows = await db
+    .selectFrom('signing_keys')
+    .select(['public_jwk', 'expires_at'])
+    .orderBy('created_at')
+    .execute();
+  return rows
+    .filter((r) => r.expires_at === null || Date.parse(r.expires_at) > now.getTime())
+    .map((r) => JSON.parse(r.public_jwk) as JWK);
+}

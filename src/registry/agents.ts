@@ -1,0 +1,186 @@
+import { conflict, MandateError, notFound } from '../errors.ts';
+import type { AgentsTable } from '../store/schema.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import { parseOrThrow } from '../validation.ts';
+import {
+  type AgentCard,
+  type AgentCardSpec,
+  type AgentStatus,
+  agentCardSpecSchema,
+  agentStatuses,
+  cardFlags,
+  specHash,
+} from './agent-card.ts';
+
+/** Validate a card; a prod agent must name its owner (DESIGN §1.1: never silently accepted). */
+export function parseAgentCard(input: unknown, pathPrefix = ''): AgentCardSpec {
+  const spec = parseOrThrow(agentCardSpecSchema, input, 'agent card', pathPrefix);
+  if (spec.environment === 'prod' && !spec.owner) {
+    const path = pathPrefix ? `${pathPrefix}.owner` : 'owner';
+    throw new MandateError(
+      'ERR_OWNER_REQUIRED',
+      `agent ${spec.id} is in prod and has no owner; set owner to a person`,
+      {
+        status: 400,
+        details: [{ path, message: 'required for environment prod' }],
+      },
+    );
+  }
+  return spec;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+function toRow(spec: AgentCardSpec): Omit<AgentsTable, 'status' | 'created_at' | 'updated_at'> {
+  return {
+    ...spec,
+    code_hashes: json(spec.code_hashes),
+    config_hashes: json(spec.config_hashes),
+    toolset: json(spec.toolset),
+    roles: json(spec.roles),
+    may_delegate_to: json(spec.may_delegate_to),
+    spec_hash: specHash(spec),
+  };
+}
+
+export function fromRow(row: AgentsTable): AgentCard {
+  const spec: AgentCardSpec = {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    purpose: row.purpose,
+    environment: row.environment as AgentCardSpec['environment'],
+    model: row.model,
+    version: row.version,
+    code_hashes: JSON.parse(row.code_hashes),
+    config_hashes: JSON.parse(row.config_hashes),
+    toolset: JSON.parse(row.toolset),
+    roles: JSON.parse(row.roles),
+    may_delegate_to: JSON.parse(row.may_delegate_to),
+    on_behalf_of: row.on_behalf_of as AgentCardSpec['on_behalf_of'],
+    max_token_lifetime: Number(row.max_token_lifetime),
+    default_budget: Number(row.default_budget),
+  };
+  return {
+    ...spec,
+    status: row.status as AgentStatus,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    flags: cardFlags(spec),
+  };
+}
+
+export async function findAgent(db: Queryable, id: string): Promise<AgentCard | undefined> {
+  const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? fromRow(row) : undefined;
+}
+
+export async function getAgent(db: Queryable, id: string): Promise<AgentCard> {
+  const agent = await findAgent(db, id);
+  if (!agent) throw notFound('ERR_AGENT_NOT_FOUND', `agent ${id} not found`);
+  return agent;
+}
+
+export interface AgentFilter {
+  status?: AgentStatus | undefined;
+  owner?: string | undefined;
+  environment?: string | undefined;
+}
+
+export async function listAgents(db: Queryable, filter: AgentFilter = {}): Promise<AgentCard[]> {
+  let query = db.selectFrom('agents').selectAll().orderBy('id');
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.owner) query = query.where('owner', '=', filter.owner);
+  if (filter.environment) query = query.where('environment', '=', filter.environment);
+  return (await query.execute()).map(fromRow);
+}
+
+export async function registerAgent(db: Queryable, spec: AgentCardSpec, now: Date): Promise<AgentCard> {
+  if (await findAgent(db, spec.id)) throw conflict('ERR_AGENT_EXISTS', `agent ${spec.id} already exists`);
+  const at = now.toISOString();
+  await db
+    .insertInto('agents')
+    .values({ ...toRow(spec), status: 'active', created_at: at, updated_at: at })
+    .execute();
+  return getAgent(db, spec.id);
+}
+
+export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
+
+/**
+ * Declarative upsert for GitOps: every card is created or brought to the given spec, in one
+ * transaction (all or nothing). Status is lifecycle, not spec: apply never resumes or retires.
+ */
+export async function applyAgents(
+  store: Store,
+  specs: AgentCardSpec[],
+  now: Date,
+): Promise<Array<{ id: string; outcome: ApplyOutcome }>> {
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.id))
+      throw conflict('ERR_AGENT_DUPLICATE', `agent ${spec.id} appears twice in the input`);
+    seen.add(spec.id);
+  }
+  return store.transaction(async (trx) => {
+    const results: Array<{ id: string; outcome: ApplyOutcome }> = [];
+    for (const spec of specs) {
+      const current = await trx
+        .selectFrom('agents')
+        .select(['spec_hash', 'status'])
+        .where('id', '=', spec.id)
+        .executeTakeFirst();
+      const row = toRow(spec);
+      if (!current) {
+        const at = now.toISOString();
+        await trx
+          .insertInto('agents')
+          .values({ ...row, status: 'active', created_at: at, updated_at: at })
+          .execute();
+        results.push({ id: spec.id, outcome: 'created' });
+      } else if (current.status === 'retired') {
+        throw conflict('ERR_AGENT_RETIRED', `agent ${spec.id} is retired; its id cannot be reused`);
+      } else if (current.spec_hash === row.spec_hash) {
+        results.push({ id: spec.id, outcome: 'unchanged' });
+      } else {
+        await trx
+          .updateTable('agents')
+          .set({ ...row, updated_at: now.toISOString() })
+          .where('id', '=', spec.id)
+          .execute();
+        results.push({ id: spec.id, outcome: 'updated' });
+      }
+    }
+    return results;
+  });
+}
+
+export const lifecycleActions = {
+  suspend: { from: ['active'], to: 'suspended' },
+  resume: { from: ['suspended'], to: 'active' },
+  retire: { from: ['active', 'suspended'], to: 'retired' },
+} as const satisfies Record<string, { from: readonly AgentStatus[]; to: AgentStatus }>;
+
+export type LifecycleAction = keyof typeof lifecycleActions;
+
+export async function changeAgentStatus(
+  db: Queryable,
+  id: string,
+  action: LifecycleAction,
+  now: Date,
+): Promise<AgentCard> {
+  const agent = await getAgent(db, id);
+  const rule = lifecycleActions[action];
+  if (!(rule.from as readonly string[]).includes(agent.status)) {
+    throw conflict('ERR_AGENT_STATE', `cannot ${action} agent ${id}: it is ${agent.status}`);
+  }
+  await db
+    .updateTable('agents')
+    .set({ status: rule.to, updated_at: now.toISOString() })
+    .where('id', '=', id)
+    .where('status', '=', agent.status)
+    .execute();
+  return getAgent(db, id);
+}
+
+export { agentStatuses };

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MandateError } from '../errors.ts';
+import { type AdminPrincipal, type AdminRole, authenticateAdmin } from './admin-tokens.ts';
+import type { ServerContext } from './context.ts';
+
+/**
+ * Who may call which admin route. A route declares its access class in `config.access`;
+ * otherwise reads are `read` and everything else `write`.
+ *   read    admin, auditor (and approver under /v1/approvals)
+ *   write   admin
+ *   approve admin, approver
+ */
+export type AccessClass = 'read' | 'write' | 'approve';
+
+const allowed: Record<AccessClass, readonly AdminRole[]> = {
+  read: ['admin', 'auditor'],
+  write: ['admin'],
+  approve: ['admin', 'approver'],
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    admin?: AdminPrincipal;
+  }
+  interface FastifyContextConfig {
+    access?: AccessClass;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1];
+}
+
+export function adminGuard(ctx: ServerContext) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const principal = await authenticateAdmin(ctx.store.db, bearerToken(request));
+    const access = request.routeOptions.config.access ?? (request.method === 'GET' ? 'read' : 'write');
+    if (!allowed[access].includes(principal.role)) {
+      throw new MandateError(
+        'ERR_FORBIDDEN',
+        `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`,
+        {
+          status: 403,
+        },
+      );
+    }
+    request.admin = principal;
+  };
+}

@@ -1,0 +1,61 @@
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { badRequest } from '../errors.ts';
+import { adminGuard } from './access.ts';
+import type { ServerContext } from './context.ts';
+import { registerMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { errorHandler, problem, sendProblem } from './problem.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { healthRoutes } from './routes/health.ts';
+import { wellKnownRoutes } from './routes/well-known.ts';
+
+export const BODY_LIMIT = 1024 * 1024;
+export const VERSION = '0.1.0';
+
+/** The HTTP surface: admin API under /v1, well-known documents, health and metrics. */
+export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    bodyLimit: BODY_LIMIT,
+    // Per-request lines would double the audit trail's work and cost latency; metrics count requests.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      problem(404, 'ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+  app.addContentTypeParser(
+    ['application/yaml', 'text/yaml', 'application/x-yaml'],
+    { parseAs: 'string' },
+    (_r, body, done) => {
+      try {
+        done(null, parseYaml(body as string, { maxAliasCount: 100 }));
+      } catch (error) {
+        const where =
+          error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+        const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
+        done(badRequest('ERR_MALFORMED_YAML', `malformed YAML${where}: ${reason}`), undefined);
+      }
+    },
+  );
+
+  const guard = adminGuard(ctx);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    if (request.url.startsWith('/v1/') && request.url !== '/v1/openapi.json') await guard(request, reply);
+  });
+
+  registerMetrics(app);
+  healthRoutes(app, ctx);
+  wellKnownRoutes(app, ctx);
+  app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
+  agentRoutes(app, ctx);
+  return app;
+}

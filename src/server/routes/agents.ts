@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { agentStatuses, environments } from '../../registry/agent-card.ts';
+import {
+  applyAgents,
+  changeAgentStatus,
+  getAgent,
+  type LifecycleAction,
+  listAgents,
+  parseAgentCard,
+  registerAgent,
+} from '../../registry/agents.ts';
+import { parseOrThrow } from '../../validation.ts';
+import type { ServerContext } from '../context.ts';
+
+const listQuery = z.strictObject({
+  status: z.enum(agentStatuses).optional(),
+  owner: z.string().optional(),
+  environment: z.enum(environments).optional(),
+});
+
+const idParams = z.object({ id: z.string().min(1).max(64) });
+
+/** `agents:` list (YAML/JSON document) or a bare array of cards. */
+const applyBody = z.union([
+  z.strictObject({ agents: z.array(z.unknown()).max(1000) }),
+  z.array(z.unknown()).max(1000),
+]);
+
+export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
+  app.get('/v1/agents', async (request) => {
+    const filter = parseOrThrow(listQuery, request.query, 'query');
+    return { agents: await listAgents(ctx.store.db, filter) };
+  });
+
+  app.post('/v1/agents', async (request, reply) => {
+    const spec = parseAgentCard(request.body);
+    const agent = await ctx.store.transaction((trx) => registerAgent(trx, spec, ctx.now()));
+    reply.status(201).header('location', `/v1/agents/${agent.id}`);
+    return agent;
+  });
+
+  app.put('/v1/agents', async (request) => {
+    const body = parseOrThrow(applyBody, request.body ?? null, 'apply document');
+    const items = Array.isArray(body) ? body : body.agents;
+    const specs = items.map((item, i) => parseAgentCard(item, `agents[${i}]`));
+    return { results: await applyAgents(ctx.store, specs, ctx.now()) };
+  });
+
+  app.get('/v1/agents/:id', async (request) => {
+    const { id } = parseOrThrow(idParams, request.params, 'path');
+    return getAgent(ctx.store.db, id);
+  });
+
+  for (const action of ['suspend', 'resume', 'retire'] as const satisfies LifecycleAction[]) {
+    app.post(`/v1/agents/:id/${action}`, async (request) => {
+      const { id } = parseOrThrow(idParams, request.params, 'path');
+      return ctx.store.transaction((trx) => changeAgentStatus(trx, id, action, ctx.now()));
+    });
+  }
+}

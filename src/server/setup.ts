@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
+import { activeSigningKey, createSigningKey } from '../identity/signing-keys.ts';
+import { openStore } from '../store/open.ts';
+import { initSetting } from '../store/settings.ts';
+import type { Store } from '../store/store.ts';
+import { countAdminTokens, createAdminToken } from './admin-tokens.ts';
+
+export interface Prepared {
+  store: Store;
+  masterKey: MasterKey;
+  trustDomain: string;
+  /** The first admin token, present only when this call created it: show it once. */
+  adminToken?: string;
+  createdMasterKey: boolean;
+}
+
+/**
+ * First-start set-up, idempotent on later starts: master key (file 0600 unless given by env),
+ * database and migrations, trust domain, the first signing key, and the first admin token.
+ */
+export async function prepare(config: Config, now: Date = new Date(), pgSchema?: string): Promise<Prepared> {
+  const { key: masterKey, created: createdMasterKey } = loadMasterKey({
+    value: config.masterKey,
+    file: config.masterKeyFile ?? path.join(config.dataDir, 'master.key'),
+    create: true,
+  });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    ...(pgSchema ? { pgSchema } : {}),
+  });
+  try {
+    const result = await store.transaction(async (trx) => {
+      const trustDomain = await initSetting(trx, 'trust_domain', config.trustDomain);
+      if (!(await activeSigningKey(trx, masterKey))) await createSigningKey(trx, masterKey, now);
+      if ((await countAdminTokens(trx)) > 0) return { trustDomain };
+      const { token } = await createAdminToken(trx, { name: 'initial admin', role: 'admin', now });
+      return { trustDomain, adminToken: token };
+    });
+    return { store, masterKey, createdMasterKey, ...result };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

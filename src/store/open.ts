@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { MandateError } from '../errors.ts';
+import { migrationProvider } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import type { Dialect, Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  /** `postgres://…` selects PostgreSQL; otherwise SQLite at `<dataDir>/mandate.db`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema to use (created when missing); tests use one each. */
+  pgSchema?: string;
+  poolSize?: number;
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = options.databaseUrl ? await openPostgres(options) : openSqlite(options.dataDir);
+  try {
+    await migrate(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+function openSqlite(dataDir: string): Store {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'mandate.db');
+  const database = new Sqlite(file);
+  fs.chmodSync(file, 0o600);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return makeStore('sqlite', db, async () => {
+    await db.destroy();
+  });
+}
+
+async function openPostgres(options: OpenStoreOptions): Promise<Store> {
+  const schema = options.pgSchema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new MandateError('ERR_STORE_CONFIG', 'invalid PostgreSQL schema name');
+  }
+  const config: pg.PoolConfig = {
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+  };
+  if (schema) {
+    const admin = new pg.Client({ connectionString: options.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await admin.end();
+    }
+    config.options = `-c search_path=${schema}`;
+  }
+  const pool = new pg.Pool(config);
+  // An idle client that loses its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return makeStore('postgres', db, async () => {
+    await db.destroy();
+  });
+}
+
+function makeStore(dialect: Dialect, db: Kysely<Database>, close: () => Promise<void>): Store {
+  let closed = false;
+  return {
+    dialect,
+    db,
+    transaction: (work) => db.transaction().execute(work),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MandateError('ERR_STORE_MIGRATION', `migration ${failed} failed`, { cause: error });
+  }
+}

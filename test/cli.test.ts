@@ -1,0 +1,170 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './harness.ts';
+
+/** The CLI as a user runs it: `node bin/mandate.js …` in child processes against a real server. */
+const BIN = path.resolve(import.meta.dirname, '../bin/mandate.js');
+const run = promisify(execFile);
+
+async function mandate(args: string[], env: NodeJS.ProcessEnv) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${seen}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] ?? match[0]);
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
+  });
+}
+
+describe('the mandate CLI against a running server', () => {
+  const dataDir = tempDir('mandate-cli-');
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dataDir,
+    MANDATE_DATA_DIR: dataDir,
+    MANDATE_PORT: String(port),
+    MANDATE_LOG_LEVEL: 'warn',
+  };
+  let server: ChildProcess;
+
+  beforeAll(async () => {
+    const init = await mandate(['init'], env);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toMatch(/mdt_[A-Za-z0-9_-]+\./);
+    server = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForOutput(server, /Mandate listening on (\S+)/);
+  });
+
+  afterAll(() => {
+    if (server.exitCode === null) server.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('init wrote a 0600 CLI config and a 0600 master key, and a second init mints no token', async () => {
+    expect(fs.statSync(path.join(dataDir, 'cli.json')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    const again = await mandate(['init'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Already initialized');
+    expect(again.stdout).not.toMatch(/mdt_/);
+  });
+
+  it('applies a YAML file, lists it as a table and as JSON, and stays idempotent', async () => {
+    const file = path.join(dataDir, 'agents.yaml');
+    fs.writeFileSync(
+      file,
+      'agents:\n  - id: support-bot\n    name: Support bot\n    owner: alice@example.com\n    environment: prod\n  - id: scratch\n    name: Scratch\n',
+    );
+    const first = await mandate(['agent', 'apply', '-f', file], env);
+    expect(first.stdout).toBe('support-bot: created\nscratch: created\n');
+    const second = await mandate(['agent', 'apply', '-f', file], env);
+    expect(second.stdout).toBe('support-bot: unchanged\nscratch: unchanged\n');
+    const list = await mandate(['agent', 'list'], env);
+    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+OWNER\s+ENVIRONMENT\s+STATUS/);
+    expect(list.stdout).toMatch(/scratch\s+Scratch\s+-\s+dev\s+active\s+-\s+no-owner/);
+    const json = JSON.parse(
+      (await mandate(['--json', 'agent', 'list', '--environment', 'prod'], env)).stdout,
+    );
+    expect(json.map((a: { id: string }) => a.id)).toEqual(['support-bot']);
+  });
+
+  it('registers from flags and moves an agent through suspend, resume and retire', async () => {
+    expect(
+      (
+        await mandate(
+          ['agent', 'register', '--id', 'flag-bot', '--name', 'Flag bot', '--tool', 'tool:github/*'],
+          env,
+        )
+      ).code,
+    ).toBe(0);
+    expect((await mandate(['agent', 'suspend', 'flag-bot'], env)).stdout).toContain('now suspended');
+    expect((await mandate(['agent', 'resume', 'flag-bot'], env)).stdout).toContain('now active');
+    expect((await mandate(['agent', 'retire', 'flag-bot'], env)).stdout).toContain('now retired');
+    const show = JSON.parse((await mandate(['--json', 'agent', 'show', 'flag-bot'], env)).stdout);
+    expect(show).toMatchObject({ status: 'retired', toolset: ['tool:github/*'] });
+  });
+
+  it('exits non-zero with the server message on refusals and bad files', async () => {
+    const orphan = await mandate(['agent', 'register', '--id', 'orphan', '--environment', 'prod'], env);
+    expect(orphan.code).toBe(1);
+    expect(orphan.stderr).toContain('agent orphan is in prod and has no owner');
+    expect(orphan.stderr).toContain('ERR_OWNER_REQUIRED');
+    const missing = await mandate(['agent', 'show', 'ghost'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('agent ghost not found (ERR_AGENT_NOT_FOUND)');
+    const bad = path.join(dataDir, 'bad.yaml');
+    fs.writeFileSync(bad, 'agents:\n  - id: [oops\n');
+    const malformed = await mandate(['agent', 'apply', '-f', bad], env);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toMatch(/malformed YAML in .*bad\.yaml at line \d/);
+    const noToken = await mandate(['agent', 'list'], { ...env, MANDATE_TOKEN: 'mdt_nope' });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain('ERR_UNAUTHENTICATED');
+  });
+
+  it('reports an unreachable server clearly', async () => {
+    const res = await mandate(['agent', 'list'], { ...env, MANDATE_ADDR: 'http://127.0.0.1:1' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('cannot reach Mandate at http://127.0.0.1:1');
+  });
+
+  it('shuts down gracefully on SIGTERM with exit code 0', async () => {
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('mandate serve on a fresh data dir', () => {
+  it('creates everything on first start and prints the admin token once', async () => {
+    const dataDir = tempDir('mandate-serve-');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      MANDATE_DATA_DIR: dataDir,
+      MANDATE_PORT: '0',
+      MANDATE_LOG_LEVEL: 'warn',
+    };
+    const start = async () => {
+      const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stderr.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      await waitForOutput(child, /Mandate listening on (\S+)/);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      return out;
+    };
+    const first = await start();
+    expect(first).toMatch(/Initial admin token[^\n]*\n\n {2}mdt_/);
+    const config = JSON.parse(fs.readFileSync(path.join(dataDir, 'cli.json'), 'utf8'));
+    expect(first).toContain(config.token);
+    const second = await start();
+    expect(second).not.toContain('mdt_');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
