@@ -25,8 +25,9 @@ export async function postgresAvailable(): Promise<boolean> {
     await client.end();
     pgReachable = true;
   } catch (error) {
-    if (process.env.CI === 'true')
-      throw new Error(`PostgreSQL is required in CI and is not reachable at ${PG_URL}: ${error}`);
+    if (process.env.CI === 'true') {
+      throw new Error(`PostgreSQL is required in CI and is not reachable at ${PG_URL}`, { cause: error });
+    }
     pgReachable = false;
   }
   return pgReachable;
@@ -127,5 +128,5 @@ export async function startTestServer(
 }
 
 /** A response body as loosely typed JSON, for assertions. */
-// biome-ignore lint/suspicious/noExplicitAny: test assertions index into arbitrary JSON.
+// Test assertions index into arbitrary JSON.
 export const readJson = async (response: Response): Promise<any> => response.json();
