@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
+import { MemoryAuditWriter } from '../src/audit/memory-writer.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { type RunningServer, startServer } from '../src/server/serve.ts';
 import { type OpenStoreOptions, openStore } from '../src/store/open.ts';
@@ -84,6 +85,7 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
 
 export interface TestServer extends RunningServer {
   token: string;
+  audit: MemoryAuditWriter;
   dataDir: string;
   /** fetch against the server with the admin token unless headers say otherwise. */
   api(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -99,7 +101,9 @@ export async function startTestServer(
     { dataDir, port: 0, logLevel: 'silent', ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}) },
     {},
   );
+  const audit = new MemoryAuditWriter();
   const server = await startServer(config, {
+    audit,
     logger: pino({ level: 'silent' }),
     ...(schema ? { pgSchema: schema } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -108,6 +112,7 @@ export async function startTestServer(
   return {
     ...server,
     token,
+    audit,
     dataDir,
     api: (method, route, body, headers = {}) =>
       fetch(`${server.url}${route}`, {

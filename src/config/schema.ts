@@ -32,6 +32,10 @@ export const configSchema = z.strictObject({
   logLevel: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .describe('MANDATE_LOG_LEVEL: log level'),
+  devIssuer: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .describe('MANDATE_DEV_ISSUER: enable the built-in development person-token issuer'),
   publicUrl: z
     .string()
     .url()
@@ -47,6 +51,7 @@ export const configDefaults = {
   port: 7470,
   trustDomain: 'mandate.local',
   logLevel: 'info',
+  devIssuer: true,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -58,6 +63,7 @@ const envNames: Record<keyof Config, string> = {
   masterKey: 'MANDATE_MASTER_KEY',
   masterKeyFile: 'MANDATE_MASTER_KEY_FILE',
   logLevel: 'MANDATE_LOG_LEVEL',
+  devIssuer: 'MANDATE_DEV_ISSUER',
   publicUrl: 'MANDATE_PUBLIC_URL',
 };
 

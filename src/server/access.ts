@@ -9,10 +9,11 @@ import type { ServerContext } from './context.ts';
  *   read    admin, auditor (and approver under /v1/approvals)
  *   write   admin
  *   approve admin, approver
+ *   public  no admin token: the route authenticates its caller itself (agent runtimes)
  */
-export type AccessClass = 'read' | 'write' | 'approve';
+export type AccessClass = 'read' | 'write' | 'approve' | 'public';
 
-const allowed: Record<AccessClass, readonly AdminRole[]> = {
+const allowed: Record<Exclude<AccessClass, 'public'>, readonly AdminRole[]> = {
   read: ['admin', 'auditor'],
   write: ['admin'],
   approve: ['admin', 'approver'],
@@ -36,6 +37,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 export function adminGuard(ctx: ServerContext) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (request.routeOptions.config.access === 'public') return;
     const principal = await authenticateAdmin(ctx.store.db, bearerToken(request));
     const access = request.routeOptions.config.access ?? (request.method === 'GET' ? 'read' : 'write');
     if (!allowed[access].includes(principal.role)) {

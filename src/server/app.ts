@@ -6,7 +6,10 @@ import type { ServerContext } from './context.ts';
 import { registerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
+import { registerFormParser } from './form.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { identityRoutes } from './routes/identity.ts';
+import { oauthRoutes } from './routes/oauth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
@@ -45,6 +48,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     },
   );
 
+  registerFormParser(app);
   const guard = adminGuard(ctx);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -57,5 +61,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
   agentRoutes(app, ctx);
+  identityRoutes(app, ctx);
+  oauthRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import { MemoryAuditWriter } from '../audit/memory-writer.ts';
+import type { AuditWriter } from '../audit/writer.ts';
+import { KeyRing } from '../identity/key-ring.ts';
+import { StoreReplayCache } from '../tokens/replay-store.ts';
+import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { type Prepared, prepare } from './setup.ts';
@@ -27,11 +32,12 @@ export function createLogger(level: Config['logLevel']): Logger {
 /** Prepare storage and keys, then listen. Used by `mandate serve`, the demo and the tests. */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; now?: () => Date; pgSchema?: string } = {},
+  options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter } = {},
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
   const prepared: Prepared = await prepare(config, now(), options.pgSchema);
   const logger = options.logger ?? createLogger(config.logLevel);
+  const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
   const ctx: ServerContext = {
     config,
     store: prepared.store,
@@ -39,6 +45,12 @@ export async function startServer(
     trustDomain: prepared.trustDomain,
     logger,
     now,
+    keys,
+    issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    replay: new StoreReplayCache(prepared.store, now),
+    audit: options.audit ?? new MemoryAuditWriter(now),
+    devIssuer: config.devIssuer,
+    maxDelegationDepth: DEFAULT_DELEGATION_DEPTH,
   };
   const app = await buildApp(ctx);
   try {
@@ -50,6 +62,8 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // The issuer is the public address; with port 0 it is known only once listening.
+  ctx.issuer = (config.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, '');
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -51,7 +51,64 @@ export interface SigningKeysTable {
   expires_at: string | null;
 }
 
+export interface JoinTokensTable {
+  id: string;
+  agent_id: string;
+  secret_hash: string;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface InstancesTable {
+  id: string;
+  agent_id: string;
+  spiffe_id: string;
+  /** RFC 7638 thumbprint of the instance key; one key, one instance. */
+  jkt: string;
+  public_jwk: string;
+  /** The attested manifest claims (code hash, model, version, environment, runtime). */
+  claims: string;
+  status: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface MandatesTable {
+  jti: string;
+  parent_jti: string | null;
+  instance_id: string;
+  agent_id: string;
+  sub: string;
+  scope: string;
+  aud: string;
+  budget: number;
+  depth: number;
+  task_id: string | null;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface DpopReplayTable {
+  key: string;
+  /** Unix seconds; rows past it may be deleted. */
+  expires_at: number | string;
+}
+
+export interface TrustedIssuersTable {
+  issuer: string;
+  audience: string | null;
+  jwks: string;
+  created_at: string;
+}
+
 export interface Database {
+  join_tokens: JoinTokensTable;
+  instances: InstancesTable;
+  mandates: MandatesTable;
+  dpop_replay: DpopReplayTable;
+  trusted_issuers: TrustedIssuersTable;
   settings: SettingsTable;
   admin_tokens: AdminTokensTable;
   agents: AgentsTable;

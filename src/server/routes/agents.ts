@@ -10,6 +10,7 @@ import {
   parseAgentCard,
   registerAgent,
 } from '../../registry/agents.ts';
+import { revokeAgentMandates } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -55,7 +56,24 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
   for (const action of ['suspend', 'resume', 'retire'] as const satisfies LifecycleAction[]) {
     app.post(`/v1/agents/:id/${action}`, async (request) => {
       const { id } = parseOrThrow(idParams, request.params, 'path');
-      return ctx.store.transaction((trx) => changeAgentStatus(trx, id, action, ctx.now()));
+      const now = ctx.now();
+      const { agent, revoked } = await ctx.store.transaction(async (trx) => {
+        const changed = await changeAgentStatus(trx, id, action, now);
+        // Suspension and retirement end every mandate at once; retirement ends the instances too.
+        const ended = action === 'resume' ? [] : await revokeAgentMandates(trx, id, now, action === 'retire');
+        return { agent: changed, revoked: ended };
+      });
+      await ctx.audit.append({
+        chain: 'system',
+        type: `lifecycle.${action === 'resume' ? 'resumed' : action === 'suspend' ? 'suspended' : 'retired'}`,
+        actor: { instance: null, agent: id, person: null, delegation: [] },
+        action: `agent:${action}`,
+        resource: id,
+        status: 'success',
+        data: { resources: revoked },
+        reasons: { message: `by ${request.admin?.name ?? 'admin'}` },
+      });
+      return agent;
     });
   }
 }

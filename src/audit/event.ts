@@ -1,0 +1,97 @@
+// Mandate audit event: one record of a per-chain hash chain, hashed over its RFC 8785 (JCS) form
+import { hash } from 'node:crypto';
+import { z } from 'zod';
+import { badRequest } from '../errors.ts';
+import { canonicalize } from './jcs.ts';
+
+/** `prev_hash` of the first event of every chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Event types are `<noun>.<past-verb>` within these families; enforcement points write
+ * `tool.decision` / `http.decision` before forwarding a call and `tool.result` / `http.result`
+ * after it. `lifecycle.sealed` closes a chain for good.
+ */
+export const EVENT_TYPE =
+  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result))$/;
+export const SEALED_TYPE = 'lifecycle.sealed';
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
+const name = z.string().min(1).max(512);
+
+export const actorSchema = z.strictObject({
+  instance: name.nullish(),
+  agent: name.nullish(),
+  person: name.nullish(),
+  /** Who delegated to whom, outermost first: person, agent instance, sub-agent instance, … */
+  delegation: z.array(name).max(32),
+});
+
+export const reasonsSchema = z.strictObject({
+  /** Ids of the policies that determined the decision. */
+  policies: z.array(name).optional(),
+  /** Outcome of the scope check, e.g. `github:issues.write covered`. */
+  scope: z.string().max(1024).optional(),
+  budget: z
+    .strictObject({ limit: z.number(), spent: z.number(), remaining: z.number(), unit: name.optional() })
+    .partial()
+    .optional(),
+  risk: z.number().min(0).optional(),
+  /** Id of the approval that lifted a requirement. */
+  approval: name.optional(),
+  message: z.string().max(4096).optional(),
+});
+
+export const auditEventSchema = z.strictObject({
+  id: name,
+  time: z.iso.datetime(),
+  /** `instance:<id>` for an agent instance's chain, `system` for the control plane's own. */
+  chain: z.string().regex(/^(?:system|instance:[A-Za-z0-9._~:@-]{1,256})$/, 'must be system or instance:<id>'),
+  seq: z.int().min(1),
+  type: z.string().regex(EVENT_TYPE, 'must be <family>.<past-verb>'),
+  actor: actorSchema,
+  action: z.string().max(1024).nullish(),
+  resource: z.string().max(4096).nullish(),
+  decision: z.enum(['allow', 'deny']).nullish(),
+  reasons: reasonsSchema.nullish(),
+  status: z.enum(['success', 'failure', 'pending']),
+  /** Stable error code of a denial or failure, e.g. `ERR_SCOPE_NOT_GRANTED`. */
+  denial_reason: z.string().max(256).nullish(),
+  data: z
+    .strictObject({ resources: z.array(z.string().max(4096)).optional(), bytes: z.int().min(0).optional() })
+    .nullish(),
+  cost: z.number().min(0).nullish(),
+  policy_version: z.string().max(256).nullish(),
+  /** W3C trace-context trace-id of the call. */
+  trace_id: z.string().regex(/^[0-9a-f]{32}$/, 'must be a W3C trace-id').nullish(),
+  /** HMAC of the JCS of the full arguments (see redact.ts); the clear arguments never land here. */
+  args_digest: z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/).nullish(),
+  /** Allow-listed top-level argument fields only. */
+  args: z.record(z.string(), z.json()).nullish(),
+  prev_hash: hex64,
+  hash: hex64,
+});
+
+export type AuditEvent = z.infer<typeof auditEventSchema>;
+/** An event before its hash is computed. */
+export type UnhashedAuditEvent = Omit<AuditEvent, 'hash'>;
+
+/**
+ * Hex SHA-256 over the JCS of the event, `prev_hash` included and `hash` left out. Hashing the
+ * canonical form means a record re-serialized with other member order or number spelling verifies.
+ */
+export function hashEvent(event: UnhashedAuditEvent | AuditEvent): string {
+  // JCS leaves out undefined members; a spread is much cheaper than a rest copy without `hash`.
+  return hash('sha256', canonicalize({ ...event, hash: undefined }), 'hex');
+}
+
+/** Validate untrusted input (an import, an API body) as an audit event. */
+export function parseAuditEvent(input: unknown): AuditEvent {
+  const result = auditEventSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw badRequest(
+    'ERR_AUDIT_EVENT_INVALID',
+    'audit event is not valid',
+    result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  );
+}

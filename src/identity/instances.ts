@@ -1,0 +1,58 @@
+import { MandateError, notFound } from '../errors.ts';
+import type { InstancesTable } from '../store/schema.ts';
+import type { Queryable } from '../store/store.ts';
+
+export interface Instance {
+  id: string;
+  agent_id: string;
+  spiffe_id: string;
+  jkt: string;
+  public_jwk: Record<string, string>;
+  claims: Record<string, unknown>;
+  status: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+}
+
+const fromRow = (row: InstancesTable): Instance => ({
+  ...row,
+  public_jwk: JSON.parse(row.public_jwk),
+  claims: JSON.parse(row.claims),
+  status: row.status as Instance['status'],
+});
+
+export async function insertInstance(db: Queryable, instance: Omit<Instance, 'revoked_at' | 'status'>): Promise<void> {
+  const taken = await db.selectFrom('instances').select('id').where('jkt', '=', instance.jkt).executeTakeFirst();
+  if (taken) {
+    throw new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance', {
+      status: 409,
+    });
+  }
+  await db
+    .insertInto('instances')
+    .values({
+      ...instance,
+      public_jwk: JSON.stringify(instance.public_jwk),
+      claims: JSON.stringify(instance.claims),
+      status: 'active',
+      revoked_at: null,
+    })
+    .execute();
+}
+
+export async function findInstance(db: Queryable, id: string): Promise<Instance | undefined> {
+  const row = await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? fromRow(row) : undefined;
+}
+
+export async function getInstance(db: Queryable, id: string): Promise<Instance> {
+  const instance = await findInstance(db, id);
+  if (!instance) throw notFound('ERR_INSTANCE_NOT_FOUND', `instance ${id} not found`);
+  return instance;
+}
+
+export async function listInstances(db: Queryable, filter: { agentId?: string | undefined } = {}): Promise<Instance[]> {
+  let query = db.selectFrom('instances').selectAll().orderBy('created_at').orderBy('id');
+  if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
+  return (await query.execute()).map(fromRow);
+}

@@ -1,0 +1,75 @@
+import crypto from 'node:crypto';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { MandateError } from '../errors.ts';
+import type { Queryable } from '../store/store.ts';
+import { signJws, verifyJws } from '../tokens/jws.ts';
+import { TYP } from '../tokens/token-types.ts';
+import type { KeyRing } from './key-ring.ts';
+
+/**
+ * Person tokens: who an agent acts for. From a trusted OIDC issuer (its JWKS configured inline,
+ * never fetched), or from Mandate's development issuer (`<issuer>/dev`, typ person+jwt), which
+ * can be switched off. Our own mandate, identity and proof types are never accepted here.
+ */
+export interface Person {
+  sub: string;
+  iss: string;
+  exp: number;
+  email?: string;
+}
+
+export const devIssuerOf = (issuer: string) => `${issuer}/dev`;
+const PERSON_TOKEN_SECONDS = 3600;
+const EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+jwt']);
+
+const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message, { status: 400 });
+
+export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS) {
+  const signer = keys.signer();
+  const iat = Math.floor(now.getTime() / 1000);
+  const claims = { iss: devIssuerOf(issuer), sub: subject, aud: issuer, iat, exp: iat + ttlSeconds, jti: crypto.randomUUID(), email: subject };
+  return { token: signJws({ typ: TYP.person, kid: signer.kid }, claims, signer.privateKey), claims };
+}
+
+export interface PersonTokenContext {
+  db: Queryable;
+  keys: KeyRing;
+  issuer: string;
+  devIssuer: boolean;
+  now: Date;
+}
+
+export async function verifyPersonToken(token: string, ctx: PersonTokenContext): Promise<Person> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    header = decodeProtectedHeader(token);
+    claims = decodeJwt(token);
+  } catch {
+    throw refused('subject token is not a JWT');
+  }
+  if (header.typ === TYP.person) {
+    if (!ctx.devIssuer) throw refused('the development issuer is switched off');
+    const { payload } = verifyJws(token, { typ: TYP.person, issuer: devIssuerOf(ctx.issuer), audience: ctx.issuer, keys: ctx.keys.verificationKeys(), now: ctx.now });
+    return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub) };
+  }
+  if (typeof header.typ === 'string' && OURS.has(header.typ.toLowerCase())) throw refused(`a ${header.typ} token is not a person token`);
+  const iss = typeof claims.iss === 'string' ? claims.iss : '';
+  const trusted = await ctx.db.selectFrom('trusted_issuers').selectAll().where('issuer', '=', iss).executeTakeFirst();
+  if (!trusted) throw refused('subject token is from an issuer that is not trusted');
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(JSON.parse(trusted.jwks) as JSONWebKeySet), {
+      issuer: trusted.issuer,
+      audience: trusted.audience ?? ctx.issuer,
+      algorithms: EXTERNAL_ALGS,
+      currentDate: ctx.now,
+      clockTolerance: 30,
+      requiredClaims: ['sub', 'exp'],
+    });
+    return { sub: String(payload.sub), iss: trusted.issuer, exp: Number(payload.exp), ...(typeof payload.email === 'string' ? { email: payload.email } : {}) };
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
+    throw refused(`subject token from ${trusted.issuer} is not valid (${code})`);
+  }
+}

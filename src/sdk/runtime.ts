@@ -1,0 +1,122 @@
+import { createDpopProof, type DpopKeyPair, generateDpopKeyPair } from './dpop.ts';
+import { type ManifestClaims, signManifest } from './manifest.ts';
+
+/**
+ * What an agent runtime imports to act through Mandate: it generates its own key (the private
+ * part never leaves the process), attests, exchanges a person's token for a mandate with DPoP,
+ * signs a fresh proof for every call, and delegates to sub-agents.
+ */
+export interface Mandate {
+  token: string;
+  scope: string;
+  expiresAt: Date;
+}
+
+export class MandateRequestError extends Error {
+  readonly status: number;
+  readonly error: string;
+  constructor(status: number, error: string, description: string | undefined) {
+    super(description ? `${error}: ${description}` : error);
+    this.name = 'MandateRequestError';
+    this.status = status;
+    this.error = error;
+  }
+}
+
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+export class AgentRuntime {
+  readonly baseUrl: string;
+  readonly key: DpopKeyPair;
+  readonly instanceId: string;
+  readonly spiffeId: string;
+  #identityToken: string;
+  #identityExpires: number;
+
+  private constructor(baseUrl: string, key: DpopKeyPair, attested: { instance_id: string; spiffe_id: string; identity_token: string; expires_in: number }) {
+    this.baseUrl = baseUrl;
+    this.key = key;
+    this.instanceId = attested.instance_id;
+    this.spiffeId = attested.spiffe_id;
+    this.#identityToken = attested.identity_token;
+    this.#identityExpires = Date.now() + attested.expires_in * 1000;
+  }
+
+  /** Generate a key, sign the manifest, and attest as a new instance of the agent. */
+  static async bootstrap(baseUrl: string, manifest: ManifestClaims, key: DpopKeyPair = generateDpopKeyPair()): Promise<AgentRuntime> {
+    const base = baseUrl.replace(/\/+$/, '');
+    const attested = await request(`${base}/v1/instances`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ manifest: signManifest(manifest, key) }),
+    });
+    return new AgentRuntime(base, key, attested as never);
+  }
+
+  /** The identity token, renewed by proving possession of the key when it nears expiry. */
+  async identityToken(): Promise<string> {
+    if (Date.now() > this.#identityExpires - 60_000) {
+      const url = `${this.baseUrl}/v1/instances/${this.instanceId}/token`;
+      const renewed = (await request(url, { method: 'POST', headers: { dpop: this.proof('POST', url) } })) as { identity_token: string; expires_in: number };
+      this.#identityToken = renewed.identity_token;
+      this.#identityExpires = Date.now() + renewed.expires_in * 1000;
+    }
+    return this.#identityToken;
+  }
+
+  /** A fresh DPoP proof for one request (with `ath` when a mandate goes with it). */
+  proof(htm: string, htu: string, accessToken?: string): string {
+    return createDpopProof({ privateKey: this.key.privateKey, publicJwk: this.key.publicJwk, htm, htu, ...(accessToken ? { accessToken } : {}) });
+  }
+
+  /**
+   * RFC 8693 token exchange: `subjectToken` is a person's token, or a parent agent's mandate
+   * when this runtime is a sub-agent; `resource` is the enforcement point (RFC 8707).
+   */
+  async obtainMandate(input: { subjectToken: string; scope: string; resource: string | string[]; task?: { id?: string; description?: string; budget?: number } }): Promise<Mandate> {
+    const url = `${this.baseUrl}/oauth/token`;
+    const form = new URLSearchParams({
+      grant_type: EXCHANGE,
+      subject_token: input.subjectToken,
+      subject_token_type: JWT,
+      actor_token: await this.identityToken(),
+      actor_token_type: JWT,
+      scope: input.scope,
+    });
+    for (const resource of [input.resource].flat()) form.append('resource', resource);
+    if (input.task) {
+      const { id, description, budget } = input.task;
+      form.set('authorization_details', JSON.stringify([{ type: 'mandate_task', ...(id ? { task_id: id } : {}), ...(description ? { description } : {}), ...(budget !== undefined ? { budget } : {}) }]));
+    }
+    const body = (await request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: this.proof('POST', url) }, body: form })) as {
+      access_token: string;
+      scope: string;
+      expires_in: number;
+    };
+    return { token: body.access_token, scope: body.scope, expiresAt: new Date(Date.now() + body.expires_in * 1000) };
+  }
+
+  /** A `fetch` that sends the mandate as `Authorization: DPoP` with a fresh proof per request. */
+  fetchWith(mandate: Mandate): typeof fetch {
+    return (input, init = {}) => {
+      const url = input instanceof Request ? input.url : String(input);
+      const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+      const headers = new Headers(init.headers);
+      headers.set('authorization', `DPoP ${mandate.token}`);
+      headers.set('dpop', this.proof(method, url, mandate.token));
+      return fetch(input, { ...init, headers });
+    };
+  }
+}
+
+async function request(url: string, init: RequestInit): Promise<unknown> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!response.ok) {
+    const error = String(body.error ?? body.code ?? `HTTP ${response.status}`);
+    throw new MandateRequestError(response.status, error, (body.error_description ?? body.detail) as string | undefined);
+  }
+  return body;
+}

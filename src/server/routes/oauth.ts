@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { authenticateAdmin } from '../../server/admin-tokens.ts';
+import { DPOP_ALGS } from '../../tokens/dpop-key.ts';
+import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
+import { toOAuthError } from '../../tokens/oauth-errors.ts';
+import { introspect, revokeToken } from '../../tokens/introspection.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../../tokens/token-types.ts';
+import { bearerToken } from '../access.ts';
+import type { ServerContext } from '../context.ts';
+
+/** OAuth endpoints (RFC 8693, 7662, 7009, 8414); errors are RFC 6749 §5.2 JSON. */
+export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
+  const oauthError = (reply: FastifyReply, error: unknown) => {
+    const { status, body } = toOAuthError(error, 'token_endpoint');
+    if (status >= 500) reply.log.error({ err: error }, 'token endpoint failed');
+    return reply.status(status).header('cache-control', 'no-store').send(body);
+  };
+
+  app.post('/oauth/token', async (request, reply) => {
+    try {
+      const dpop = request.headers.dpop;
+      const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
+      return reply.header('cache-control', 'no-store').send(response);
+    } catch (error) {
+      return oauthError(reply, error);
+    }
+  });
+
+  // RFC 7662 §2.1 and RFC 7009 §2.1: the caller must authenticate; an admin token of any role does.
+  app.post('/oauth/introspect', async (request, reply) => {
+    try {
+      await authenticateAdmin(ctx.store.db, bearerToken(request));
+    } catch {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
+    }
+    const token = (request.body as { token?: unknown } | null)?.token;
+    return introspect(ctx, typeof token === 'string' ? token : '');
+  });
+
+  app.post('/oauth/revoke', async (request, reply) => {
+    try {
+      await authenticateAdmin(ctx.store.db, bearerToken(request));
+    } catch {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
+    }
+    const token = (request.body as { token?: unknown } | null)?.token;
+    await revokeToken(ctx, typeof token === 'string' ? token : '');
+    return reply.status(200).send();
+  });
+
+  app.get('/.well-known/oauth-authorization-server', async () => ({
+    issuer: ctx.issuer,
+    token_endpoint: `${ctx.issuer}/oauth/token`,
+    introspection_endpoint: `${ctx.issuer}/oauth/introspect`,
+    revocation_endpoint: `${ctx.issuer}/oauth/revoke`,
+    jwks_uri: `${ctx.issuer}/.well-known/jwks.json`,
+    grant_types_supported: [TOKEN_EXCHANGE_GRANT],
+    token_endpoint_auth_methods_supported: ['none'],
+    introspection_endpoint_auth_methods_supported: ['bearer'],
+    revocation_endpoint_auth_methods_supported: ['bearer'],
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
+    authorization_details_types_supported: ['mandate_task'],
+    scopes_supported: [],
+  }));
+}

@@ -1,0 +1,85 @@
+// RFC 8693 §2.2, RFC 8707 §2 — what a mandate may grant: never more than card, subject or parent
+import { MandateError } from '../../errors.ts';
+import { findAgent } from '../../registry/agents.ts';
+import type { TokenContext } from '../context.ts';
+import { formatScope, formatScopeItem, intersect, parseScope, type ScopeItem } from '../scope.ts';
+import { DEFAULT_MANDATE_SECONDS } from '../token-types.ts';
+import type { Actor, Subject } from './parties.ts';
+import type { ExchangeRequest } from './request.ts';
+
+const fail = (code: string, message: string) => new MandateError(code, message, { status: 400 });
+
+/** On-behalf-of mode of the card: `required` needs a person, `none` refuses one. */
+export function checkOnBehalfOf(actor: Actor, subject: Subject): void {
+  const person = subject.kind === 'person' || (subject.kind === 'mandate' && subject.parent.sub_kind === 'person');
+  const mode = actor.agent.on_behalf_of;
+  if (mode === 'required' && !person) {
+    throw fail('ERR_GRANT_INVALID', `agent ${actor.agent.id} acts only on behalf of a person; give a person's token as subject_token`);
+  }
+  if (mode === 'none' && person) throw fail('ERR_GRANT_INVALID', `agent ${actor.agent.id} does not act on behalf of persons`);
+}
+
+/** Delegation: the parent's card must allow this agent, within the depth limit. */
+export async function checkDelegation(ctx: TokenContext, actor: Actor, subject: Subject): Promise<void> {
+  if (subject.kind !== 'mandate') return;
+  const parentCard = await findAgent(ctx.store.db, subject.parent.client_id);
+  if (!parentCard?.may_delegate_to.includes(actor.agent.id)) {
+    throw fail('ERR_DELEGATION_NOT_ALLOWED', `agent ${subject.parent.client_id} may not delegate to ${actor.agent.id}`);
+  }
+  if (subject.parent.depth + 1 > ctx.maxDelegationDepth) {
+    throw fail('ERR_DELEGATION_DEPTH', `delegation deeper than ${ctx.maxDelegationDepth} hops is refused`);
+  }
+}
+
+/** Granted scope = requested ∩ the card's toolset ∩ the parent's scope; any excess is refused by name. */
+export function grantScope(request: ExchangeRequest, actor: Actor, subject: Subject): ScopeItem[] {
+  const requested = parseScope(request.scope);
+  const toolset = parseScope(actor.agent.toolset.join(' '));
+  const limits = subject.kind === 'mandate' ? [toolset, parseScope(subject.parent.scope)] : [toolset];
+  const { granted, refused } = intersect(requested, ...limits);
+  const first = refused[0];
+  if (first) {
+    const item = formatScopeItem(first);
+    if (subject.kind === 'mandate' && !intersect([first], limits[1]!).granted.length) {
+      throw fail('ERR_SCOPE_EXCEEDS_PARENT', `scope ${item} exceeds the parent mandate`);
+    }
+    throw fail('ERR_SCOPE_INVALID', `scope ${item} is not in the toolset of agent ${actor.agent.id}`);
+  }
+  return granted;
+}
+
+/** Audiences must be our enforcement points; a child's must be among its parent's. */
+export function grantAudience(ctx: TokenContext, request: ExchangeRequest, subject: Subject): string[] {
+  const ours = [`${ctx.issuer}/mcp`, `${ctx.issuer}/broker`];
+  for (const resource of request.resources) {
+    const known = ours.some((base) => resource === base || (resource.startsWith(`${base}/`) && !resource.includes('..')));
+    if (!known || resource.includes('?') || resource.includes('#')) {
+      throw fail('ERR_TARGET_INVALID', `resource ${resource.slice(0, 200)} is not an enforcement point of this issuer`);
+    }
+    if (subject.kind === 'mandate' && !subject.parent.aud.includes(resource)) {
+      throw fail('ERR_TARGET_INVALID', `resource ${resource.slice(0, 200)} exceeds the parent mandate's audience`);
+    }
+  }
+  return [...new Set(request.resources)];
+}
+
+/** Minutes, never above the card's maximum, the subject's remaining life, or the parent's. */
+export function grantLifetime(actor: Actor, subject: Subject, nowSeconds: number): number {
+  const subjectExp = subject.kind === 'mandate' ? subject.parent.exp : subject.exp;
+  const seconds = Math.min(DEFAULT_MANDATE_SECONDS, actor.agent.max_token_lifetime, subjectExp - nowSeconds);
+  if (seconds <= 0) throw fail('ERR_GRANT_INVALID', 'the subject token has no lifetime left');
+  return seconds;
+}
+
+/** The task's budget, or the card's default; never above the parent's. */
+export function grantBudget(request: ExchangeRequest, actor: Actor, subject: Subject): number {
+  const asked = request.task?.budget;
+  if (subject.kind !== 'mandate') return asked ?? actor.agent.default_budget;
+  const ceiling = subject.parent.budget;
+  if (asked !== undefined && asked > ceiling) {
+    throw fail('ERR_BUDGET_EXCEEDS_PARENT', `budget ${asked} exceeds the parent mandate's budget ${ceiling}`);
+  }
+  return Math.min(asked ?? actor.agent.default_budget, ceiling);
+}
+
+export { formatScope };

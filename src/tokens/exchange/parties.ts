@@ -1,0 +1,63 @@
+// RFC 8693 §2.1 — the subject and the actor of a token exchange
+import { decodeProtectedHeader } from 'jose';
+import { MandateError } from '../../errors.ts';
+import { verifyIdentityToken } from '../../identity/identity-token.ts';
+import { findInstance, type Instance } from '../../identity/instances.ts';
+import { verifyPersonToken } from '../../identity/person-tokens.ts';
+import type { AgentCard } from '../../registry/agent-card.ts';
+import { findAgent } from '../../registry/agents.ts';
+import type { TokenContext } from '../context.ts';
+import { type MandateClaims, verifyMandateJwt } from '../mandate.ts';
+import { mandateStanding } from '../revocation.ts';
+import { TYP } from '../token-types.ts';
+
+export interface Actor {
+  instance: Instance;
+  agent: AgentCard;
+  spiffeId: string;
+  jkt: string;
+}
+
+export type Subject =
+  | { kind: 'person'; sub: string; exp: number }
+  | { kind: 'mandate'; parent: MandateClaims }
+  | { kind: 'self'; sub: string; exp: number };
+
+const grant = (code: string, message: string) => new MandateError(code, message, { status: 400 });
+
+/** The actor token is the instance's identity token, bound to the key that signed the DPoP proof. */
+export async function verifyActor(ctx: TokenContext, actorToken: string, proofJkt: string, now: Date): Promise<Actor> {
+  const claims = verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+  if (claims.cnf?.jkt !== proofJkt) {
+    throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to', { status: 400 });
+  }
+  const instance = await findInstance(ctx.store.db, claims.instance_id);
+  if (!instance || instance.status !== 'active') throw grant('ERR_ACTOR_REVOKED', 'actor instance is revoked or unknown');
+  const agent = await findAgent(ctx.store.db, instance.agent_id);
+  if (!agent || agent.status !== 'active') throw grant('ERR_ACTOR_REVOKED', `agent ${instance.agent_id} is not active`);
+  return { instance, agent, spiffeId: claims.sub, jkt: proofJkt };
+}
+
+/** The subject: a person's token, a parent mandate (delegation), or the actor itself. */
+export async function verifySubject(ctx: TokenContext, token: string, actor: Actor, now: Date): Promise<Subject> {
+  let typ: unknown;
+  try {
+    typ = decodeProtectedHeader(token).typ;
+  } catch {
+    throw new MandateError('ERR_SUBJECT_INVALID', 'subject token is not a JWT', { status: 400 });
+  }
+  if (typ === TYP.mandate) {
+    const parent = verifyMandateJwt(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+    if ((await mandateStanding(ctx.store.db, parent.jti)) !== 'live') {
+      throw grant('ERR_GRANT_INVALID', 'the parent mandate has been revoked');
+    }
+    return { kind: 'mandate', parent };
+  }
+  if (typ === TYP.identity) {
+    const self = verifyIdentityToken(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+    if (self.sub !== actor.spiffeId) throw grant('ERR_SUBJECT_INVALID', 'an identity token subject must be the actor itself');
+    return { kind: 'self', sub: self.sub, exp: self.exp };
+  }
+  const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, now });
+  return { kind: 'person', sub: person.sub, exp: person.exp };
+}

@@ -1,0 +1,137 @@
+// RFC 8693 — OAuth 2.0 Token Exchange: how an agent instance obtains a mandate
+import crypto from 'node:crypto';
+import { instanceChain, SYSTEM_CHAIN } from '../../audit/writer.ts';
+import { isMandateError, MandateError } from '../../errors.ts';
+import type { TokenContext } from '../context.ts';
+import { verifyDpopProof } from '../dpop.ts';
+import { signJws } from '../jws.ts';
+import { type ActClaim, delegationPath, type MandateClaims } from '../mandate.ts';
+import { TOKEN_TYPE, TYP } from '../token-types.ts';
+import { checkDelegation, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope } from './grant.ts';
+import { type Actor, type Subject, verifyActor, verifySubject } from './parties.ts';
+import { parseExchangeRequest } from './request.ts';
+
+export interface ExchangeResponse {
+  access_token: string;
+  issued_token_type: typeof TOKEN_TYPE.accessToken;
+  token_type: 'DPoP';
+  expires_in: number;
+  scope: string;
+}
+
+/**
+ * The token endpoint's exchange, as an ordered list of checks — the list is the spec:
+ *   1. parse the request (RFC 8693 §2.1)        5. on-behalf-of mode of the card
+ *   2. verify the DPoP proof (RFC 9449 §4.3)    6. delegation allowed, within depth
+ *   3. verify the actor: identity token bound   7. scope ∩ toolset ∩ parent, audience, lifetime, budget
+ *      to the proof key, instance and agent live 8. sign, record, audit (committed before returning)
+ *   4. verify the subject: person, parent mandate or the actor itself
+ * Every refusal is audited with its code; nothing is issued unless every step passed.
+ */
+export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: string | undefined, htu: string): Promise<ExchangeResponse> {
+  const now = ctx.now();
+  let actor: Actor | undefined;
+  try {
+    const request = parseExchangeRequest(form);
+    if (!dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required: mandates are sender-constrained', { status: 400 });
+    const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay });
+    actor = await verifyActor(ctx, request.actorToken, proof.jkt, now);
+    const subject = await verifySubject(ctx, request.subjectToken, actor, now);
+    checkOnBehalfOf(actor, subject);
+    await checkDelegation(ctx, actor, subject);
+    const scope = formatScope(grantScope(request, actor, subject));
+    const aud = grantAudience(ctx, request, subject);
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const lifetime = grantLifetime(actor, subject, nowSeconds);
+    const budget = grantBudget(request, actor, subject);
+    const claims = mandateClaims(ctx, { actor, subject, scope, aud, budget, iat: nowSeconds, exp: nowSeconds + lifetime, task: request.task });
+    const signer = ctx.keys.signer();
+    const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
+    await record(ctx, claims, actor, now);
+    return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope };
+  } catch (error) {
+    await auditRefusal(ctx, error, actor);
+    throw error;
+  }
+}
+
+function mandateClaims(
+  ctx: TokenContext,
+  input: { actor: Actor; subject: Subject; scope: string; aud: string[]; budget: number; iat: number; exp: number; task: { task_id?: string; description?: string } | undefined },
+): MandateClaims {
+  const { actor, subject } = input;
+  const parent = subject.kind === 'mandate' ? subject.parent : undefined;
+  const act: ActClaim = { sub: actor.spiffeId, agent_id: actor.agent.id, instance_id: actor.instance.id, ...(parent ? { act: parent.act } : {}) };
+  const sub = subject.kind === 'mandate' ? subject.parent.sub : subject.sub;
+  const task = input.task?.task_id || input.task?.description ? { id: input.task.task_id, description: input.task.description } : parent?.task;
+  return {
+    iss: ctx.issuer,
+    sub,
+    aud: input.aud,
+    iat: input.iat,
+    exp: input.exp,
+    jti: crypto.randomBytes(16).toString('base64url'),
+    client_id: actor.agent.id,
+    scope: input.scope,
+    act,
+    cnf: { jkt: actor.jkt },
+    budget: input.budget,
+    depth: parent ? parent.depth + 1 : 0,
+    sub_kind: parent ? parent.sub_kind : subject.kind === 'person' ? 'person' : 'agent',
+    ...(parent ? { parent_jti: parent.jti } : {}),
+    ...(task ? { task } : {}),
+  };
+}
+
+/** The mandate row (for introspection and cascade revocation) and its audit event, in one transaction. */
+async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, now: Date): Promise<void> {
+  await ctx.store.transaction(async (trx) => {
+    await trx
+      .insertInto('mandates')
+      .values({
+        jti: claims.jti,
+        parent_jti: claims.parent_jti ?? null,
+        instance_id: actor.instance.id,
+        agent_id: actor.agent.id,
+        sub: claims.sub,
+        scope: claims.scope,
+        aud: JSON.stringify(claims.aud),
+        budget: claims.budget,
+        depth: claims.depth,
+        task_id: claims.task?.id ?? null,
+        issued_at: now.toISOString(),
+        expires_at: new Date(claims.exp * 1000).toISOString(),
+        revoked_at: null,
+      })
+      .execute();
+  });
+  await ctx.audit.append({
+    chain: instanceChain(actor.instance.id),
+    type: 'token.issued',
+    actor: { instance: actor.instance.id, agent: actor.agent.id, person: claims.sub_kind === 'person' ? claims.sub : null, delegation: delegationPath(claims) },
+    action: 'token:exchange',
+    resource: claims.aud.join(' '),
+    decision: 'allow',
+    reasons: { scope: claims.scope, budget: { limit: claims.budget } },
+    status: 'success',
+    data: { resources: [claims.jti] },
+  });
+}
+
+async function auditRefusal(ctx: TokenContext, error: unknown, actor: Actor | undefined): Promise<void> {
+  const code = isMandateError(error) ? error.code : 'ERR_INTERNAL';
+  try {
+    await ctx.audit.append({
+      chain: actor ? instanceChain(actor.instance.id) : SYSTEM_CHAIN,
+      type: 'token.refused',
+      actor: { instance: actor?.instance.id ?? null, agent: actor?.agent.id ?? null, person: null, delegation: [] },
+      action: 'token:exchange',
+      decision: 'deny',
+      status: 'failure',
+      denial_reason: code,
+      reasons: isMandateError(error) && error.expose ? { message: error.message } : {},
+    });
+  } catch {
+    // The refusal stands whether or not it could be recorded.
+  }
+}
