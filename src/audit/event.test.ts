@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type AuditEvent, GENESIS_HASH, hashEvent, parseAuditEvent, type UnhashedAuditEvent } from './event.ts';
+import {
+  type AuditEvent,
+  eventLeafHash,
+  GENESIS_HASH,
+  hashEvent,
+  parseAuditEvent,
+  type UnhashedAuditEvent,
+} from './event.ts';
 import { buildChain } from './testdata/events.ts';
 
 const denial: UnhashedAuditEvent = {
@@ -52,6 +59,14 @@ describe('audit event hashing', () => {
       '"decision":"deny","chain":"instance:i-1","actor":{"person":"alice","instance":"i-1",' +
       '"delegation":["alice","i-1"],"agent":"triage-bot"},"action":"github.delete_repo"}';
     expect(hashEvent(JSON.parse(text))).toBe(hashEvent(denial));
+  });
+});
+
+describe('audit events in the Merkle log', () => {
+  it('enter as the RFC 9162 leaf hash of their 32 hash bytes', () => {
+    const hashed = { hash: 'ab'.repeat(32) };
+    const expected = createHash('sha256').update(Buffer.of(0)).update(Buffer.alloc(32, 0xab)).digest('hex');
+    expect(Buffer.from(eventLeafHash(hashed)).toString('hex')).toBe(expected);
   });
 });
 

@@ -3,6 +3,7 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
 import { canonicalize } from './jcs.ts';
+import { leafHash } from './merkle.ts';
 
 /** `prev_hash` of the first event of every chain. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -83,6 +84,14 @@ export type UnhashedAuditEvent = Omit<AuditEvent, 'hash'>;
 export function hashEvent(event: UnhashedAuditEvent | AuditEvent): string {
   // JCS leaves out undefined members; a spread is much cheaper than a rest copy without `hash`.
   return hash('sha256', canonicalize({ ...event, hash: undefined }), 'hex');
+}
+
+/**
+ * The event's leaf in the RFC 9162 log over all chains: the leaf hash of its 32 hash bytes. The
+ * hash already commits to the whole event and, through `prev_hash`, to its chain before it.
+ */
+export function eventLeafHash(event: Pick<AuditEvent, 'hash'>): Uint8Array {
+  return leafHash(Buffer.from(event.hash, 'hex'));
 }
 
 /** Validate untrusted input (an import, an API body) as an audit event. */

@@ -6,7 +6,10 @@ import type { ServerContext } from './context.ts';
 import { registerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
+import { Gateway } from '../gateway/gateway.ts';
+import { gatewayRoutes } from '../gateway/routes.ts';
 import { registerFormParser } from './form.ts';
+import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
@@ -63,5 +66,13 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   agentRoutes(app, ctx);
   identityRoutes(app, ctx);
   oauthRoutes(app, ctx);
+  const gateway = new Gateway({ ...ctx });
+  gatewayAdminRoutes(app, ctx, gateway);
+  const sessions = gatewayRoutes(app, ctx, gateway);
+  app.addHook('onClose', async () => {
+    await sessions.closeAll();
+    await gateway.close();
+  });
+  app.decorate('gateway', gateway);
   return app;
 }

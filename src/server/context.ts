@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { MasterKey } from '../identity/master-key.ts';
+import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
 
 /** What every route and component reads at run time. The clock is injectable for tests. */
@@ -9,4 +10,9 @@ export interface ServerContext extends TokenContext {
   masterKey: MasterKey;
   trustDomain: string;
   logger: Logger;
+  authorizer: Authorizer;
+  /** Where the running policy files live. */
+  policyDir: string;
+  /** HMAC key for argument digests in the audit trail, derived from the master key. */
+  auditKey: Uint8Array;
 }

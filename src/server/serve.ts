@@ -3,7 +3,9 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import { MemoryAuditWriter } from '../audit/memory-writer.ts';
 import type { AuditWriter } from '../audit/writer.ts';
+import { deriveAuditKey } from '../audit/redact.ts';
 import { KeyRing } from '../identity/key-ring.ts';
+import { openAuthorizer } from '../policy/runtime.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
@@ -38,6 +40,7 @@ export async function startServer(
   const prepared: Prepared = await prepare(config, now(), options.pgSchema);
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
+  const { authorizer, dir: policyDir } = await openAuthorizer(config.dataDir, now);
   const ctx: ServerContext = {
     config,
     store: prepared.store,
@@ -51,6 +54,9 @@ export async function startServer(
     audit: options.audit ?? new MemoryAuditWriter(now),
     devIssuer: config.devIssuer,
     maxDelegationDepth: DEFAULT_DELEGATION_DEPTH,
+    authorizer,
+    policyDir,
+    auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
   };
   const app = await buildApp(ctx);
   try {

@@ -103,7 +103,38 @@ export interface TrustedIssuersTable {
   created_at: string;
 }
 
+export interface SecretsTable {
+  name: string;
+  sealed: string;
+  master_key_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface McpServersTable {
+  name: string;
+  /** The server spec as JSON (transport, command or URL, injected credentials, tool metadata). */
+  spec: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ToolPinsTable {
+  server: string;
+  tool: string;
+  hash: string;
+  definition: string;
+  /** `approved`, or `quarantined` when the upstream definition changed and awaits re-approval. */
+  status: string;
+  pending_hash: string | null;
+  pending_definition: string | null;
+  updated_at: string;
+}
+
 export interface Database {
+  secrets: SecretsTable;
+  mcp_servers: McpServersTable;
+  tool_pins: ToolPinsTable;
   join_tokens: JoinTokensTable;
   instances: InstancesTable;
   mandates: MandatesTable;

@@ -1,0 +1,84 @@
+import { MandateError, notFound } from '../errors.ts';
+import type { MasterKey } from '../identity/master-key.ts';
+import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
+import type { Queryable } from '../store/store.ts';
+
+/**
+ * The secret store: upstream credentials sealed with AES-256-GCM under the master key (the
+ * secret's name is the associated data). Values are read only by the broker and gateway at the
+ * moment they inject them; the API returns metadata, never a value.
+ */
+export interface SecretMetadata {
+  name: string;
+  master_key_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,100}(\/[A-Za-z0-9_.@+-]{1,200})?$/;
+const context = (name: string) => `secret:${name}`;
+
+export async function setSecret(db: Queryable, master: MasterKey, name: string, value: string, now: Date): Promise<SecretMetadata> {
+  if (!SECRET_NAME.test(name)) throw new MandateError('ERR_SECRET_NAME', 'secret names are letters, digits, _ . - (optionally /<person>)', { status: 400 });
+  if (value.length === 0 || value.length > 64 * 1024) throw new MandateError('ERR_SECRET_VALUE', 'secret value must be 1 byte to 64 KiB', { status: 400 });
+  const at = now.toISOString();
+  const sealed = seal(master, value, context(name));
+  await db
+    .insertInto('secrets')
+    .values({ name, sealed, master_key_id: master.id, created_at: at, updated_at: at })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ sealed, master_key_id: master.id, updated_at: at }))
+    .execute();
+  return (await listSecrets(db)).find((s) => s.name === name)!;
+}
+
+export async function listSecrets(db: Queryable): Promise<SecretMetadata[]> {
+  return db.selectFrom('secrets').select(['name', 'master_key_id', 'created_at', 'updated_at']).orderBy('name').execute();
+}
+
+/** The clear value, for injection only. Never log or return it. */
+export async function revealSecret(db: Queryable, master: MasterKey, name: string): Promise<string> {
+  const row = await db.selectFrom('secrets').select(['sealed']).where('name', '=', name).executeTakeFirst();
+  if (!row) throw notFound('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+  return unseal(master, row.sealed, context(name)).toString('utf8');
+}
+
+export async function deleteSecret(db: Queryable, name: string): Promise<void> {
+  const result = await db.deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw notFound('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+}
+
+/** Re-seal every secret under a new master key (after a rotation); returns how many moved. */
+export async function rewrapSecrets(db: Queryable, from: MasterKey, to: MasterKey, now: Date): Promise<number> {
+  const rows = await db.selectFrom('secrets').select(['name', 'sealed']).execute();
+  let moved = 0;
+  for (const row of rows) {
+    if (sealedKeyId(row.sealed) === to.id) continue;
+    const value = unseal(from, row.sealed, context(row.name));
+    await db.updateTable('secrets').set({ sealed: seal(to, value, context(row.name)), master_key_id: to.id, updated_at: now.toISOString() }).where('name', '=', row.name).execute();
+    moved++;
+  }
+  return moved;
+}
+
+/**
+ * Fill `{{secret:name}}` placeholders; `{{secret:name/<sub>}}` picks the per-person secret of
+ * the mandate's person. Returns the filled text and the clear values used (to scrub later).
+ */
+export async function fillTemplate(
+  db: Queryable,
+  master: MasterKey,
+  template: string,
+  person: string | null,
+): Promise<{ text: string; secrets: string[] }> {
+  const secrets: string[] = [];
+  let text = '';
+  let last = 0;
+  for (const match of template.matchAll(/\{\{secret:([A-Za-z0-9_.-]{1,100})(\/<sub>)?\}\}/g)) {
+    if (match[2] && !person) throw new MandateError('ERR_SECRET_PERSON', 'this credential is per person and the mandate names none', { status: 403 });
+    const value = await revealSecret(db, master, match[2] ? `${match[1]}/${person}` : match[1]!);
+    secrets.push(value);
+    text += template.slice(last, match.index) + value;
+    last = match.index! + match[0].length;
+  }
+  return { text: text + template.slice(last), secrets };
+}

@@ -1,0 +1,58 @@
+import type { AgentCard } from '../registry/agent-card.ts';
+import type { DecisionRequest, ResourceInput } from '../policy/request.ts';
+import type { Principal } from '../tokens/verify-request.ts';
+
+/** Card toolset in the policy's vocabulary: `tool:s/t` → `s/t`, `http:c:M:/p` → `c` (the connection). */
+export function policyToolset(card: AgentCard): string[] {
+  return [
+    ...new Set(
+      card.toolset.map((item) => {
+        if (item.startsWith('tool:')) return item.slice(5);
+        return item.slice(5).split(':')[0]!;
+      }),
+    ),
+  ];
+}
+
+/**
+ * The policy request for one call, built only from verified, structured facts: the mandate, the
+ * agent card, the resource's metadata and the runtime signals (DESIGN §5: deterministic).
+ */
+export function decisionRequest(input: {
+  principal: Principal;
+  card: AgentCard;
+  action: DecisionRequest['action'];
+  resource: ResourceInput;
+  budgetRemaining: number | null;
+  risk: number;
+  approval: 'none' | 'pending' | 'granted' | 'denied';
+  traceId: string | null;
+  now: Date;
+}): DecisionRequest {
+  const { principal, card } = input;
+  const claims = principal.claims;
+  const remaining = input.budgetRemaining;
+  return {
+    principal: {
+      instance: principal.instanceId,
+      agent: { id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) },
+    },
+    person: principal.person,
+    action: input.action,
+    resource: input.resource,
+    context: {
+      scope: claims.scope.split(' ').filter(Boolean),
+      task: claims.task?.id ?? null,
+      delegation: { depth: claims.depth, chain: principal.delegation },
+      environment: card.environment,
+      budget:
+        remaining === null
+          ? null
+          : { remaining: Math.floor(remaining), percent: claims.budget > 0 ? Math.max(0, Math.min(100, (remaining / claims.budget) * 100)) : 0 },
+      risk: Math.max(0, Math.min(100, Math.round(input.risk))),
+      approval: input.approval,
+      time: input.now.toISOString(),
+      trace: input.traceId,
+    },
+  };
+}

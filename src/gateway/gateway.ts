@@ -1,0 +1,128 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { scrubSecrets } from '../audit/redact.ts';
+import { type CallDeps, type CallRequest, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
+import { isMandateError, MandateError } from '../errors.ts';
+import type { MasterKey } from '../identity/master-key.ts';
+import { getAgent } from '../registry/agents.ts';
+import type { Store } from '../store/store.ts';
+import { permits } from '../tokens/scope.ts';
+import type { Principal } from '../tokens/verify-request.ts';
+import { checkArguments } from './arguments.ts';
+import { loadPins, type Pin, reconcilePins } from './pins.ts';
+import { getServer, type ServerSpec, toolMetaOf } from './server-spec.ts';
+import { type Upstream, UpstreamPool } from './upstream.ts';
+
+export interface GatewayDeps extends CallDeps {
+  store: Store;
+  masterKey: MasterKey;
+  logger: Logger;
+}
+
+interface UpstreamContext {
+  spec: ServerSpec;
+  upstream: Upstream;
+  tools: Tool[];
+  pins: Map<string, Pin>;
+}
+
+/** What the agent sees when a call is refused: the reason, never upstream details. */
+const refusal = (message: string): CallToolResult => ({ content: [{ type: 'text', text: `Mandate refused this call: ${message}` }], isError: true });
+
+/**
+ * The MCP gateway's core: pooled upstream sessions, pinned tool definitions, the filtered tool
+ * list, and the `tools/call` path (pin → arguments → scope → policy → audit → forward → scrub →
+ * audit), shared with the broker through `decideCall`.
+ */
+export class Gateway {
+  readonly deps: GatewayDeps;
+  readonly pool: UpstreamPool;
+  readonly #pins = new Map<string, Map<string, Pin>>();
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+    this.pool = new UpstreamPool({
+      store: deps.store,
+      masterKey: deps.masterKey,
+      logger: deps.logger,
+      onTools: async (server, tools) => {
+        this.#pins.set(server, await reconcilePins(deps.store.db, deps.audit, server, tools, deps.now()));
+      },
+    });
+  }
+
+  async #upstream(name: string): Promise<UpstreamContext> {
+    const spec = await getServer(this.deps.store.db, name);
+    const upstream = await this.pool.get(spec);
+    const tools = await upstream.tools();
+    const pins = this.#pins.get(name) ?? (await loadPins(this.deps.store.db, name));
+    return { spec, upstream, tools, pins };
+  }
+
+  /** Forget cached pins after an admin approves a new definition. */
+  invalidatePins(server: string): void {
+    this.#pins.delete(server);
+  }
+
+  /** Tools the mandate covers, pinned and approved, and that policy would let it list. */
+  async visibleTools(server: string, principal: Principal): Promise<Tool[]> {
+    const { tools, pins } = await this.#upstream(server);
+    return tools.filter((tool) => pins.get(tool.name)?.status === 'approved' && permits(principal.scope, `tool:${server}/${tool.name}`));
+  }
+
+  async requireWholeServer(server: string, principal: Principal): Promise<Upstream> {
+    if (!principal.scope.some((s) => s.kind === 'tool' && s.server === server && s.tool === '*')) {
+      throw new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`, { status: 403 });
+    }
+    return (await this.#upstream(server)).upstream;
+  }
+
+  async callTool(server: string, principal: Principal, name: string, args: Record<string, unknown>, traceparent?: string): Promise<CallToolResult> {
+    const traceId = traceIdOf(traceparent);
+    const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, traceId };
+    let context: UpstreamContext;
+    try {
+      context = await this.#upstream(server);
+    } catch (error) {
+      this.deps.logger.warn({ server, err: (error as Error).message }, 'upstream not usable for a call');
+      const code = isMandateError(error) ? error.code : 'ERR_UPSTREAM_UNAVAILABLE';
+      await recordRefusal(this.deps, { ...base, resource: { type: 'server', server } }, code, 'upstream unavailable');
+      return refusal(`the ${server} server is unavailable right now`);
+    }
+    const { spec, upstream, pins } = context;
+    const pin = pins.get(name);
+    const meta = toolMetaOf(spec, name);
+    const resource = { type: 'tool' as const, server, name, highImpact: meta.high_impact, cost: meta.cost, classification: meta.classification };
+    const refuse = async (code: string, message: string) => {
+      await recordRefusal(this.deps, { ...base, resource }, code, message);
+      return refusal(message);
+    };
+    if (!pin) return refuse('ERR_TOOL_UNKNOWN', `there is no tool ${name} on ${server}`);
+    if (pin.status !== 'approved') return refuse('ERR_TOOL_QUARANTINED', `tool ${name} changed upstream and is quarantined until an admin approves it`);
+    try {
+      checkArguments(pin, args);
+    } catch (error) {
+      return refuse(isMandateError(error) ? error.code : 'ERR_TOOL_ARGUMENTS', (error as Error).message);
+    }
+    const card = await getAgent(this.deps.store.db, principal.agentId);
+    const request: CallRequest = { ...base, card, resource };
+    const outcome = await decideCall(this.deps, request);
+    if (!outcome.allowed) return refusal(outcome.message);
+
+    let result: CallToolResult;
+    try {
+      result = (await upstream.client.callTool({ name, arguments: args }, undefined, { timeout: spec.timeout_ms })) as CallToolResult;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code === -32001 ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_FAILED';
+      await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: code });
+      return { content: [{ type: 'text', text: `The ${server} server failed to answer this call (${code}).` }], isError: true };
+    }
+    const scrubbed = scrubSecrets(result, upstream.secrets);
+    await recordResult(this.deps, request, outcome.callId, { ok: !scrubbed.isError, bytes: Buffer.byteLength(JSON.stringify(scrubbed)) });
+    return scrubbed;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,88 @@
+import crypto from 'node:crypto';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { canonicalize } from '../audit/jcs.ts';
+import { SYSTEM_CHAIN, type AuditWriter } from '../audit/writer.ts';
+import { notFound } from '../errors.ts';
+import type { Queryable } from '../store/store.ts';
+
+/**
+ * Tool definitions are pinned on first sight: a hash of name, description and input schema. When
+ * an upstream later changes a definition (a "rug pull"), the tool is quarantined — hidden and
+ * refused — until an admin approves the new version; the change is audited with both versions.
+ */
+export type PinnedDefinition = Pick<Tool, 'name' | 'description' | 'inputSchema'>;
+
+export const definitionOf = (tool: Tool): PinnedDefinition => ({
+  name: tool.name,
+  ...(tool.description === undefined ? {} : { description: tool.description }),
+  inputSchema: tool.inputSchema,
+});
+
+export const definitionHash = (definition: PinnedDefinition) =>
+  crypto.createHash('sha256').update(canonicalize(JSON.parse(JSON.stringify(definition)))).digest('hex');
+
+export interface Pin {
+  tool: string;
+  hash: string;
+  status: 'approved' | 'quarantined';
+  definition: PinnedDefinition;
+}
+
+/** Compare the upstream's tools with their pins: pin new ones, quarantine changed ones. */
+export async function reconcilePins(db: Queryable, audit: AuditWriter, server: string, tools: Tool[], now: Date): Promise<Map<string, Pin>> {
+  const rows = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute();
+  const pins = new Map(rows.map((r) => [r.tool, r]));
+  const at = now.toISOString();
+  for (const tool of tools) {
+    const definition = definitionOf(tool);
+    const hash = definitionHash(definition);
+    const pin = pins.get(tool.name);
+    if (!pin) {
+      // Two reads of the same list may race to pin a tool: the first pin stands.
+      await db
+        .insertInto('tool_pins')
+        .values({ server, tool: tool.name, hash, definition: JSON.stringify(definition), status: 'approved', pending_hash: null, pending_definition: null, updated_at: at })
+        .onConflict((oc) => oc.columns(['server', 'tool']).doNothing())
+        .execute();
+      continue;
+    }
+    if (pin.hash === hash || pin.pending_hash === hash) continue;
+    await db
+      .updateTable('tool_pins')
+      .set({ status: 'quarantined', pending_hash: hash, pending_definition: JSON.stringify(definition), updated_at: at })
+      .where('server', '=', server)
+      .where('tool', '=', tool.name)
+      .execute();
+    await audit.append({
+      chain: SYSTEM_CHAIN,
+      type: 'anomaly.tool_changed',
+      actor: { instance: null, agent: null, person: null, delegation: [] },
+      action: 'tool:pin',
+      resource: `${server}/${tool.name}`,
+      decision: 'deny',
+      status: 'success',
+      reasons: { message: JSON.stringify({ pinned: { hash: pin.hash, definition: JSON.parse(pin.definition) }, upstream: { hash, definition } }).slice(0, 4096) },
+    });
+  }
+  return loadPins(db, server);
+}
+
+export async function loadPins(db: Queryable, server: string): Promise<Map<string, Pin>> {
+  const rows = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute();
+  return new Map(rows.map((r) => [r.tool, { tool: r.tool, hash: r.hash, status: r.status as Pin['status'], definition: JSON.parse(r.definition) }]));
+}
+
+/** An admin accepts the upstream's new definition of a quarantined tool. */
+export async function approvePin(db: Queryable, server: string, tool: string, now: Date): Promise<Pin> {
+  const row = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).where('tool', '=', tool).executeTakeFirst();
+  if (!row) throw notFound('ERR_TOOL_NOT_FOUND', `tool ${server}/${tool} is not pinned`);
+  const hash = row.pending_hash ?? row.hash;
+  const definition = row.pending_definition ?? row.definition;
+  await db
+    .updateTable('tool_pins')
+    .set({ hash, definition, status: 'approved', pending_hash: null, pending_definition: null, updated_at: now.toISOString() })
+    .where('server', '=', server)
+    .where('tool', '=', tool)
+    .execute();
+  return { tool, hash, status: 'approved', definition: JSON.parse(definition) };
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { conflict, notFound } from '../errors.ts';
+import type { Queryable } from '../store/store.ts';
+import { parseOrThrow } from '../validation.ts';
+
+/**
+ * An upstream MCP server the gateway fronts at `/mcp/<name>`: spawned over stdio (supervised)
+ * or reached over Streamable HTTP, with the credentials the gateway injects (env vars or
+ * headers holding `{{secret:…}}` placeholders, filled from the secret store per connection) and
+ * per-tool metadata for policy and budgets.
+ */
+const toolMeta = z.strictObject({
+  cost: z.number().int().nonnegative().default(0),
+  classification: z.enum(['public', 'internal', 'confidential', 'restricted']).default('internal'),
+  high_impact: z.boolean().default(false),
+});
+
+export const serverSpecSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be letters, digits, _ . - (1-64)'),
+    transport: z.enum(['stdio', 'http']),
+    command: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+    url: z.string().url().optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(4096)).default({}),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/), z.string().max(4096)).default({}),
+    tools: z.record(z.string().max(128), toolMeta).default({}),
+    timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.transport === 'stdio' && !spec.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'required for stdio' });
+    if (spec.transport === 'http' && !spec.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required for http' });
+  });
+
+export type ServerSpec = z.output<typeof serverSpecSchema>;
+export type ToolMeta = z.output<typeof toolMeta>;
+
+export const toolMetaOf = (spec: ServerSpec, tool: string): ToolMeta => spec.tools[tool] ?? { cost: 0, classification: 'internal', high_impact: false };
+
+export const parseServerSpec = (input: unknown) => parseOrThrow(serverSpecSchema, input, 'server');
+
+export async function addServer(db: Queryable, spec: ServerSpec, now: Date, replace = false): Promise<ServerSpec> {
+  const existing = await db.selectFrom('mcp_servers').select('name').where('name', '=', spec.name).executeTakeFirst();
+  if (existing && !replace) throw conflict('ERR_SERVER_EXISTS', `server ${spec.name} already exists`);
+  const at = now.toISOString();
+  if (existing) await db.updateTable('mcp_servers').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
+  else await db.insertInto('mcp_servers').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();
+  return spec;
+}
+
+export async function findServer(db: Queryable, name: string): Promise<ServerSpec | undefined> {
+  const row = await db.selectFrom('mcp_servers').select('spec').where('name', '=', name).executeTakeFirst();
+  return row ? (JSON.parse(row.spec) as ServerSpec) : undefined;
+}
+
+export async function getServer(db: Queryable, name: string): Promise<ServerSpec> {
+  const spec = await findServer(db, name);
+  if (!spec) throw notFound('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
+  return spec;
+}
+
+export async function listServers(db: Queryable): Promise<ServerSpec[]> {
+  const rows = await db.selectFrom('mcp_servers').select('spec').orderBy('name').execute();
+  return rows.map((r) => JSON.parse(r.spec) as ServerSpec);
+}
+
+export async function removeServer(db: Queryable, name: string): Promise<void> {
+  const result = await db.deleteFrom('mcp_servers').where('name', '=', name).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) throw notFound('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
+  await db.deleteFrom('tool_pins').where('server', '=', name).execute();
+}

@@ -1,0 +1,101 @@
+/**
+ * The policy decision point: holds the running policy set and decides requests against it.
+ *
+ * `decide` never throws: an invalid request, an evaluation error or an engine failure is a deny that
+ * says why. `reload` swaps in a new set only once it is ready to serve; until then, and if it fails,
+ * the running set keeps deciding.
+ */
+import { isMandateError } from '../errors.ts';
+import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
+import { type Decision, decisionOf, failedDecision } from './decision.ts';
+import { type Evaluator, fullEvaluator, slicedEvaluator } from './evaluators.ts';
+import { loadPolicySet, type PolicySet } from './policy-set.ts';
+import { PreparsedSets } from './preparsed.ts';
+import type { DecisionRequest } from './request.ts';
+
+export interface AuthorizerOptions {
+  /** Decision time when a request carries none. */
+  readonly now?: () => Date;
+  /**
+   * `true` (default): evaluate only the slice of policies that could apply. `false`: evaluate every
+   * policy with the request validated against the schema (the reference; slower).
+   */
+  readonly slicing?: boolean;
+  /** Most preparsed slices kept at once (default 4096). */
+  readonly maxSlices?: number;
+}
+
+interface Running {
+  readonly set: PolicySet;
+  readonly evaluator: Evaluator;
+  readonly sets: PreparsedSets;
+}
+
+export class Authorizer {
+  readonly #options: Required<AuthorizerOptions>;
+  #running: Running;
+
+  constructor(set: PolicySet = loadPolicySet([]), options: AuthorizerOptions = {}) {
+    this.#options = {
+      now: options.now ?? (() => new Date()),
+      slicing: options.slicing ?? true,
+      maxSlices: options.maxSlices ?? 4096,
+    };
+    this.#running = this.#prepare(set);
+  }
+
+  get policySet(): PolicySet {
+    return this.#running.set;
+  }
+
+  get version(): string {
+    return this.#running.set.version;
+  }
+
+  /**
+   * Makes `set` the running set. A `PolicySet` is valid by construction (`loadPolicySet` refuses
+   * invalid files), so the only failure left is Cedar refusing to preparse it; then this throws and
+   * the running set stays.
+   */
+  reload(set: PolicySet): void {
+    const next = this.#prepare(set);
+    const previous = this.#running;
+    this.#running = next;
+    previous.sets.clear();
+  }
+
+  decide(request: DecisionRequest | unknown): Decision {
+    const { set, evaluator } = this.#running;
+    let cedar: CedarRequest;
+    try {
+      cedar = toCedarRequest(request, set.schema, this.#options.now);
+    } catch (error) {
+      const details = isMandateError(error) ? (error.details ?? []) : [];
+      const errors = details.map((d) => `invalid request: ${d.path}: ${d.message}`);
+      return failedDecision(set.version, errors, errors[0] ?? 'invalid request');
+    }
+    try {
+      const evaluate = evaluator.begin(cedar);
+      return decisionOf(evaluate(false), () => evaluate(true), {
+        policies: set.policies,
+        approvalGranted: cedar.approvalGranted,
+        version: set.version,
+      });
+    } catch (error) {
+      const message = isMandateError(error) ? error.message : 'the policy engine failed';
+      return failedDecision(set.version, [message]);
+    }
+  }
+
+  #prepare(set: PolicySet): Running {
+    const sets = new PreparsedSets(this.#options.maxSlices);
+    const evaluator = this.#options.slicing ? slicedEvaluator(set, sets) : fullEvaluator(set, sets);
+    try {
+      evaluator.prepare();
+    } catch (error) {
+      sets.clear();
+      throw error;
+    }
+    return { set, evaluator, sets };
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The two ways a request is put to Cedar, both over policy sets preparsed once per version:
+ *
+ * - sliced (the default): only the slice of policies that could apply, with only what they read;
+ * - full: every policy, every entity and the whole context, with the request validated against the
+ *   schema. The reference that slicing must agree with, decision for decision.
+ */
+import { preparseSchema, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
+import { MandateError } from '../errors.ts';
+import type { CedarRequest } from './cedar-request.ts';
+import type { Outcome } from './decision.ts';
+import { NO_POLICY, outcomeOf } from './outcome.ts';
+import type { PolicySet } from './policy-set.ts';
+import type { PreparsedSets } from './preparsed.ts';
+import { project } from './projection.ts';
+import type { Schema } from './schema.ts';
+import { sliceText } from './slice-text.ts';
+import { type Slice, SliceIndex } from './slices.ts';
+
+/** Evaluates a request: `run(false)` with every policy that applies, `run(true)` less liftable forbids. */
+export type Evaluation = (withoutLiftable: boolean) => Outcome;
+
+export interface Evaluator {
+  /** Preparses what must exist before the set may serve (throws if Cedar refuses it). */
+  prepare(): void;
+  begin(request: CedarRequest): Evaluation;
+}
+
+export function slicedEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
+  const index = new SliceIndex(set);
+  const run = (request: CedarRequest, slice: Slice): Outcome => {
+    if (slice.policies.length === 0) return NO_POLICY;
+    const { context, entities } = project(request, slice.footprint, set.schema);
+    const answer = statefulIsAuthorized({
+      principal: request.principal,
+      action: request.action,
+      resource: request.resource,
+      context,
+      entities,
+      preparsedPolicySetId: sets.idFor(`${set.version} ${slice.key}`, slice.policies, sliceText),
+    });
+    return outcomeOf(answer, slice.policies);
+  };
+  return {
+    prepare() {},
+    begin(request) {
+      const slice = index.sliceFor(
+        request.action.id,
+        { uid: request.principal, ancestors: request.principalAncestors },
+        { uid: request.resource, ancestors: request.resourceAncestors },
+      );
+      return (withoutLiftable) => run(request, (withoutLiftable && slice.lifted) || slice);
+    },
+  };
+}
+
+export function fullEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
+  const all = [...set.policies.values()];
+  const kept = all.filter((p) => !p.liftableByApproval);
+  const schemaName = preparedSchema(set.schema);
+  const idFor = (withoutLiftable: boolean) =>
+    withoutLiftable ? sets.idFor(`${set.version} full lifted`, kept) : sets.idFor(`${set.version} full`, all);
+  const policiesOf = (withoutLiftable: boolean) => (withoutLiftable ? kept : all);
+  return {
+    prepare() {
+      idFor(false);
+    },
+    begin(request) {
+      return (withoutLiftable) =>
+        outcomeOf(
+          statefulIsAuthorized({
+            principal: request.principal,
+            action: request.action,
+            resource: request.resource,
+            context: request.context,
+            entities: [request.entities.principal, ...request.entities.resource],
+            preparsedPolicySetId: idFor(withoutLiftable),
+            preparsedSchemaName: schemaName,
+            validateRequest: true,
+          }),
+          policiesOf(withoutLiftable),
+        );
+    },
+  };
+}
+
+const schemas = new Set<string>();
+
+function preparedSchema(schema: Schema): string {
+  const name = `mandate:schema:${schema.digest}`;
+  if (!schemas.has(name)) {
+    const answer = preparseSchema(name, schema.text);
+    if (answer.type === 'failure') {
+      throw new MandateError('ERR_SCHEMA_INVALID', 'Cedar could not preparse the schema', { status: 500 });
+    }
+    schemas.add(name);
+  }
+  return name;
+}

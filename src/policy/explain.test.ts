@@ -1,0 +1,36 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requestWith } from './example-request.ts';
+import { explain } from './explain.ts';
+import { loadPolicySet, type PolicySet } from './policy-set.ts';
+import { starterSources } from './starter.ts';
+
+describe('explaining a decision (mandate policy explain)', () => {
+  let set: PolicySet;
+  beforeAll(async () => {
+    set = loadPolicySet(await starterSources());
+  });
+
+  it('gives the decision and each policy that could apply, evaluated alone', () => {
+    const resource = { type: 'tool', server: 'github', name: 'delete_repo', highImpact: true } as const;
+    const { decision, policies, text } = explain(set, requestWith({ resource, context: { risk: 75 } }));
+    expect(decision).toMatchObject({ decision: 'deny', policies: ['high-impact-needs-approval', 'risk-high'] });
+    const verdicts = Object.fromEntries(policies.map((p) => [p.policy.id, p.verdict]));
+    expect(verdicts).toMatchObject({
+      'role-operator': 'satisfied',
+      'high-impact-needs-approval': 'satisfied',
+      'risk-high': 'satisfied',
+      'budget-exceeded': 'not satisfied',
+    });
+    expect(verdicts).not.toHaveProperty('role-orchestrator');
+    expect(text).toMatch(/^DENY {2}\(policy set sha256:/);
+    expect(text).toContain('resource  Mandate::Tool::"github/delete_repo"');
+    expect(text).toContain('determined by: high-impact-needs-approval, risk-high');
+    expect(text).toMatch(/forbid satisfied {5}risk-high {2}risk\.cedar:\d+:1/);
+  });
+
+  it('explains an invalid request by its validation errors', () => {
+    const { text, policies } = explain(set, { action: 'tools/call' });
+    expect(policies).toEqual([]);
+    expect(text).toContain('error: invalid request: principal: ');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * `mandate policy explain request.json`: a decision, and each policy that could apply to the request
+ * evaluated on its own (satisfied, not satisfied, or in error), in words.
+ */
+import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
+import { Authorizer, type AuthorizerOptions } from './authorizer.ts';
+import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
+import type { Decision } from './decision.ts';
+import { formatLocation } from './location.ts';
+import type { Policy } from './policy.ts';
+import type { PolicySet } from './policy-set.ts';
+import { SliceIndex } from './slices.ts';
+import { uidKey } from './uid.ts';
+
+export type PolicyVerdict = 'satisfied' | 'not satisfied' | 'error';
+
+export interface Explanation {
+  readonly decision: Decision;
+  /** Every policy whose scope could match the request, with its verdict alone. */
+  readonly policies: readonly { readonly policy: Policy; readonly verdict: PolicyVerdict; readonly error?: string }[];
+  readonly text: string;
+}
+
+export function explain(set: PolicySet, request: unknown, options: AuthorizerOptions = {}): Explanation {
+  const decision = new Authorizer(set, { ...options, slicing: false }).decide(request);
+  let cedar: CedarRequest;
+  try {
+    cedar = toCedarRequest(request, set.schema, options.now ?? (() => new Date()));
+  } catch {
+    return { decision, policies: [], text: render(decision, null, []) };
+  }
+  const slice = new SliceIndex(set).sliceFor(
+    cedar.action.id,
+    { uid: cedar.principal, ancestors: cedar.principalAncestors },
+    { uid: cedar.resource, ancestors: cedar.resourceAncestors },
+  );
+  const policies = slice.policies.map((policy) => ({ policy, ...verdictOf(policy, cedar, set) }));
+  return { decision, policies, text: render(decision, cedar, policies) };
+}
+
+function verdictOf(policy: Policy, request: CedarRequest, set: PolicySet): { verdict: PolicyVerdict; error?: string } {
+  const answer = isAuthorized({
+    principal: request.principal,
+    action: request.action,
+    resource: request.resource,
+    context: request.context,
+    entities: [request.entities.principal, ...request.entities.resource],
+    policies: { staticPolicies: { [policy.id]: policy.text } },
+    schema: set.schema.text,
+    validateRequest: true,
+  });
+  if (answer.type === 'failure') return { verdict: 'error', error: answer.errors.map((e) => e.message).join('; ') };
+  const { reason, errors } = answer.response.diagnostics;
+  if (errors.length > 0) return { verdict: 'error', error: errors.map((e) => e.error.message).join('; ') };
+  return { verdict: reason.length > 0 ? 'satisfied' : 'not satisfied' };
+}
+
+function render(decision: Decision, request: CedarRequest | null, policies: Explanation['policies']): string {
+  const lines = [`${decision.decision.toUpperCase()}  (policy set ${decision.version})`];
+  if (request !== null) {
+    lines.push(
+      `  principal ${uidKey(request.principal)}`,
+      `  action    ${uidKey(request.action)}`,
+      `  resource  ${uidKey(request.resource)}`,
+    );
+  }
+  lines.push('', `determined by: ${decision.policies.join(', ') || 'no policy (deny by default)'}`);
+  if (decision.liftedByApproval.length > 0) lines.push(`lifted by the granted approval: ${decision.liftedByApproval.join(', ')}`);
+  if (decision.obligations.approval === 'required') {
+    lines.push('approval required: a granted approval for this call would allow it');
+  }
+  for (const reason of decision.obligations.reasons) lines.push(`reason: ${reason}`);
+  for (const error of decision.errors) lines.push(`error: ${error}`);
+  if (policies.length > 0) lines.push('', 'policies whose scope could match, each evaluated alone:');
+  for (const { policy, verdict, error } of policies) {
+    const marks = [policy.liftableByApproval ? ' @approval' : '', error ? ` (${error})` : ''].join('');
+    lines.push(`  ${policy.effect.padEnd(6)} ${verdict.padEnd(13)} ${policy.id}  ${formatLocation(policy.at)}${marks}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,98 @@
+/**
+ * The Cedar schema of Mandate's world (`schema.cedarschema`) and the facts the engine reads from it:
+ * which concrete actions exist, the action groups each is in, the resource types it applies to, and
+ * the attributes each entity type declares.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { schemaToJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { MandateError } from '../errors.ts';
+
+export const NAMESPACE = 'Mandate';
+
+export interface ActionFacts {
+  /** Unqualified action id, e.g. `tools/call`. */
+  readonly name: string;
+  /** Every action group this action is in, transitively (unqualified ids). */
+  readonly groups: readonly string[];
+  /** Qualified resource types, e.g. `Mandate::Tool`. */
+  readonly resourceTypes: readonly string[];
+}
+
+export interface Schema {
+  readonly text: string;
+  /** SHA-256 of the text: names the preparsed schema inside Cedar. */
+  readonly digest: string;
+  /** Concrete actions: the ones a request can name. */
+  readonly actions: ReadonlyMap<string, ActionFacts>;
+  /** Every action id (concrete or group) to the concrete actions it covers, itself included. */
+  readonly covers: ReadonlyMap<string, readonly string[]>;
+  /** Qualified entity type to the attribute names its shape declares. */
+  readonly attributes: ReadonlyMap<string, readonly string[]>;
+}
+
+interface ActionJson {
+  memberOf?: { id: string }[];
+  appliesTo?: { resourceTypes: string[] };
+}
+
+export const bundledSchemaText = (): string =>
+  readFileSync(new URL('./schema.cedarschema', import.meta.url), 'utf8');
+
+const qualify = (name: string) => `${NAMESPACE}::${name}`;
+
+/** Parses a schema in Cedar's human format; the schema must declare the `Mandate` namespace. */
+export function loadSchema(text: string = bundledSchemaText()): Schema {
+  const answer = schemaToJson(text);
+  if (answer.type === 'failure') {
+    const reasons = answer.errors.map((e) => e.message).join('; ');
+    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`, { status: 500 });
+  }
+  const namespace = answer.json[NAMESPACE];
+  if (namespace === undefined) {
+    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema has no \`${NAMESPACE}\` namespace`, {
+      status: 500,
+    });
+  }
+  const actionsJson = namespace.actions as Record<string, ActionJson>;
+  const parentsOf = (name: string) => (actionsJson[name]?.memberOf ?? []).map((m) => m.id);
+  const groupsOf = (name: string): string[] => {
+    const seen = new Set<string>();
+    const stack = parentsOf(name);
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        stack.push(...parentsOf(next));
+      }
+    }
+    return [...seen].sort();
+  };
+
+  const actions = new Map<string, ActionFacts>();
+  for (const [name, action] of Object.entries(actionsJson)) {
+    const resourceTypes = action.appliesTo?.resourceTypes ?? [];
+    if (resourceTypes.length > 0) {
+      actions.set(name, { name, groups: groupsOf(name), resourceTypes: resourceTypes.map(qualify) });
+    }
+  }
+  const covers = new Map<string, string[]>();
+  for (const name of Object.keys(actionsJson)) covers.set(name, []);
+  for (const action of actions.values()) {
+    for (const id of [action.name, ...action.groups]) covers.get(id)?.push(action.name);
+  }
+
+  const attributes = new Map<string, string[]>();
+  for (const [name, type] of Object.entries(namespace.entityTypes)) {
+    const shape = (type as { shape?: { attributes?: Record<string, unknown> } }).shape;
+    attributes.set(qualify(name), Object.keys(shape?.attributes ?? {}));
+  }
+  const digest = createHash('sha256').update(text).digest('hex');
+  return { text, digest, actions, covers, attributes };
+}
+
+let bundled: Schema | undefined;
+/** The schema shipped with Mandate, parsed once. */
+export const mandateSchema = (): Schema => {
+  bundled ??= loadSchema();
+  return bundled;
+};
