@@ -3,7 +3,13 @@ import { isMandateError } from '../errors.ts';
 import { CliError } from './client.ts';
 import { agentCommand } from './commands/agent.ts';
 import { initCommand } from './commands/init.ts';
+import { instanceCommand, joinTokenCommand } from './commands/instance.ts';
+import { keysCommand } from './commands/keys.ts';
 import { serveCommand } from './commands/serve.ts';
+import { serverCommand } from './commands/server.ts';
+import { mcpProxyCommand } from './commands/mcp-proxy.ts';
+import { tokenCommand } from './commands/token.ts';
+import { userCommand } from './commands/user.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -16,6 +22,13 @@ export function buildProgram(): Command {
   initCommand(program);
   serveCommand(program);
   agentCommand(program);
+  joinTokenCommand(program.commands.find((c) => c.name() === 'agent')!, program);
+  instanceCommand(program);
+  userCommand(program);
+  keysCommand(program);
+  tokenCommand(program);
+  serverCommand(program);
+  mcpProxyCommand(program);
   return program;
 }
 

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import { jwkThumbprint } from '../tokens/jwk-thumbprint.ts';
 import { createDpopProof, type DpopKeyPair, generateDpopKeyPair } from './dpop.ts';
 import { type ManifestClaims, signManifest } from './manifest.ts';
 
@@ -10,6 +12,14 @@ export interface Mandate {
   token: string;
   scope: string;
   expiresAt: Date;
+}
+
+export interface SavedInstance {
+  base_url: string;
+  instance_id: string;
+  spiffe_id: string;
+  /** PKCS#8 DER, base64: the instance's private key. */
+  private_key: string;
 }
 
 export class MandateRequestError extends Error {
@@ -52,6 +62,25 @@ export class AgentRuntime {
       body: JSON.stringify({ manifest: signManifest(manifest, key) }),
     });
     return new AgentRuntime(base, key, attested as never);
+  }
+
+  /** What a runtime saves to come back as the same instance after a restart (keep it 0600: it holds the private key). */
+  export(): SavedInstance {
+    return {
+      base_url: this.baseUrl,
+      instance_id: this.instanceId,
+      spiffe_id: this.spiffeId,
+      private_key: this.key.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+    };
+  }
+
+  /** The same instance again, from `export()`: its identity token is renewed with the key on first use. */
+  static restore(saved: SavedInstance): AgentRuntime {
+    const privateKey = crypto.createPrivateKey({ key: Buffer.from(saved.private_key, 'base64'), format: 'der', type: 'pkcs8' });
+    const { x } = crypto.createPublicKey(privateKey).export({ format: 'jwk' });
+    const publicJwk = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: x! };
+    const key: DpopKeyPair = { privateKey, publicJwk, jkt: jwkThumbprint(publicJwk) };
+    return new AgentRuntime(saved.base_url, key, { instance_id: saved.instance_id, spiffe_id: saved.spiffe_id, identity_token: '', expires_in: 0 });
   }
 
   /** The identity token, renewed by proving possession of the key when it nears expiry. */
