@@ -105,7 +105,8 @@ export class UpstreamPool {
     client.onerror = (err) => logger.warn({ server: spec.name, err: err.message }, 'upstream error');
     const current = this.#open.get(spec.name);
     try {
-      await client.connect(transport, { timeout: spec.timeout_ms });
+      // Starting a server (a cold `npx`, a container) may take longer than one call may.
+      await client.connect(transport, { timeout: Math.max(spec.timeout_ms, 20_000) });
     } catch (error) {
       logger.warn({ server: spec.name, err: (error as Error).message }, 'upstream connection failed');
       await client.close().catch(() => {});

@@ -16,6 +16,12 @@ import { oauthRoutes } from './routes/oauth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway;
+  }
+}
+
 export const BODY_LIMIT = 1024 * 1024;
 export const VERSION = '0.1.0';
 
