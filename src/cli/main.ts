@@ -5,6 +5,7 @@ import { agentCommand } from './commands/agent.ts';
 import { initCommand } from './commands/init.ts';
 import { instanceCommand, joinTokenCommand } from './commands/instance.ts';
 import { keysCommand } from './commands/keys.ts';
+import { demoCommand } from './commands/demo.ts';
 import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   tokenCommand(program);
   serverCommand(program);
   mcpProxyCommand(program);
+  demoCommand(program);
   return program;
 }
 
