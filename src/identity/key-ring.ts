@@ -1,8 +1,12 @@
 import crypto, { type KeyObject } from 'node:crypto';
-import { MandateError } from '../errors.ts';
+import { isMandateError, MandateError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import type { MasterKey } from './master-key.ts';
 import { activeSigningKey, createSigningKey, type SigningKey } from './signing-keys.ts';
+
+/** Another replica may rotate: reload at least this often, and on an unknown kid at most this often. */
+const RELOAD_AFTER_MS = 60_000;
+const UNKNOWN_KID_RELOAD_MS = 1_000;
 
 /**
  * The signing keys in memory: the one key that signs now, and every published key that may
@@ -13,6 +17,9 @@ export class KeyRing {
   readonly #master: MasterKey;
   #signer: SigningKey | undefined;
   #verifiers = new Map<string, KeyObject>();
+  #loadedAt = 0;
+  #missReloadAt = Number.NEGATIVE_INFINITY;
+  #reloading: Promise<this> | undefined;
 
   constructor(store: Store, master: MasterKey) {
     this.#store = store;
@@ -29,7 +36,34 @@ export class KeyRing {
     }
     this.#signer = signer;
     this.#verifiers = verifiers;
+    this.#loadedAt = now.getTime();
     return this;
+  }
+
+  /**
+   * Verifies with the keys every replica publishes: another one may have rotated since this one
+   * loaded. Reloads from the store when the ring is a minute old, or when a token names a kid it
+   * does not hold (at most once a second, so made-up kids cannot hammer the store), then verifies
+   * once more.
+   */
+  async verifyWith<T>(now: Date, verify: (keys: ReadonlyMap<string, KeyObject>) => T): Promise<T> {
+    if (now.getTime() - this.#loadedAt >= RELOAD_AFTER_MS) await this.#reload(now);
+    try {
+      return verify(this.#verifiers);
+    } catch (error) {
+      const unknownKid = isMandateError(error) && error.code === 'ERR_TOKEN_KID';
+      if (!unknownKid || now.getTime() - this.#missReloadAt < UNKNOWN_KID_RELOAD_MS) throw error;
+      this.#missReloadAt = now.getTime();
+      await this.#reload(now);
+      return verify(this.#verifiers);
+    }
+  }
+
+  #reload(now: Date): Promise<this> {
+    this.#reloading ??= this.load(now).finally(() => {
+      this.#reloading = undefined;
+    });
+    return this.#reloading;
   }
 
   signer(): SigningKey {

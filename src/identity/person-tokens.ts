@@ -20,7 +20,7 @@ export interface Person {
 
 export const devIssuerOf = (issuer: string) => `${issuer}/dev`;
 const PERSON_TOKEN_SECONDS = 3600;
-const EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+const EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
 const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+jwt']);
 
 const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message, { status: 400 });
@@ -51,7 +51,9 @@ export async function verifyPersonToken(token: string, ctx: PersonTokenContext):
   }
   if (header.typ === TYP.person) {
     if (!ctx.devIssuer) throw refused('the development issuer is switched off');
-    const { payload } = verifyJws(token, { typ: TYP.person, issuer: devIssuerOf(ctx.issuer), audience: ctx.issuer, keys: ctx.keys.verificationKeys(), now: ctx.now });
+    const { payload } = await ctx.keys.verifyWith(ctx.now, (keys) =>
+      verifyJws(token, { typ: TYP.person, issuer: devIssuerOf(ctx.issuer), audience: ctx.issuer, keys, now: ctx.now }),
+    );
     return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub) };
   }
   if (typeof header.typ === 'string' && OURS.has(header.typ.toLowerCase())) throw refused(`a ${header.typ} token is not a person token`);

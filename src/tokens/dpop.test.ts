@@ -48,6 +48,12 @@ describe('DPoP proof verification (RFC 9449 §4.3)', () => {
     expect(await verifyDpopProof(p, options)).toEqual({ jkt: await calculateJwkThumbprint(edJwk), jti: 'abc', iat: t });
   });
 
+  it('accepts the fully-specified alg Ed25519 (RFC 9864) that WebCrypto clients send, with an Ed25519 key only', async () => {
+    const p = await proof({ header: { alg: 'Ed25519' }, claims: { jti: 'fully-specified' } });
+    expect(await verifyDpopProof(p, options)).toMatchObject({ jkt: await calculateJwkThumbprint(edJwk), jti: 'fully-specified' });
+    await refuses(proof({ header: { alg: 'Ed25519', jwk: ecJwk } }), 'ERR_DPOP_INVALID', {}, 'Ed25519 OKP jwk');
+  });
+
   it('accepts a proof signed with ES256', async () => {
     const p = await proof({ header: { alg: 'ES256', jwk: ecJwk }, key: ec.privateKey });
     expect((await verifyDpopProof(p, options)).jkt).toBe(await calculateJwkThumbprint(ecJwk));

@@ -10,7 +10,8 @@ import { mandateStanding, revokeMandates } from './revocation.ts';
  */
 export async function introspect(ctx: TokenContext, token: string): Promise<Record<string, unknown>> {
   try {
-    const claims = verifyMandateJwt(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now: ctx.now() });
+    const now = ctx.now();
+    const claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, keys, now }));
     if ((await mandateStanding(ctx.store.db, claims.jti)) !== 'live') return { active: false };
     return { active: true, token_type: 'DPoP', ...claims, delegation: delegationPath(claims) };
   } catch {
@@ -26,7 +27,7 @@ export async function revokeToken(ctx: TokenContext, token: string): Promise<str
     // An expired mandate may still be revoked (so its children end too): verify it as of just before expiry.
     const exp = Number(decodeJwt(token).exp);
     const asOf = Number.isFinite(exp) ? new Date(Math.min(now.getTime(), (exp - 1) * 1000)) : now;
-    jti = verifyMandateJwt(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now: asOf }).jti;
+    jti = (await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, keys, now: asOf }))).jti;
   } catch {
     return [];
   }

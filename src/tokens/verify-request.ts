@@ -43,7 +43,7 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   }
   const token = match[1]!;
   const now = ctx.now();
-  const claims = verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys: ctx.keys.verificationKeys(), now });
+  const claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
   if (typeof claims.cnf?.jkt !== 'string') throw invalidToken('mandate is not bound to a key');
   if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate', { status: 401 });
   await verifyDpopProof(presented.dpop, {

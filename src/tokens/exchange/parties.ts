@@ -27,7 +27,7 @@ const grant = (code: string, message: string) => new MandateError(code, message,
 
 /** The actor token is the instance's identity token, bound to the key that signed the DPoP proof. */
 export async function verifyActor(ctx: TokenContext, actorToken: string, proofJkt: string, now: Date): Promise<Actor> {
-  const claims = verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+  const claims = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys, now }));
   if (claims.cnf?.jkt !== proofJkt) {
     throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to', { status: 400 });
   }
@@ -47,14 +47,14 @@ export async function verifySubject(ctx: TokenContext, token: string, actor: Act
     throw new MandateError('ERR_SUBJECT_INVALID', 'subject token is not a JWT', { status: 400 });
   }
   if (typ === TYP.mandate) {
-    const parent = verifyMandateJwt(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+    const parent = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, keys, now }));
     if ((await mandateStanding(ctx.store.db, parent.jti)) !== 'live') {
       throw grant('ERR_GRANT_INVALID', 'the parent mandate has been revoked');
     }
     return { kind: 'mandate', parent };
   }
   if (typ === TYP.identity) {
-    const self = verifyIdentityToken(token, { issuer: ctx.issuer, keys: ctx.keys.verificationKeys(), now });
+    const self = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(token, { issuer: ctx.issuer, keys, now }));
     if (self.sub !== actor.spiffeId) throw grant('ERR_SUBJECT_INVALID', 'an identity token subject must be the actor itself');
     return { kind: 'self', sub: self.sub, exp: self.exp };
   }

@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import { instanceChain, SYSTEM_CHAIN } from '../../audit/writer.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
+import type { Queryable } from '../../store/store.ts';
 import type { TokenContext } from '../context.ts';
 import { verifyDpopProof } from '../dpop.ts';
 import { signJws } from '../jws.ts';
@@ -86,6 +87,7 @@ function mandateClaims(
 /** The mandate row (for introspection and cascade revocation) and its audit event, in one transaction. */
 async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, now: Date): Promise<void> {
   await ctx.store.transaction(async (trx) => {
+    if (claims.parent_jti) await holdParent(trx, claims.parent_jti);
     await trx
       .insertInto('mandates')
       .values({
@@ -116,6 +118,19 @@ async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, no
     status: 'success',
     data: { resources: [claims.jti] },
   });
+}
+
+/**
+ * The parent must still stand when its child is written, not only when it was verified: a
+ * cascade revocation committed in between would otherwise miss the child. The no-op update
+ * takes the parent row's lock (PostgreSQL), so a concurrent revocation either waits and then
+ * sees this child, or has already committed and leaves nothing to update here.
+ */
+async function holdParent(trx: Queryable, parentJti: string): Promise<void> {
+  const held = await trx.updateTable('mandates').set({ revoked_at: null }).where('jti', '=', parentJti).where('revoked_at', 'is', null).executeTakeFirst();
+  if (Number(held.numUpdatedRows) !== 1) {
+    throw new MandateError('ERR_GRANT_INVALID', 'the parent mandate has been revoked', { status: 400 });
+  }
 }
 
 async function auditRefusal(ctx: TokenContext, error: unknown, actor: Actor | undefined): Promise<void> {
