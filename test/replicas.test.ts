@@ -21,7 +21,7 @@ function startReplica(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ur
   const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica did not start: ${seen}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`replica did not start: ${seen}`)), 60_000);
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /Mandate listening on (\S+)/.exec(seen);

@@ -21,7 +21,7 @@ export interface OpenStoreOptions {
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options) : openSqlite(options.dataDir);
   try {
-    await migrate(store.db);
+    await migrate(store.db, store.dialect);
   } catch (error) {
     await store.close();
     throw error;
@@ -92,8 +92,12 @@ function makeStore(dialect: Dialect, db: Kysely<Database>, close: () => Promise<
   };
 }
 
-async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  // Kysely looks for its migration tables in every schema it can see: name ours explicitly, or a
+  // neighbour's tables (another deployment, another test) would be taken for ours.
+  const schema =
+    dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
