@@ -15,6 +15,9 @@ describe('mandate demo', () => {
     expect(stdout).not.toContain('sk-demo-upstream-credential');
     expect(stdout).toContain('this call costs more than the budget left on the mandate');
     expect(stdout).toContain('a person must approve this call');
+    expect(stdout).toMatch(/approved apr_[A-Za-z0-9_-]+; the same call now → done/);
+    expect(stdout).toMatch(/\d+ events for support-bot, each hash-chained per instance/);
+    expect(stdout).toContain('audit verify: every chain and the signed checkpoint check out');
     expect(stdout).toContain('exceeds the parent mandate');
     expect(stdout).toContain('the sub-agent is refused');
     expect(stdout).not.toContain('this should not happen');

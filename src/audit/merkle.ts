@@ -1,5 +1,5 @@
 // RFC 9162 §2.1.1 — Merkle Tree Hash (the RFC 6962 tree, SHA-256)
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { MandateError } from '../errors.ts';
 
 /** Gives the leaf hash at a 0-based index; the store implements it over its own rows. */
@@ -11,14 +11,39 @@ const NODE_PREFIX = Buffer.of(0x01);
 /** MTH({}) = SHA-256 of the empty string. */
 export const EMPTY_ROOT: Uint8Array = createHash('sha256').digest();
 
+// One-shot hashing of one buffer is several times cheaper than a Hash object per node; the input
+// buffers are reused because hashing copies nothing and finishes before returning.
+const LEAF_INPUT = Buffer.alloc(33, LEAF_PREFIX[0]);
+const NODE_INPUT = Buffer.alloc(65, NODE_PREFIX[0]);
+
 /** MTH({d}) = SHA-256(0x00 || d): the hash of one leaf's data. */
 export function leafHash(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  if (data.length === 32) {
+    LEAF_INPUT.set(data, 1);
+    return hash('sha256', LEAF_INPUT, 'buffer');
+  }
+  return hash('sha256', Buffer.concat([LEAF_PREFIX, data]), 'buffer');
 }
 
 /** SHA-256(0x01 || left || right): the hash of an interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length === 32 && right.length === 32) {
+    NODE_INPUT.set(left, 1);
+    NODE_INPUT.set(right, 33);
+    return hash('sha256', NODE_INPUT, 'buffer');
+  }
+  return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
+}
+
+// Inside the tree hashes are "binary" strings (one char per byte): a digest returned as a string
+// costs a fraction of one returned as a Buffer, and verification hashes two per event.
+const fromBytes = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
+const toBytes = (h: string): Uint8Array => Buffer.from(h, 'latin1');
+
+function nodeOf(left: string, right: string): string {
+  NODE_INPUT.write(left, 1, 32, 'latin1');
+  NODE_INPUT.write(right, 33, 32, 'latin1');
+  return hash('sha256', NODE_INPUT, 'binary');
 }
 
 /**
@@ -29,7 +54,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 export class MerkleLog {
   #size = 0;
   /** `#levels[h]` is the root of a perfect subtree of 2^h leaves when bit h of the size is set. */
-  #levels: Array<Uint8Array | undefined> = [];
+  #levels: Array<string | undefined> = [];
   #root: Uint8Array | undefined;
 
   /** Rebuild from a size and its frontier, largest subtree first (as `frontier()` returns it). */
@@ -38,7 +63,7 @@ export class MerkleLog {
     const log = new MerkleLog();
     const pending = [...frontier];
     for (let h = 0, rest = size; rest > 0; h++, rest = Math.floor(rest / 2)) {
-      if (rest % 2 === 1) log.#levels[h] = checkHash(pending.pop());
+      if (rest % 2 === 1) log.#levels[h] = fromBytes(checkHash(pending.pop()));
     }
     if (pending.length > 0) throw rangeError(`frontier does not match tree size ${size}`);
     log.#size = size;
@@ -51,10 +76,23 @@ export class MerkleLog {
 
   /** Append one leaf hash; returns its index. */
   append(leaf: Uint8Array): number {
-    let carry = checkHash(leaf);
+    return this.#push(fromBytes(checkHash(leaf)));
+  }
+
+  /**
+   * Append the leaf of an audit event, given its hash as 64 hex digits: MTH({hash bytes}).
+   * Returns the leaf's index, or -1 (appending nothing) when the text is not 64 hex digits.
+   */
+  appendEventHash(hex: string): number {
+    if (hex.length !== 64 || LEAF_INPUT.write(hex, 1, 32, 'hex') !== 32) return -1;
+    return this.#push(hash('sha256', LEAF_INPUT, 'binary'));
+  }
+
+  #push(leaf: string): number {
+    let carry = leaf;
     let h = 0;
     for (let rest = this.#size; rest % 2 === 1; rest = (rest - 1) / 2, h++) {
-      carry = nodeHash(this.#levels[h] as Uint8Array, carry);
+      carry = nodeOf(this.#levels[h] as string, carry);
       this.#levels[h] = undefined;
     }
     this.#levels[h] = carry;
@@ -65,17 +103,17 @@ export class MerkleLog {
   /** MTH of all leaves so far: fold the frontier from the smallest subtree up (RFC 9162 §2.1.1). */
   root(): Uint8Array {
     if (this.#root) return this.#root;
-    let root: Uint8Array | undefined;
+    let root: string | undefined;
     for (const subtree of this.#levels) {
-      if (subtree) root = root ? nodeHash(subtree, root) : subtree;
+      if (subtree !== undefined) root = root === undefined ? subtree : nodeOf(subtree, root);
     }
-    this.#root = root ?? EMPTY_ROOT;
+    this.#root = root === undefined ? EMPTY_ROOT : toBytes(root);
     return this.#root;
   }
 
   /** Roots of the perfect subtrees covering the tree, largest first. */
   frontier(): Uint8Array[] {
-    return this.#levels.filter((h): h is Uint8Array => h !== undefined).reverse();
+    return this.#levels.filter((h): h is string => h !== undefined).reverse().map(toBytes);
   }
 }
 

@@ -15,7 +15,8 @@ export interface SecretMetadata {
   updated_at: string;
 }
 
-export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,100}(\/[A-Za-z0-9_.@+-]{1,200})?$/;
+/** `name`, or `name/<person sub>` for a per-person credential (OIDC subs such as `auth0|42` included). */
+export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,100}(\/[A-Za-z0-9_.@+|:=-]{1,200})?$/;
 const context = (name: string) => `secret:${name}`;
 
 export async function setSecret(db: Queryable, master: MasterKey, name: string, value: string, now: Date): Promise<SecretMetadata> {

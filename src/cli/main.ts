@@ -2,12 +2,17 @@ import { Command, CommanderError } from 'commander';
 import { isMandateError } from '../errors.ts';
 import { CliError } from './client.ts';
 import { agentCommand } from './commands/agent.ts';
+import { auditCommand } from './commands/audit.ts';
+import { approvalsCommand } from './commands/approvals.ts';
 import { initCommand } from './commands/init.ts';
 import { instanceCommand, joinTokenCommand } from './commands/instance.ts';
 import { keysCommand } from './commands/keys.ts';
 import { demoCommand } from './commands/demo.ts';
+import { policyCommand } from './commands/policy.ts';
 import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
+import { secretCommand } from './commands/secret.ts';
+import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
 import { userCommand } from './commands/user.ts';
@@ -28,9 +33,14 @@ export function buildProgram(): Command {
   userCommand(program);
   keysCommand(program);
   tokenCommand(program);
+  auditCommand(program);
   serverCommand(program);
+  secretCommand(program);
+  connectionCommand(program);
+  approvalsCommand(program);
   mcpProxyCommand(program);
   demoCommand(program);
+  policyCommand(program);
   return program;
 }
 

@@ -149,11 +149,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       steps.ok('the sub-agent is refused: 401 invalid_token (mandate revoked)');
     }
 
-    steps.step('The audit trail for support-bot');
-    const audit = server.ctx.audit as unknown as { events?: Array<{ type: string; resource?: string | null; decision?: string | null; denial_reason?: string | null; actor: { agent?: string | null } }> };
-    const events = (audit.events ?? []).filter((e) => e.actor.agent === 'support-bot' || e.actor.agent === 'summarizer');
-    for (const e of events) steps.note(`${e.type.padEnd(16)} ${String(e.resource ?? '').padEnd(40)} ${e.decision ?? ''} ${e.denial_reason ?? ''}`);
-    steps.ok(`${events.length} events, each hash-chained per instance`);
+    steps.step('The audit trail for support-bot, and its verification');
+    type Row = { type: string; resource?: string | null; decision?: string | null; denial_reason?: string | null };
+    const trail = (await admin('GET', '/v1/audit/events?agent=support-bot&limit=1000')) as { events?: Array<{ event: Row }> };
+    const events = (trail.events ?? []).map((e) => e.event);
+    for (const e of events) steps.note(`${e.type.padEnd(18)} ${String(e.resource ?? '').slice(0, 44).padEnd(44)} ${e.decision ?? ''} ${e.denial_reason ?? ''}`);
+    steps.ok(`${events.length} events for support-bot, each hash-chained per instance`);
+    await admin('POST', '/v1/audit/checkpoints');
+    const verified = (await admin('GET', '/v1/audit/verify')) as { ok?: boolean };
+    if (verified.ok) steps.ok('audit verify: every chain and the signed checkpoint check out');
+    else steps.refused(`audit verify failed: ${JSON.stringify(verified).slice(0, 300)}`);
 
     steps.step('Done');
     if (options.keep) {

@@ -6,14 +6,23 @@ import type { Authorizer } from '../policy/authorizer.ts';
 import type { Decision } from '../policy/decision.ts';
 import type { DecisionRequest, ResourceInput } from '../policy/request.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import type { Governance } from '../governance/governance.ts';
+import type { ApprovalTicket, Refusal } from '../governance/governed-call.ts';
+import type { CallGovernor } from '../governance/governor.ts';
 import { permits } from '../tokens/scope.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { decisionRequest } from './decision-request.ts';
 
 /**
- * The one decision path every enforcement point (MCP gateway, credential broker) runs for a call:
- *   1. scope: the mandate covers this exact call          3. the decision is audited, and must be
- *   2. policy: Cedar decides with the full context            durable before anything is forwarded
+ * The one decision path every enforcement point (MCP gateway, credential broker) runs for a call.
+ * Each step passes the call on or refuses it with a stable code; steps marked * run only with
+ * governance (issue 8), and without it the path is exactly scope → policy → audit.
+ *   1.* rate limits (instance, agent, person)        5.  policy: Cedar decides with the full context
+ *   2.  scope: the mandate covers this exact call    6.* approval: a person lifts what policy or an
+ *   3.* budget standing                                   `approve` response holds, else the call is held
+ *   4.* behavior: baseline + anomaly rules (risk;    7.* commit: consume the approval, debit the budget
+ *       a `suspend` response revokes the instance)   8.  audit: durable before anything is forwarded
+ *                                                    9.* settle: approval events, baseline, spent mandates end
  * A denial carries a stable code and the message for the agent; a failed audit append denies.
  */
 export interface CallDeps {
@@ -22,6 +31,8 @@ export interface CallDeps {
   /** HMAC key for argument digests (never the clear arguments in the trail). */
   auditKey: Uint8Array;
   now: () => Date;
+  /** Budgets, rate limits, behavior and approvals; absent, none of them apply. */
+  governance?: Governance | undefined;
 }
 
 export interface CallRequest {
@@ -36,62 +47,68 @@ export interface CallRequest {
   args?: Record<string, unknown>;
   /** Top-level argument fields safe to keep in clear. */
   allowArgs?: readonly string[];
+  /** Outbound host the call reaches (the broker's connection host): a behavior signal. */
+  destination?: string;
   traceId?: string | null;
+  /** Without governance, what the policy sees; with it, governance's own figures prevail. */
   budgetRemaining?: number | null;
   risk?: number;
   approval?: 'none' | 'pending' | 'granted' | 'denied';
 }
 
 export type CallOutcome =
-  | { allowed: true; decision: Decision; event: AuditEvent; callId: string }
-  | { allowed: false; code: string; message: string; decision: Decision | null; approvalRequired: boolean; event: AuditEvent | null };
+  | {
+      allowed: true;
+      decision: Decision;
+      event: AuditEvent;
+      callId: string;
+      /** The budget after this call's debit (with governance). */
+      budget?: { limit: number; spent: number; remaining: number };
+      /** The approval this call consumed. */
+      approvalId?: string;
+    }
+  | {
+      allowed: false;
+      code: string;
+      message: string;
+      decision: Decision | null;
+      approvalRequired: boolean;
+      event: AuditEvent | null;
+      /** Seconds after which the same call may succeed (`ERR_RATE_LIMITED`). */
+      retryAfter?: number;
+      /** The approval holding this call (`ERR_APPROVAL_REQUIRED`) or that refused it. */
+      approval?: ApprovalTicket;
+    };
 
 const actorOf = (p: Principal) => ({ instance: p.instanceId, agent: p.agentId, person: p.person, delegation: p.delegation });
 
 export async function decideCall(deps: CallDeps, request: CallRequest): Promise<CallOutcome> {
   const { principal } = request;
   const callId = crypto.randomUUID();
+  const now = deps.now();
   const digest = request.args ? digestArguments(request.args, { key: deps.auditKey, allow: request.allowArgs ?? [] }) : undefined;
+  const traceId = request.traceId ?? null;
   const base = {
     chain: instanceChain(principal.instanceId),
     type: request.action === 'http:request' ? ('http.decision' as const) : ('tool.decision' as const),
     actor: actorOf(principal),
     action: request.action,
     resource: request.label,
-    trace_id: request.traceId ?? null,
+    trace_id: traceId,
     cost: request.resource.cost ?? 0,
     ...(digest ? { args_digest: digest.args_digest, args: digest.args } : {}),
   };
+  const governor = deps.governance?.govern(
+    { ...request, traceId, callId, argsDigest: digest?.args_digest ?? null },
+    deps.audit,
+    now,
+  );
 
-  let decision: Decision | null = null;
-  let code: string | null = null;
-  let message = '';
-  let scopeNote: string;
-  if (!permits(principal.scope, request.scopeItem)) {
-    code = 'ERR_SCOPE_NOT_GRANTED';
-    message = `the mandate does not cover ${request.scopeItem}`;
-    scopeNote = `${request.scopeItem} not covered`;
-  } else {
-    scopeNote = `${request.scopeItem} covered`;
-    decision = deps.authorizer.decide(
-      decisionRequest({
-        principal,
-        card: request.card,
-        action: request.action,
-        resource: request.resource,
-        budgetRemaining: request.budgetRemaining ?? principal.claims.budget,
-        risk: request.risk ?? 0,
-        approval: request.approval ?? 'none',
-        traceId: request.traceId ?? null,
-        now: deps.now(),
-      }),
-    );
-    if (decision.decision === 'deny') {
-      code = decision.obligations.approval === 'required' ? 'ERR_APPROVAL_REQUIRED' : 'ERR_POLICY_DENIED';
-      message = decision.obligations.reasons[0] ?? 'denied by policy';
-    }
-  }
+  const { decision, refusal, scopeNote, risk } = await judge(deps, request, governor, { now, traceId });
 
+  const code = refusal?.code ?? null;
+  const message = refusal?.message ?? '';
+  const notes = governor?.notes() ?? {};
   let event: AuditEvent;
   try {
     event = await deps.audit.append({
@@ -101,27 +118,104 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
       denial_reason: code,
       policy_version: decision?.version ?? null,
       reasons: {
-        scope: scopeNote,
+        ...(scopeNote ? { scope: scopeNote } : {}),
         ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
         ...(message ? { message } : {}),
-        ...(request.risk ? { risk: request.risk } : {}),
+        ...notes,
+        ...(risk ? { risk } : {}),
       },
       data: { resources: [callId] },
     });
   } catch {
+    await governor?.rollback().catch(() => {});
     // DESIGN §5: nothing is forwarded unaudited.
     return { allowed: false, code: 'ERR_AUDIT_UNAVAILABLE', message: 'the call could not be recorded, so it is refused', decision, approvalRequired: false, event: null };
   }
-  if (code) return { allowed: false, code, message, decision, approvalRequired: code === 'ERR_APPROVAL_REQUIRED', event };
-  return { allowed: true, decision: decision!, event, callId };
+  // Settling changes no decision: a failure is logged by governance, never turned into a refusal.
+  await governor?.settle(!code);
+  if (refusal) {
+    return {
+      allowed: false,
+      code: refusal.code,
+      message,
+      decision,
+      approvalRequired: refusal.code === 'ERR_APPROVAL_REQUIRED',
+      event,
+      ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+      ...(refusal.approval ? { approval: refusal.approval } : {}),
+    };
+  }
+  const budget = governor?.budget;
+  const approvalId = governor?.approvalUsed;
+  return { allowed: true, decision: decision!, event, callId, ...(budget ? { budget } : {}), ...(approvalId ? { approvalId } : {}) };
 }
 
-/** The result of a forwarded call, after it returned (status and size; never the content). */
+interface Judgement {
+  decision: Decision | null;
+  refusal: Refusal | null;
+  scopeNote: string | undefined;
+  risk: number;
+}
+
+/** Steps 1 to 7: each passes the call on or refuses it. */
+async function judge(deps: CallDeps, request: CallRequest, governor: CallGovernor | undefined, at: { now: Date; traceId: string | null }): Promise<Judgement> {
+  const { principal } = request;
+  const verdict: Judgement = { decision: null, refusal: null, scopeNote: undefined, risk: request.risk ?? 0 };
+  try {
+    verdict.refusal = (await governor?.admit()) ?? null;
+    if (verdict.refusal) return verdict;
+    if (!permits(principal.scope, request.scopeItem)) {
+      verdict.scopeNote = `${request.scopeItem} not covered`;
+      verdict.refusal = { code: 'ERR_SCOPE_NOT_GRANTED', message: `the mandate does not cover ${request.scopeItem}` };
+      return verdict;
+    }
+    verdict.scopeNote = `${request.scopeItem} covered`;
+    const signals = governor ? await governor.assess() : null;
+    verdict.risk = Math.min(100, verdict.risk + (governor?.risk ?? 0));
+    if (signals && 'code' in signals) {
+      verdict.refusal = signals;
+      return verdict;
+    }
+    const decide = (approval: NonNullable<CallRequest['approval']>) =>
+      deps.authorizer.decide(
+        decisionRequest({
+          principal,
+          card: request.card,
+          action: request.action,
+          resource: request.resource,
+          budgetRemaining: signals ? Math.min(signals.budgetRemaining, request.budgetRemaining ?? Infinity) : (request.budgetRemaining ?? principal.claims.budget),
+          risk: verdict.risk,
+          approval,
+          traceId: at.traceId,
+          now: at.now,
+        }),
+      );
+    // With governance, only governance says whether a person approved the call.
+    let decision = decide(governor ? 'none' : (request.approval ?? 'none'));
+    if (governor) ({ decision, refusal: verdict.refusal } = await governor.resolve(decision, decide));
+    verdict.decision = decision;
+    if (!verdict.refusal && decision.decision === 'deny') {
+      verdict.refusal = {
+        code: decision.obligations.approval === 'required' ? 'ERR_APPROVAL_REQUIRED' : 'ERR_POLICY_DENIED',
+        message: decision.obligations.reasons[0] ?? 'denied by policy',
+      };
+    }
+    if (!verdict.refusal && governor) verdict.refusal = await governor.commit();
+    return verdict;
+  } catch (error) {
+    if (!governor) throw error;
+    // DESIGN §5: a governance step that cannot run (store down) refuses the call.
+    await governor.rollback().catch(() => {});
+    return { ...verdict, refusal: { code: 'ERR_GOVERNANCE_UNAVAILABLE', message: 'budget, rate and behavior checks could not run, so the call is refused' } };
+  }
+}
+
+/** The result of a forwarded call, after it returned (status and size; never the content); `resources`: what it touched (tables). */
 export async function recordResult(
   deps: CallDeps,
   request: CallRequest,
   callId: string,
-  result: { ok: boolean; bytes: number; error?: string },
+  result: { ok: boolean; bytes: number; error?: string; resources?: readonly string[] },
 ): Promise<void> {
   await deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
@@ -133,7 +227,7 @@ export async function recordResult(
     denial_reason: result.error ?? null,
     trace_id: request.traceId ?? null,
     cost: request.resource.cost ?? 0,
-    data: { resources: [callId], bytes: result.bytes },
+    data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes },
   });
 }
 

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { scrubSecrets } from '../audit/redact.ts';
-import { type CallDeps, type CallRequest, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
+import { type CallDeps, type CallOutcome, type CallRequest, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import { getAgent } from '../registry/agents.ts';
@@ -28,6 +28,34 @@ interface UpstreamContext {
 
 /** What the agent sees when a call is refused: the reason, never upstream details. */
 const refusal = (message: string): CallToolResult => ({ content: [{ type: 'text', text: `Mandate refused this call: ${message}` }], isError: true });
+
+/**
+ * A governed refusal: the reason, plus in `_meta` what a program needs to act on it (when to
+ * retry, which approval holds the call).
+ */
+function refusalOf(outcome: Extract<CallOutcome, { allowed: false }>): CallToolResult {
+  const held = outcome.code === 'ERR_APPROVAL_REQUIRED' && outcome.approval;
+  const text = held ? `Mandate is holding this call for a person's approval: ${outcome.message}` : `Mandate refused this call: ${outcome.message}`;
+  const meta = {
+    ...(outcome.retryAfter !== undefined ? { retryAfter: outcome.retryAfter } : {}),
+    ...(outcome.approval ? { approval: outcome.approval } : {}),
+  };
+  return {
+    content: [{ type: 'text', text }],
+    isError: true,
+    ...(Object.keys(meta).length > 0 ? { _meta: { 'mandate/refusal': { code: outcome.code, ...meta } } } : {}),
+  };
+}
+
+/**
+ * The agent learns what its mandate has left; when this call spent the last unit, it is also told,
+ * in words, that the mandate has ended (its next request would only see "revoked").
+ */
+function withBudget(result: CallToolResult, budget: NonNullable<Extract<CallOutcome, { allowed: true }>['budget']>): CallToolResult {
+  const ended = budget.limit > 0 && budget.remaining <= 0;
+  const notice = { type: 'text' as const, text: `Mandate: this call spent the last of the mandate's budget (${budget.spent} of ${budget.limit}); the mandate has ended. Obtain a new mandate to continue.` };
+  return { ...result, ...(ended ? { content: [...result.content, notice] } : {}), _meta: { ...result._meta, 'mandate/budget': budget } };
+}
 
 /**
  * The MCP gateway's core: pooled upstream sessions, pinned tool definitions, the filtered tool
@@ -106,8 +134,13 @@ export class Gateway {
     }
     const card = await getAgent(this.deps.store.db, principal.agentId);
     const request: CallRequest = { ...base, card, resource };
-    const outcome = await decideCall(this.deps, request);
-    if (!outcome.allowed) return refusal(outcome.message);
+    let outcome = await decideCall(this.deps, request);
+    const governance = this.deps.governance;
+    if (!outcome.allowed && outcome.approval?.status === 'pending' && governance && governance.config.approvals.waitSeconds > 0) {
+      // Hold the agent's request open while a person decides; a grant lets the same call through.
+      if ((await governance.awaitDecision(outcome.approval.id, this.deps.now)) === 'granted') outcome = await decideCall(this.deps, request);
+    }
+    if (!outcome.allowed) return refusalOf(outcome);
 
     let result: CallToolResult;
     try {
@@ -119,7 +152,7 @@ export class Gateway {
     }
     const scrubbed = scrubSecrets(result, upstream.secrets);
     await recordResult(this.deps, request, outcome.callId, { ok: !scrubbed.isError, bytes: Buffer.byteLength(JSON.stringify(scrubbed)) });
-    return scrubbed;
+    return outcome.budget ? withBudget(scrubbed, outcome.budget) : scrubbed;
   }
 
   async close(): Promise<void> {

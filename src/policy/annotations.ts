@@ -21,13 +21,23 @@ export function readAnnotations(json: PolicyJson): AnnotationCheck {
   if (id !== undefined && id.trim() === '') return { ok: false, reason: '@id must not be empty' };
   const approval = annotations['approval'];
   if (approval !== undefined && approval !== 'required') {
-    return { ok: false, reason: `@approval must be "required", not "${approval}"` };
+    return {
+      ok: false,
+      reason: `@approval must be "required", not "${approval}"`,
+    };
   }
   if (approval !== undefined && json.effect !== 'forbid') {
-    return { ok: false, reason: '@approval("required") only has a meaning on a forbid policy' };
+    return {
+      ok: false,
+      reason: '@approval("required") only has a meaning on a forbid policy',
+    };
   }
   return {
     ok: true,
-    value: { id: id ?? null, reason: annotations['reason'] ?? null, liftableByApproval: approval !== undefined },
+    value: {
+      id: id ?? null,
+      reason: annotations['reason'] ?? null,
+      liftableByApproval: approval !== undefined,
+    },
   };
 }

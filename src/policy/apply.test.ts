@@ -7,7 +7,8 @@ import { Authorizer } from './authorizer.ts';
 import { requestWith } from './example-request.ts';
 
 const permitAll = '@id("all")\npermit (principal, action, resource);\n';
-const forbidProd = '@id("no-prod")\nforbid (principal, action, resource) when { context.environment == "prod" };\n';
+const forbidProd =
+  '@id("no-prod")\nforbid (principal, action, resource) when { context.environment == "prod" };\n';
 
 describe('applying the policy directory', () => {
   let dir: string;
@@ -32,10 +33,17 @@ describe('applying the policy directory', () => {
     const authorizer = new Authorizer();
     await writeFile(join(dir, 'all.cedar'), permitAll);
     const running = (await applyPolicyDir(authorizer, dir)).version;
-    await writeFile(join(dir, 'broken.cedar'), 'forbid (principal, action, resource) when { context.risk >> 3 };');
+    await writeFile(
+      join(dir, 'broken.cedar'),
+      'forbid (principal, action, resource) when { context.risk >> 3 };',
+    );
     await expect(applyPolicyDir(authorizer, dir)).rejects.toMatchObject({
       code: 'ERR_POLICY_INVALID',
-      details: [expect.objectContaining({ path: expect.stringMatching(/^broken\.cedar:1:\d+$/) })],
+      details: [
+        expect.objectContaining({
+          path: expect.stringMatching(/^broken\.cedar:1:\d+$/),
+        }),
+      ],
     });
     expect(authorizer.version).toBe(running);
     expect(authorizer.decide(requestWith({})).decision).toBe('allow');

@@ -33,7 +33,11 @@ export interface WatchOptions {
 }
 
 /** Reloads `authorizer` from `dir` after changes under it settle. Call `close()` to stop. */
-export function watchPolicyDir(authorizer: Authorizer, dir: string, options: WatchOptions = {}): { close(): void } {
+export function watchPolicyDir(
+  authorizer: Authorizer,
+  dir: string,
+  options: WatchOptions = {},
+): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   const reload = () => {

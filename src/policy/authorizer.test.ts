@@ -6,7 +6,8 @@ import { loadPolicySet } from './policy-set.ts';
 
 const setOf = (text: string) => loadPolicySet([{ file: 'p.cedar', text }]);
 
-const PERMIT = '@id("permit-calls")\npermit (principal, action == Mandate::Action::"tools/call", resource);\n';
+const PERMIT =
+  '@id("permit-calls")\npermit (principal, action == Mandate::Action::"tools/call", resource);\n';
 const LIFTABLE = `@id("needs-approval")
 @approval("required")
 @reason("needs a person")
@@ -15,21 +16,33 @@ forbid (principal, action, resource) when { context.risk > 50 };
 const HARD = '@id("hard-stop")\nforbid (principal, action, resource) when { context.risk > 80 };\n';
 
 describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: $slicing)', (options) => {
-  const decide = (text: string, request = exampleRequest()) => new Authorizer(setOf(text), options).decide(request);
+  const decide = (text: string, request = exampleRequest()) =>
+    new Authorizer(setOf(text), options).decide(request);
 
   it('denies by default when no policy permits', () => {
-    expect(decide('')).toMatchObject({ decision: 'deny', policies: [], obligations: { reasons: [DEFAULT_DENY] } });
+    expect(decide('')).toMatchObject({
+      decision: 'deny',
+      policies: [],
+      obligations: { reasons: [DEFAULT_DENY] },
+    });
   });
 
   it('allows when a permit is satisfied and no forbid is, citing the permit', () => {
-    expect(decide(PERMIT)).toMatchObject({ decision: 'allow', policies: ['permit-calls'], errors: [] });
+    expect(decide(PERMIT)).toMatchObject({
+      decision: 'allow',
+      policies: ['permit-calls'],
+      errors: [],
+    });
   });
 
   it('lets a satisfied forbid override any permit', () => {
     expect(decide(PERMIT + HARD, requestWith({ context: { risk: 90 } }))).toMatchObject({
       decision: 'deny',
       policies: ['hard-stop'],
-      obligations: { approval: null, reasons: ['forbidden by policy hard-stop'] },
+      obligations: {
+        approval: null,
+        reasons: ['forbidden by policy hard-stop'],
+      },
     });
   });
 
@@ -43,7 +56,9 @@ describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: 
   });
 
   it('allows once the approval for the call is granted, recording the lifted forbid', () => {
-    expect(decide(PERMIT + LIFTABLE, requestWith({ context: { risk: 60, approval: 'granted' } }))).toMatchObject({
+    expect(
+      decide(PERMIT + LIFTABLE, requestWith({ context: { risk: 60, approval: 'granted' } })),
+    ).toMatchObject({
       decision: 'allow',
       policies: ['permit-calls'],
       obligations: { approval: null },
@@ -53,17 +68,26 @@ describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: 
 
   it('does not let an approval lift a forbid without @approval, even next to a liftable one', () => {
     const d = decide(PERMIT + LIFTABLE + HARD, requestWith({ context: { risk: 90, approval: 'granted' } }));
-    expect(d).toMatchObject({ decision: 'deny', policies: ['hard-stop', 'needs-approval'], liftedByApproval: [] });
+    expect(d).toMatchObject({
+      decision: 'deny',
+      policies: ['hard-stop', 'needs-approval'],
+      liftedByApproval: [],
+    });
     expect(d.obligations.approval).toBeNull();
   });
 
   it('does not ask for an approval when nothing would permit the call anyway', () => {
     const d = decide(LIFTABLE, requestWith({ context: { risk: 60, approval: 'granted' } }));
-    expect(d).toMatchObject({ decision: 'deny', policies: ['needs-approval'], obligations: { approval: null } });
+    expect(d).toMatchObject({
+      decision: 'deny',
+      policies: ['needs-approval'],
+      obligations: { approval: null },
+    });
   });
 
   it('denies when any policy fails to evaluate, even if a permit is satisfied', () => {
-    const overflow = '@id("overflow")\npermit (principal, action, resource) when { context.cost * 4611686018427387904 > 0 };';
+    const overflow =
+      '@id("overflow")\npermit (principal, action, resource) when { context.cost * 4611686018427387904 > 0 };';
     const d = decide(PERMIT + overflow);
     expect(d).toMatchObject({ decision: 'deny', policies: ['overflow'] });
     expect(d.errors).toEqual([expect.stringMatching(/^overflow: integer overflow/)]);
@@ -73,7 +97,10 @@ describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: 
   it('denies an invalid request with the reason, instead of throwing', () => {
     const { context } = exampleRequest();
     const { risk: _, ...withoutRisk } = context;
-    const d = decide(PERMIT, { ...exampleRequest(), context: withoutRisk } as never);
+    const d = decide(PERMIT, {
+      ...exampleRequest(),
+      context: withoutRisk,
+    } as never);
     expect(d).toMatchObject({ decision: 'deny', policies: [] });
     expect(d.errors).toEqual([expect.stringMatching(/^invalid request: context\.risk: /)]);
     expect(new Authorizer(setOf(PERMIT), options).decide(null).decision).toBe('deny');
@@ -90,7 +117,11 @@ describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: 
     expect(authorizer.decide(exampleRequest()).version).toBe(setOf(PERMIT).version);
     authorizer.reload(setOf(HARD));
     const d = authorizer.decide(exampleRequest());
-    expect(d).toMatchObject({ decision: 'deny', version: setOf(HARD).version, policies: [] });
+    expect(d).toMatchObject({
+      decision: 'deny',
+      version: setOf(HARD).version,
+      policies: [],
+    });
   });
 
   it('reads time of day from the request, else from its clock', () => {

@@ -18,7 +18,11 @@ const body = () => ({
     },
   },
   action: { name: 'tools/call' },
-  resource: { type: 'tool', id: 'github/create_issue', properties: { highImpact: false, cost: 2 } },
+  resource: {
+    type: 'tool',
+    id: 'github/create_issue',
+    properties: { highImpact: false, cost: 2 },
+  },
   context: {
     person: 'bob@example.com',
     scope: ['github:issues:write'],
@@ -38,8 +42,14 @@ describe('AuthZEN access evaluation requests', () => {
 
   it('are decided like library requests, ignoring properties Mandate does not know', () => {
     const decision = authorizeAuthZen(authorizer, body());
-    expect(decision).toMatchObject({ decision: 'allow', policies: ['role-operator'] });
-    expect(toAuthZen(decision)).toMatchObject({ decision: true, context: { policies: ['role-operator'] } });
+    expect(decision).toMatchObject({
+      decision: 'allow',
+      policies: ['role-operator'],
+    });
+    expect(toAuthZen(decision)).toMatchObject({
+      decision: true,
+      context: { policies: ['role-operator'] },
+    });
   });
 
   it('deny a body that is not an AuthZEN request, naming what is wrong', () => {
@@ -58,15 +68,60 @@ describe('AuthZEN access evaluation requests', () => {
 
   it('deny a request missing a card fact, naming it under subject.properties', () => {
     const { roles: _, ...properties } = body().subject.properties;
-    const decision = authorizeAuthZen(authorizer, { ...body(), subject: { ...body().subject, properties } });
-    expect(decision.errors).toEqual([expect.stringMatching(/^invalid request: subject\.properties\.roles: /)]);
+    const decision = authorizeAuthZen(authorizer, {
+      ...body(),
+      subject: { ...body().subject, properties },
+    });
+    expect(decision.errors).toEqual([
+      expect.stringMatching(/^invalid request: subject\.properties\.roles: /),
+    ]);
+  });
+
+  it('take the card facts from the registry when given it, and deny an agent it does not know', () => {
+    const registry = new Map([
+      [
+        'triage-bot',
+        {
+          id: 'triage-bot',
+          roles: ['reader'],
+          owner: 'alice@example.com',
+          environment: 'prod',
+          toolset: ['github'],
+        } as const,
+      ],
+    ]);
+    const cardOf = (id: string) => {
+      const card = registry.get(id);
+      return card && { ...card, roles: [...card.roles], toolset: [...card.toolset] };
+    };
+    // The body claims `operator`; the registry says `reader`, who may not call tools.
+    expect(authorizeAuthZen(authorizer, body(), cardOf)).toMatchObject({ decision: 'deny', policies: [] });
+    const properties = { instance: 'i-7f3a' };
+    const listing = {
+      ...body(),
+      subject: { type: 'agent', id: 'triage-bot', properties },
+      action: { name: 'tools/list' },
+    };
+    const server = { type: 'server', id: 'github' };
+    expect(authorizeAuthZen(authorizer, { ...listing, resource: server }, cardOf).decision).toBe('allow');
+    const stranger = { ...listing, subject: { type: 'agent', id: 'ghost', properties } };
+    expect(authorizeAuthZen(authorizer, stranger, cardOf).errors).toEqual([
+      'invalid request: subject.id: unknown agent "ghost"',
+    ]);
   });
 
   it('deny an action or resource type Mandate does not know', () => {
-    expect(authorizeAuthZen(authorizer, { ...body(), action: { name: 'tools/delete' } }).errors[0]).toMatch(
-      /^invalid request: action: /,
-    );
-    const resource = { type: 'tool', id: 'create_issue', properties: { highImpact: false } } as const;
+    expect(
+      authorizeAuthZen(authorizer, {
+        ...body(),
+        action: { name: 'tools/delete' },
+      }).errors[0],
+    ).toMatch(/^invalid request: action: /);
+    const resource = {
+      type: 'tool',
+      id: 'create_issue',
+      properties: { highImpact: false },
+    } as const;
     expect(authorizeAuthZen(authorizer, { ...body(), resource }).errors).toEqual([
       'invalid request: resource.id: must be "<server>/<tool>"',
     ]);

@@ -34,6 +34,8 @@ export interface CedarRequest {
   readonly resourceAncestors: readonly Uid[];
   /** Every ancestor of the resource. */
   readonly resourceClosure: readonly Uid[];
+  /** The principal's toolset (`principal.toolset`). */
+  readonly toolset: Uid;
   readonly approvalGranted: boolean;
 }
 
@@ -51,12 +53,22 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
   const principal = principalOf(raw['principal']);
   const { principal: _, ...others } = raw;
   const rest = restSchema.safeParse(others);
-  const problems = [...(principal.ok ? [] : principal.problems), ...(rest.success ? [] : issuesOf(rest.error))];
+  const problems = [
+    ...(principal.ok ? [] : principal.problems),
+    ...(rest.success ? [] : issuesOf(rest.error)),
+  ];
   if (!principal.ok || !rest.success || problems.length > 0) {
     const first = problems[0];
-    throw badRequest('ERR_POLICY_REQUEST_INVALID', `Invalid request: ${first?.path}: ${first?.message}`, problems);
+    throw badRequest(
+      'ERR_POLICY_REQUEST_INVALID',
+      `Invalid request: ${first?.path}: ${first?.message}`,
+      problems,
+    );
   }
-  const request: ParsedRequest = { ...rest.data, principal: principal.value.input };
+  const request: ParsedRequest = {
+    ...rest.data,
+    principal: principal.value.input,
+  };
   const action = schema.actions.get(request.action);
   const resource = resourceEntities(request.resource, request.principal.agent);
   if (action === undefined || !action.resourceTypes.includes(resource.uid.type)) {
@@ -64,7 +76,12 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
     throw badRequest(
       'ERR_POLICY_REQUEST_INVALID',
       `Invalid request: ${request.action} applies to ${expected}, not ${resource.uid.type}`,
-      [{ path: 'resource.type', message: `${request.action} applies to ${expected}` }],
+      [
+        {
+          path: 'resource.type',
+          message: `${request.action} applies to ${expected}`,
+        },
+      ],
     );
   }
   const actionUid = uid('Action', action.name);
@@ -77,11 +94,16 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
     entities: {
       principal: principalEntity,
       resource: resource.entities,
-      action: { uid: actionUid, attrs: {}, parents: action.groups.map((g) => uid('Action', g)) },
+      action: {
+        uid: actionUid,
+        attrs: {},
+        parents: action.groups.map((g) => uid('Action', g)),
+      },
     },
     principalAncestors: principalEntity.parents as Uid[],
     resourceAncestors: resource.ancestors,
     resourceClosure: resource.closure,
+    toolset: uid('Toolset', request.principal.agent.id),
     approvalGranted: request.context.approval === 'granted',
   };
 }

@@ -22,7 +22,14 @@ export function requestContext(request: ParsedRequest, now: () => Date): Context
     ...(request.person === null ? {} : { person: { __entity: uid('User', request.person) } }),
     delegation: { depth: c.delegation.depth, chain: c.delegation.chain },
     environment: c.environment,
-    ...(c.budget ? { budget: { remaining: c.budget.remaining, percent: Math.floor(c.budget.percent) } } : {}),
+    ...(c.budget
+      ? {
+          budget: {
+            remaining: c.budget.remaining,
+            percent: Math.floor(c.budget.percent),
+          },
+        }
+      : {}),
     cost,
     risk: c.risk,
     approval: c.approval,

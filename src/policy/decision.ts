@@ -61,23 +61,23 @@ export const DEFAULT_DENY = 'no policy permits this request';
 export const EVALUATION_FAILED = 'the request could not be evaluated against the policies';
 
 export function decisionOf(first: Outcome, withoutLiftable: () => Outcome, facts: Facts): Decision {
-  const result = (
-    decision: 'allow' | 'deny',
-    policies: readonly string[],
-    extra: Extra = {},
-  ): Decision => ({
+  const result = (decision: 'allow' | 'deny', policies: readonly string[], extra: Extra = {}): Decision => ({
     decision,
     policies,
     errors: extra.errors ?? [],
     version: facts.version,
-    obligations: { approval: extra.approval ?? null, reasons: reasonsFor(decision, policies, extra, facts) },
+    obligations: {
+      approval: extra.approval ?? null,
+      reasons: reasonsFor(decision, policies, extra, facts),
+    },
     liftedByApproval: extra.lifted ?? [],
   });
   if (first.errors.length > 0) return result('deny', first.errored, { errors: first.errors });
   if (first.decision === 'allow') return result('allow', first.reason);
   const forbids = first.reason;
   if (forbids.length === 0) return result('deny', []);
-  if (!forbids.every((id) => facts.policies.get(id)?.liftableByApproval === true)) return result('deny', forbids);
+  if (!forbids.every((id) => facts.policies.get(id)?.liftableByApproval === true))
+    return result('deny', forbids);
   const second = withoutLiftable();
   if (second.errors.length > 0) return result('deny', second.errored, { errors: second.errors });
   if (second.decision === 'deny') return result('deny', forbids, { unpermitted: true });
@@ -86,7 +86,11 @@ export function decisionOf(first: Outcome, withoutLiftable: () => Outcome, facts
 }
 
 /** A deny for a request that could not be evaluated at all (invalid input, engine failure). */
-export function failedDecision(version: string, errors: readonly string[], reason = EVALUATION_FAILED): Decision {
+export function failedDecision(
+  version: string,
+  errors: readonly string[],
+  reason = EVALUATION_FAILED,
+): Decision {
   return {
     decision: 'deny',
     policies: [],
@@ -105,7 +109,12 @@ interface Extra {
   readonly unpermitted?: boolean;
 }
 
-function reasonsFor(decision: 'allow' | 'deny', policies: readonly string[], extra: Extra, facts: Facts): string[] {
+function reasonsFor(
+  decision: 'allow' | 'deny',
+  policies: readonly string[],
+  extra: Extra,
+  facts: Facts,
+): string[] {
   const reasonOf = (id: string) => facts.policies.get(id)?.reason ?? null;
   if (decision === 'allow') return policies.flatMap((id) => reasonOf(id) ?? []);
   if ((extra.errors ?? []).length > 0) return [EVALUATION_FAILED];

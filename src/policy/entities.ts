@@ -58,7 +58,9 @@ export function resourceEntities(resource: ResourceInput, card: AgentCardFacts):
     case 'tool':
     case 'endpoint': {
       const [containerType, memberType, container] =
-        resource.type === 'tool' ? ['Server', 'Tool', resource.server] : ['Connection', 'Endpoint', resource.connection];
+        resource.type === 'tool'
+          ? ['Server', 'Tool', resource.server]
+          : ['Connection', 'Endpoint', resource.connection];
       const id = `${container}/${resource.name}`;
       const parent = uid(containerType, container);
       const member: EntityJson = {
@@ -69,20 +71,40 @@ export function resourceEntities(resource: ResourceInput, card: AgentCardFacts):
       const whole = listsWhole(card.toolset, container);
       const entities = whole ? [member, { uid: parent, attrs: {}, parents: [toolset] }] : [member];
       const listed = whole || card.toolset.includes(id);
-      return { uid: member.uid as Uid, entities, ancestors: [parent], closure: [parent, ...inToolset(listed)] };
+      return {
+        uid: member.uid as Uid,
+        entities,
+        ancestors: [parent],
+        closure: [parent, ...inToolset(listed)],
+      };
     }
     case 'server':
     case 'connection': {
-      const [type, id] = resource.type === 'server' ? ['Server', resource.server] : ['Connection', resource.connection];
+      const [type, id] =
+        resource.type === 'server' ? ['Server', resource.server] : ['Connection', resource.connection];
       const parents = inToolset(listsAny(card.toolset, id));
       const self: EntityJson = { uid: uid(type, id), attrs: {}, parents };
-      return { uid: self.uid as Uid, entities: [self], ancestors: [], closure: parents };
+      return {
+        uid: self.uid as Uid,
+        entities: [self],
+        ancestors: [],
+        closure: parents,
+      };
     }
     case 'agent': {
       const child = resource.agent;
       const parents = child.roles.map((r) => uid('Role', r));
-      const self: EntityJson = { uid: uid('Agent', child.id), attrs: cardAttributes(child), parents };
-      return { uid: self.uid as Uid, entities: [self], ancestors: [], closure: parents };
+      const self: EntityJson = {
+        uid: uid('Agent', child.id),
+        attrs: cardAttributes(child),
+        parents,
+      };
+      return {
+        uid: self.uid as Uid,
+        entities: [self],
+        ancestors: [],
+        closure: parents,
+      };
     }
   }
 }

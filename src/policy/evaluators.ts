@@ -4,6 +4,8 @@
  * - sliced (the default): only the slice of policies that could apply, with only what they read;
  * - full: every policy, every entity and the whole context, with the request validated against the
  *   schema. The reference that slicing must agree with, decision for decision.
+ *
+ * Each running policy set has its own `PreparsedSets`, so keys need not name the version.
  */
 import { preparseSchema, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { MandateError } from '../errors.ts';
@@ -37,7 +39,7 @@ export function slicedEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator 
       resource: request.resource,
       context,
       entities,
-      preparsedPolicySetId: sets.idFor(`${set.version} ${slice.key}`, slice.policies, sliceText),
+      preparsedPolicySetId: sets.idFor(slice.key, slice.policies, sliceText),
     });
     return outcomeOf(answer, slice.policies);
   };
@@ -59,7 +61,7 @@ export function fullEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
   const kept = all.filter((p) => !p.liftableByApproval);
   const schemaName = preparedSchema(set.schema);
   const idFor = (withoutLiftable: boolean) =>
-    withoutLiftable ? sets.idFor(`${set.version} full lifted`, kept) : sets.idFor(`${set.version} full`, all);
+    withoutLiftable ? sets.idFor('full lifted', kept) : sets.idFor('full', all);
   const policiesOf = (withoutLiftable: boolean) => (withoutLiftable ? kept : all);
   return {
     prepare() {

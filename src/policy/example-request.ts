@@ -17,7 +17,13 @@ export const exampleRequest = (): DecisionRequest => ({
   },
   person: 'bob@example.com',
   action: 'tools/call',
-  resource: { type: 'tool', server: 'github', name: 'create_issue', highImpact: false, cost: 2 },
+  resource: {
+    type: 'tool',
+    server: 'github',
+    name: 'create_issue',
+    highImpact: false,
+    cost: 2,
+  },
   context: {
     scope: ['github:issues:write'],
     task: 'task-42',
@@ -32,7 +38,9 @@ export const exampleRequest = (): DecisionRequest => ({
 });
 
 type Patch = {
-  principal?: Partial<DecisionRequest['principal']['agent']> & { instance?: string };
+  principal?: Partial<DecisionRequest['principal']['agent']> & {
+    instance?: string;
+  };
   person?: string | null;
   action?: DecisionRequest['action'];
   resource?: DecisionRequest['resource'];

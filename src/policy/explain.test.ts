@@ -11,9 +11,17 @@ describe('explaining a decision (mandate policy explain)', () => {
   });
 
   it('gives the decision and each policy that could apply, evaluated alone', () => {
-    const resource = { type: 'tool', server: 'github', name: 'delete_repo', highImpact: true } as const;
+    const resource = {
+      type: 'tool',
+      server: 'github',
+      name: 'delete_repo',
+      highImpact: true,
+    } as const;
     const { decision, policies, text } = explain(set, requestWith({ resource, context: { risk: 75 } }));
-    expect(decision).toMatchObject({ decision: 'deny', policies: ['high-impact-needs-approval', 'risk-high'] });
+    expect(decision).toMatchObject({
+      decision: 'deny',
+      policies: ['high-impact-needs-approval', 'risk-high'],
+    });
     const verdicts = Object.fromEntries(policies.map((p) => [p.policy.id, p.verdict]));
     expect(verdicts).toMatchObject({
       'role-operator': 'satisfied',
@@ -26,6 +34,23 @@ describe('explaining a decision (mandate policy explain)', () => {
     expect(text).toContain('resource  Mandate::Tool::"github/delete_repo"');
     expect(text).toContain('determined by: high-impact-needs-approval, risk-high');
     expect(text).toMatch(/forbid satisfied {5}risk-high {2}risk\.cedar:\d+:1/);
+  });
+
+  it('takes an AuthZEN body as well', () => {
+    const { principal, context, person } = requestWith({});
+    const body = {
+      subject: {
+        type: 'agent',
+        id: principal.agent.id,
+        properties: { ...principal.agent, instance: principal.instance },
+      },
+      action: { name: 'tools/call' },
+      resource: { type: 'tool', id: 'github/create_issue', properties: { highImpact: false } },
+      context: { ...context, person },
+    };
+    const { decision, text } = explain(set, body);
+    expect(decision).toMatchObject({ decision: 'allow', policies: ['role-operator'] });
+    expect(text).toContain('principal Mandate::Instance::"i-7f3a"');
   });
 
   it('explains an invalid request by its validation errors', () => {

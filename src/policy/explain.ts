@@ -4,6 +4,7 @@
  */
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { Authorizer, type AuthorizerOptions } from './authorizer.ts';
+import { authorizeAuthZen, fromAuthZen } from './authzen.ts';
 import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
 import type { Decision } from './decision.ts';
 import { formatLocation } from './location.ts';
@@ -17,12 +18,21 @@ export type PolicyVerdict = 'satisfied' | 'not satisfied' | 'error';
 export interface Explanation {
   readonly decision: Decision;
   /** Every policy whose scope could match the request, with its verdict alone. */
-  readonly policies: readonly { readonly policy: Policy; readonly verdict: PolicyVerdict; readonly error?: string }[];
+  readonly policies: readonly {
+    readonly policy: Policy;
+    readonly verdict: PolicyVerdict;
+    readonly error?: string;
+  }[];
   readonly text: string;
 }
 
-export function explain(set: PolicySet, request: unknown, options: AuthorizerOptions = {}): Explanation {
-  const decision = new Authorizer(set, { ...options, slicing: false }).decide(request);
+/** `input` is a `DecisionRequest` or an AuthZEN body (`subject`, `action`, `resource`, `context`). */
+export function explain(set: PolicySet, input: unknown, options: AuthorizerOptions = {}): Explanation {
+  const authorizer = new Authorizer(set, { ...options, slicing: false });
+  const isAuthZen = typeof input === 'object' && input !== null && 'subject' in input;
+  const mapped = isAuthZen ? fromAuthZen(input) : null;
+  const request = mapped?.ok ? mapped.request : input;
+  const decision = isAuthZen ? authorizeAuthZen(authorizer, input) : authorizer.decide(request);
   let cedar: CedarRequest;
   try {
     cedar = toCedarRequest(request, set.schema, options.now ?? (() => new Date()));
@@ -34,11 +44,18 @@ export function explain(set: PolicySet, request: unknown, options: AuthorizerOpt
     { uid: cedar.principal, ancestors: cedar.principalAncestors },
     { uid: cedar.resource, ancestors: cedar.resourceAncestors },
   );
-  const policies = slice.policies.map((policy) => ({ policy, ...verdictOf(policy, cedar, set) }));
+  const policies = slice.policies.map((policy) => ({
+    policy,
+    ...verdictOf(policy, cedar, set),
+  }));
   return { decision, policies, text: render(decision, cedar, policies) };
 }
 
-function verdictOf(policy: Policy, request: CedarRequest, set: PolicySet): { verdict: PolicyVerdict; error?: string } {
+function verdictOf(
+  policy: Policy,
+  request: CedarRequest,
+  set: PolicySet,
+): { verdict: PolicyVerdict; error?: string } {
   const answer = isAuthorized({
     principal: request.principal,
     action: request.action,
@@ -49,9 +66,17 @@ function verdictOf(policy: Policy, request: CedarRequest, set: PolicySet): { ver
     schema: set.schema.text,
     validateRequest: true,
   });
-  if (answer.type === 'failure') return { verdict: 'error', error: answer.errors.map((e) => e.message).join('; ') };
+  if (answer.type === 'failure')
+    return {
+      verdict: 'error',
+      error: answer.errors.map((e) => e.message).join('; '),
+    };
   const { reason, errors } = answer.response.diagnostics;
-  if (errors.length > 0) return { verdict: 'error', error: errors.map((e) => e.error.message).join('; ') };
+  if (errors.length > 0)
+    return {
+      verdict: 'error',
+      error: errors.map((e) => e.error.message).join('; '),
+    };
   return { verdict: reason.length > 0 ? 'satisfied' : 'not satisfied' };
 }
 
@@ -65,7 +90,8 @@ function render(decision: Decision, request: CedarRequest | null, policies: Expl
     );
   }
   lines.push('', `determined by: ${decision.policies.join(', ') || 'no policy (deny by default)'}`);
-  if (decision.liftedByApproval.length > 0) lines.push(`lifted by the granted approval: ${decision.liftedByApproval.join(', ')}`);
+  if (decision.liftedByApproval.length > 0)
+    lines.push(`lifted by the granted approval: ${decision.liftedByApproval.join(', ')}`);
   if (decision.obligations.approval === 'required') {
     lines.push('approval required: a granted approval for this call would allow it');
   }
@@ -74,7 +100,9 @@ function render(decision: Decision, request: CedarRequest | null, policies: Expl
   if (policies.length > 0) lines.push('', 'policies whose scope could match, each evaluated alone:');
   for (const { policy, verdict, error } of policies) {
     const marks = [policy.liftableByApproval ? ' @approval' : '', error ? ` (${error})` : ''].join('');
-    lines.push(`  ${policy.effect.padEnd(6)} ${verdict.padEnd(13)} ${policy.id}  ${formatLocation(policy.at)}${marks}`);
+    lines.push(
+      `  ${policy.effect.padEnd(6)} ${verdict.padEnd(13)} ${policy.id}  ${formatLocation(policy.at)}${marks}`,
+    );
   }
   return lines.join('\n');
 }

@@ -9,7 +9,12 @@ import type { Policy } from './policy.ts';
 
 export function outcomeOf(answer: AuthorizationAnswer, policies: readonly Policy[]): Outcome {
   if (answer.type === 'failure') {
-    return { decision: 'deny', reason: [], errors: answer.errors.map((e) => e.message), errored: [] };
+    return {
+      decision: 'deny',
+      reason: [],
+      errors: answer.errors.map((e) => e.message),
+      errored: [],
+    };
   }
   const idOf = (cedarId: string) => policies[Number(cedarId.slice('policy'.length))]?.id ?? cedarId;
   const { decision, diagnostics } = answer.response;
@@ -22,4 +27,9 @@ export function outcomeOf(answer: AuthorizationAnswer, policies: readonly Policy
 }
 
 /** The answer Cedar gives when no policy is evaluated: deny by default. */
-export const NO_POLICY: Outcome = { decision: 'deny', reason: [], errors: [], errored: [] };
+export const NO_POLICY: Outcome = {
+  decision: 'deny',
+  reason: [],
+  errors: [],
+  errored: [],
+};

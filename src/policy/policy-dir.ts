@@ -13,7 +13,10 @@ export async function readPolicyDir(dir: string): Promise<PolicySource[]> {
     .filter((e) => e.isFile() && e.name.endsWith('.cedar'))
     .map((e) => relative(dir, join(e.parentPath, e.name)));
   return Promise.all(
-    files.sort().map(async (file) => ({ file: file.split(sep).join('/'), text: await readFile(join(dir, file), 'utf8') })),
+    files.sort().map(async (file) => ({
+      file: file.split(sep).join('/'),
+      text: await readFile(join(dir, file), 'utf8'),
+    })),
   );
 }
 

@@ -33,11 +33,18 @@ export function parsePolicyFile(source: PolicySource, schema: Schema): PolicyFil
     validationSettings: { mode: 'strict' },
   });
   if (answer.type === 'failure') {
-    return { policies: [], errors: answer.errors.flatMap((e) => problems(source, e)), warnings: [] };
+    return {
+      policies: [],
+      errors: answer.errors.flatMap((e) => problems(source, e)),
+      warnings: [],
+    };
   }
   const idOf = (cedarId: string) => split.policies[Number(CEDAR_ID.exec(cedarId)?.[1] ?? -1)]?.id;
   const about = (policyId: string, error: DetailedError) =>
-    problems(source, error).map((p) => ({ ...p, policy: idOf(policyId) ?? policyId }));
+    problems(source, error).map((p) => ({
+      ...p,
+      policy: idOf(policyId) ?? policyId,
+    }));
   return {
     policies: split.policies,
     errors: answer.validationErrors.flatMap((v) => about(v.policyId, v.error)),
@@ -48,9 +55,16 @@ export function parsePolicyFile(source: PolicySource, schema: Schema): PolicyFil
   };
 }
 
-function splitPolicies(source: PolicySource): { policies: Policy[]; errors: PolicyProblem[] } {
+function splitPolicies(source: PolicySource): {
+  policies: Policy[];
+  errors: PolicyProblem[];
+} {
   const parts = policySetTextToParts(source.text);
-  if (parts.type === 'failure') return { policies: [], errors: parts.errors.flatMap((e) => problems(source, e)) };
+  if (parts.type === 'failure')
+    return {
+      policies: [],
+      errors: parts.errors.flatMap((e) => problems(source, e)),
+    };
   const errors: PolicyProblem[] = parts.policy_templates.map((template) => ({
     ...locateIndex(source.file, source.text, Math.max(source.text.indexOf(template), 0)),
     reason: 'templates (policies with ?principal or ?resource slots) are not supported',
@@ -66,7 +80,11 @@ function splitPolicies(source: PolicySource): { policies: Policy[]; errors: Poli
   texts.forEach((text, index) => {
     const start = source.text.indexOf(text, cursor);
     cursor = start < 0 ? cursor : start + text.length;
-    const policy = toPolicy(text, `${source.file}:${index}`, locateIndex(source.file, source.text, Math.max(start, 0)));
+    const policy = toPolicy(
+      text,
+      `${source.file}:${index}`,
+      locateIndex(source.file, source.text, Math.max(start, 0)),
+    );
     if ('json' in policy) policies.push(policy);
     else errors.push(policy);
   });
@@ -97,6 +115,8 @@ function problems(source: PolicySource, error: DetailedError): PolicyProblem[] {
   const message = error.message
     .replace(/^failed to parse policies from string: /, '')
     .replace(/^for policy `policy\d+`, /, '');
-  const reason = [message, label?.label ? `: ${label.label}` : '', error.help ? ` (${error.help})` : ''].join('');
+  const reason = [message, label?.label ? `: ${label.label}` : '', error.help ? ` (${error.help})` : ''].join(
+    '',
+  );
   return [{ ...at, reason }, ...(error.related ?? []).flatMap((r) => problems(source, r))];
 }

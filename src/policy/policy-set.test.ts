@@ -10,7 +10,12 @@ const invalidError = (run: () => unknown) => {
   try {
     run();
   } catch (error) {
-    return error as { code: string; status: number; message: string; details: { path: string; message: string }[] };
+    return error as {
+      code: string;
+      status: number;
+      message: string;
+      details: { path: string; message: string }[];
+    };
   }
   throw new Error('expected the policy set to be refused');
 };
@@ -19,15 +24,25 @@ describe('loading a policy set', () => {
   it('names policies by their @id annotation, else by file and index', () => {
     const set = loadPolicySet([
       { file: 'roles.cedar', text: permitReaders },
-      { file: 'risk.cedar', text: 'forbid(principal, action, resource) when { context.risk >= 70 };' },
+      {
+        file: 'risk.cedar',
+        text: 'forbid(principal, action, resource) when { context.risk >= 70 };',
+      },
     ]);
     expect([...set.policies.keys()]).toEqual(['risk.cedar:0', 'readers-list']);
-    expect(set.policies.get('readers-list')?.at).toEqual({ file: 'roles.cedar', line: 2, column: 1 });
+    expect(set.policies.get('readers-list')?.at).toEqual({
+      file: 'roles.cedar',
+      line: 2,
+      column: 1,
+    });
   });
 
   it('versions a set by SHA-256 over its files, independent of the order they are given in', () => {
     const a = { file: 'a.cedar', text: permitReaders };
-    const b = { file: 'b.cedar', text: 'forbid(principal, action, resource) when { context.risk >= 70 };' };
+    const b = {
+      file: 'b.cedar',
+      text: 'forbid(principal, action, resource) when { context.risk >= 70 };',
+    };
     const one = loadPolicySet([a, b]);
     expect(one.version).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(loadPolicySet([b, a]).version).toBe(one.version);
@@ -46,7 +61,8 @@ describe('loading a policy set', () => {
   });
 
   it('refuses a policy that does not validate against the schema, naming the policy', () => {
-    const text = 'permit(principal, action == Mandate::Action::"tools/call", resource)\nwhen { context.riskScore > 3 };';
+    const text =
+      'permit(principal, action == Mandate::Action::"tools/call", resource)\nwhen { context.riskScore > 3 };';
     const error = invalidError(() => loadPolicySet([{ file: 'typo.cedar', text }]));
     expect(error.details).toEqual([
       expect.objectContaining({
@@ -58,7 +74,9 @@ describe('loading a policy set', () => {
 
   it('counts lines and columns in characters, not bytes', () => {
     const text = '// è é ü\npermit(principal, action, resource) when { context.nope };';
-    expect(invalidError(() => loadPolicySet([{ file: 'u.cedar', text }])).details[0]?.path).toBe('u.cedar:2:44');
+    expect(invalidError(() => loadPolicySet([{ file: 'u.cedar', text }])).details[0]?.path).toBe(
+      'u.cedar:2:44',
+    );
   });
 
   it('refuses two policies with the same id', () => {
@@ -74,8 +92,14 @@ describe('loading a policy set', () => {
   it('refuses templates, @approval on a permit and files not ending in .cedar', () => {
     const error = invalidError(() =>
       loadPolicySet([
-        { file: 't.cedar', text: 'permit(principal == ?principal, action, resource);' },
-        { file: 'p.cedar', text: '@approval("required")\npermit(principal, action, resource);' },
+        {
+          file: 't.cedar',
+          text: 'permit(principal == ?principal, action, resource);',
+        },
+        {
+          file: 'p.cedar',
+          text: '@approval("required")\npermit(principal, action, resource);',
+        },
         { file: 'notes.txt', text: '' },
       ]),
     );
@@ -90,7 +114,11 @@ describe('loading a policy set', () => {
     const text = 'permit(principal, action == Mandate::Action::"mcp", resource);';
     const set = loadPolicySet([{ file: 'w.cedar', text }]);
     expect(set.warnings.length).toBeGreaterThan(0);
-    expect(set.warnings[0]).toMatchObject({ file: 'w.cedar', line: 1, policy: 'w.cedar:0' });
+    expect(set.warnings[0]).toMatchObject({
+      file: 'w.cedar',
+      line: 1,
+      policy: 'w.cedar:0',
+    });
   });
 
   it('finds the policies of a file with more than ten of them in their written order', () => {

@@ -37,10 +37,20 @@ export function loadPolicySet(sources: readonly PolicySource[], options: LoadOpt
   const policies = new Map<string, Policy>();
   sorted.forEach((source, i) => {
     if (!source.file.endsWith('.cedar')) {
-      errors.push({ file: source.file, line: 1, column: 1, reason: 'policy files must end in .cedar' });
+      errors.push({
+        file: source.file,
+        line: 1,
+        column: 1,
+        reason: 'policy files must end in .cedar',
+      });
     }
     if (sorted[i - 1]?.file === source.file) {
-      errors.push({ file: source.file, line: 1, column: 1, reason: 'the same file name is given twice' });
+      errors.push({
+        file: source.file,
+        line: 1,
+        column: 1,
+        reason: 'the same file name is given twice',
+      });
     }
     const parsed = parsePolicyFile(source, schema);
     errors.push(...parsed.errors);
@@ -48,11 +58,22 @@ export function loadPolicySet(sources: readonly PolicySource[], options: LoadOpt
     for (const policy of parsed.policies) {
       const first = policies.get(policy.id);
       if (first === undefined) policies.set(policy.id, policy);
-      else errors.push({ ...policy.at, policy: policy.id, reason: `id already used at ${formatLocation(first.at)}` });
+      else
+        errors.push({
+          ...policy.at,
+          policy: policy.id,
+          reason: `id already used at ${formatLocation(first.at)}`,
+        });
     }
   });
   if (errors.length > 0) throw invalid(errors);
-  return { version: versionOf(schema, sorted), schema, sources: sorted, policies, warnings };
+  return {
+    version: versionOf(schema, sorted),
+    schema,
+    sources: sorted,
+    policies,
+    warnings,
+  };
 }
 
 function versionOf(schema: Schema, sources: readonly PolicySource[]): string {

@@ -11,12 +11,32 @@ describe('policy tests (mandate policy test)', () => {
     set = loadPolicySet(await starterSources());
   });
 
-  const highImpact = { type: 'tool', server: 'github', name: 'delete_repo', highImpact: true } as const;
+  const highImpact = {
+    type: 'tool',
+    server: 'github',
+    name: 'delete_repo',
+    highImpact: true,
+  } as const;
   const file = stringify({
     cases: [
-      { name: 'operators file issues', request: exampleRequest(), expect: 'allow', policies: ['role-operator'] },
-      { name: 'deleting a repo asks a person', request: requestWith({ resource: highImpact }), expect: 'deny', approval: 'required' },
-      { name: 'a wrong expectation', request: requestWith({ context: { risk: 95 } }), expect: 'allow', policies: ['role-operator'] },
+      {
+        name: 'operators file issues',
+        request: exampleRequest(),
+        expect: 'allow',
+        policies: ['role-operator'],
+      },
+      {
+        name: 'deleting a repo asks a person',
+        request: requestWith({ resource: highImpact }),
+        expect: 'deny',
+        approval: 'required',
+      },
+      {
+        name: 'a wrong expectation',
+        request: requestWith({ context: { risk: 95 } }),
+        expect: 'allow',
+        policies: ['role-operator'],
+      },
     ],
   });
 
@@ -27,7 +47,11 @@ describe('policy tests (mandate policy test)', () => {
       ['deleting a repo asks a person', true],
       ['a wrong expectation', false],
     ]);
-    expect(report).toMatchObject({ passed: 2, failed: 1, version: set.version });
+    expect(report).toMatchObject({
+      passed: 2,
+      failed: 1,
+      version: set.version,
+    });
   });
 
   it('say how a failing case differs from its expectation', () => {
@@ -43,7 +67,11 @@ describe('policy tests (mandate policy test)', () => {
 
   it('accept AuthZEN request bodies as well', () => {
     const request = {
-      subject: { type: 'agent', id: 'triage-bot', properties: { ...exampleRequest().principal.agent, instance: 'i-1' } },
+      subject: {
+        type: 'agent',
+        id: 'triage-bot',
+        properties: { ...exampleRequest().principal.agent, instance: 'i-1' },
+      },
       action: { name: 'tools/list' },
       resource: { type: 'server', id: 'github' },
       context: { ...exampleRequest().context, person: 'bob@example.com' },
@@ -53,9 +81,15 @@ describe('policy tests (mandate policy test)', () => {
   });
 
   it('refuse a cases file that is not YAML or lacks what a case needs, saying where', () => {
-    expect(() => parsePolicyTests('cases: [')).toThrow(expect.objectContaining({ code: 'ERR_POLICY_TESTS_INVALID' }));
-    expect(() => parsePolicyTests(stringify({ cases: [{ name: 'x', request: {}, expect: 'maybe' }] }))).toThrow(
-      expect.objectContaining({ details: [expect.objectContaining({ path: 'cases.0.expect' })] }),
+    expect(() => parsePolicyTests('cases: [')).toThrow(
+      expect.objectContaining({ code: 'ERR_POLICY_TESTS_INVALID' }),
+    );
+    expect(() =>
+      parsePolicyTests(stringify({ cases: [{ name: 'x', request: {}, expect: 'maybe' }] })),
+    ).toThrow(
+      expect.objectContaining({
+        details: [expect.objectContaining({ path: 'cases.0.expect' })],
+      }),
     );
   });
 });

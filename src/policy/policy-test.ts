@@ -59,20 +59,34 @@ export function parsePolicyTests(yamlText: string): PolicyTestCase[] {
   const parsed = casesSchema.safeParse(document);
   if (!parsed.success) {
     const details = issuesOf(parsed.error);
-    throw badRequest('ERR_POLICY_TESTS_INVALID', `Invalid cases file: ${details[0]?.path}: ${details[0]?.message}`, details);
+    throw badRequest(
+      'ERR_POLICY_TESTS_INVALID',
+      `Invalid cases file: ${details[0]?.path}: ${details[0]?.message}`,
+      details,
+    );
   }
   return parsed.data.cases;
 }
 
-export function runPolicyTests(set: PolicySet, cases: readonly PolicyTestCase[], now?: () => Date): TestReport {
+export function runPolicyTests(
+  set: PolicySet,
+  cases: readonly PolicyTestCase[],
+  now?: () => Date,
+): TestReport {
   const authorizer = new Authorizer(set, now === undefined ? {} : { now });
   const results = cases.map((c) => {
-    const decision = 'subject' in c.request ? authorizeAuthZen(authorizer, c.request) : authorizer.decide(c.request);
+    const decision =
+      'subject' in c.request ? authorizeAuthZen(authorizer, c.request) : authorizer.decide(c.request);
     const failures = failuresOf(c, decision);
     return { name: c.name, passed: failures.length === 0, failures, decision };
   });
   const passed = results.filter((r) => r.passed).length;
-  return { version: set.version, passed, failed: results.length - passed, results };
+  return {
+    version: set.version,
+    passed,
+    failed: results.length - passed,
+    results,
+  };
 }
 
 function failuresOf(c: PolicyTestCase, d: Decision): string[] {

@@ -34,7 +34,9 @@ export class PreparsedSets {
     }
     const id = free.pop() ?? `mandate:policy-set:${next++}`;
     // One text: Cedar names the policies policy0, policy1, … (see `outcome.ts`).
-    const answer = preparsePolicySet(id, { staticPolicies: policies.map(text).join('\n') });
+    const answer = preparsePolicySet(id, {
+      staticPolicies: policies.map(text).join('\n'),
+    });
     if (answer.type === 'failure') {
       free.push(id);
       const reasons = answer.errors.map((e) => e.message).join('; ');

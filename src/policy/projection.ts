@@ -7,7 +7,7 @@
  */
 import type { Context, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { CedarRequest } from './cedar-request.ts';
-import type { Footprint, Need } from './footprint.ts';
+import { type Footprint, type Need, PRINCIPAL_TOOLSET } from './footprint.ts';
 import type { Schema } from './schema.ts';
 import { type Uid, uidKey } from './uid.ts';
 
@@ -24,22 +24,39 @@ export function project(request: CedarRequest, footprint: Footprint, schema: Sch
     const declared = schema.attributes.get((entity.uid as Uid).type) ?? [];
     const read = declared.filter((a) => footprint.attributes.has(a));
     if (parents.length === 0 && read.length === 0) return;
-    const attrs = read.length === declared.length && !presenceOnly ? entity.attrs : pick(entity.attrs, read, presence);
-    entities.push({ uid: entity.uid, attrs, parents: parents as EntityJson['parents'] });
+    const attrs =
+      read.length === declared.length && !presenceOnly ? entity.attrs : pick(entity.attrs, read, presence);
+    entities.push({
+      uid: entity.uid,
+      attrs,
+      parents: parents as EntityJson['parents'],
+    });
   };
   const { principal, resource, action } = request.entities;
-  keep(principal, needed(hierarchy.principal, principal.parents as Uid[]));
+  const toolset = uidKey(request.toolset);
+  keep(principal, needed(hierarchy.principal, principal.parents as Uid[], toolset));
   if (hierarchy.resource === 'all') for (const entity of resource) keep(entity, entity.parents);
-  else for (const entity of resource.slice(0, 1)) keep(entity, needed(hierarchy.resource, request.resourceClosure));
-  const actionParents = needed(hierarchy.action, action.parents as Uid[]);
+  else {
+    const [self] = resource;
+    if (self !== undefined) keep(self, needed(hierarchy.resource, request.resourceClosure, toolset));
+  }
+  const actionParents = needed(hierarchy.action, action.parents as Uid[], toolset);
   if (actionParents.length > 0) entities.push({ ...action, parents: [...actionParents] });
-  const context = footprint.context === 'all' ? request.context : pick(request.context, footprint.context, presence);
+  const context =
+    footprint.context === 'all' ? request.context : pick(request.context, footprint.context, presence);
   return { context, entities };
 }
 
-/** `ancestors` is the entity's complete set of ancestors. */
-const needed = (need: Need, ancestors: readonly Uid[]): readonly Uid[] =>
-  need === 'all' ? ancestors : need.size === 0 ? [] : ancestors.filter((a) => need.has(uidKey(a)));
+/** `ancestors` is the entity's complete set of ancestors; `toolset` the principal's toolset key. */
+function needed(need: Need, ancestors: readonly Uid[], toolset: string): readonly Uid[] {
+  if (need === 'all') return ancestors;
+  if (need.size === 0) return [];
+  const viaToolset = need.has(PRINCIPAL_TOOLSET);
+  return ancestors.filter((a) => {
+    const key = uidKey(a);
+    return need.has(key) || (viaToolset && key === toolset);
+  });
+}
 
 /** The named fields of `record`; those only tested for presence are replaced by `true`. */
 function pick<T>(record: Record<string, T>, names: Iterable<string>, presence: ReadonlySet<string>) {

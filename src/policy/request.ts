@@ -8,12 +8,23 @@ import { z } from 'zod';
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export const APPROVAL_STATES = ['none', 'pending', 'granted', 'denied'] as const;
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
-export const ACTIONS = ['tools/call', 'tools/list', 'resources/read', 'http:request', 'token:exchange', 'delegate'] as const;
+export const ACTIONS = [
+  'tools/call',
+  'tools/list',
+  'resources/read',
+  'http:request',
+  'token:exchange',
+  'delegate',
+] as const;
 
 const name = z.string().min(1).max(256);
 /** A server or connection name: the part before the `/` of a tool or endpoint id. */
 const segment = name.regex(/^[^/]+$/, 'must not contain "/"');
-const units = z.number().int().min(-(2 ** 53 - 1)).max(2 ** 53 - 1);
+const units = z
+  .number()
+  .int()
+  .min(-(2 ** 53 - 1))
+  .max(2 ** 53 - 1);
 
 /** The facts of an agent card that policies can read. */
 export const agentCardSchema = z.strictObject({
@@ -29,7 +40,10 @@ export const agentCardSchema = z.strictObject({
   toolset: z.array(name).max(4096),
 });
 
-export const principalSchema = z.strictObject({ instance: name, agent: agentCardSchema });
+export const principalSchema = z.strictObject({
+  instance: name,
+  agent: agentCardSchema,
+});
 
 const priced = {
   /** Budget units the call costs; 0 when omitted. */
@@ -38,21 +52,47 @@ const priced = {
 };
 
 export const resourceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('tool'), server: segment, name, highImpact: z.boolean(), ...priced }),
+  z.strictObject({
+    type: z.literal('tool'),
+    server: segment,
+    name,
+    highImpact: z.boolean(),
+    ...priced,
+  }),
   z.strictObject({ type: z.literal('server'), server: segment, ...priced }),
-  z.strictObject({ type: z.literal('endpoint'), connection: segment, name, highImpact: z.boolean(), ...priced }),
-  z.strictObject({ type: z.literal('connection'), connection: segment, ...priced }),
-  z.strictObject({ type: z.literal('agent'), agent: agentCardSchema, ...priced }),
+  z.strictObject({
+    type: z.literal('endpoint'),
+    connection: segment,
+    name,
+    highImpact: z.boolean(),
+    ...priced,
+  }),
+  z.strictObject({
+    type: z.literal('connection'),
+    connection: segment,
+    ...priced,
+  }),
+  z.strictObject({
+    type: z.literal('agent'),
+    agent: agentCardSchema,
+    ...priced,
+  }),
 ]);
 
 export const contextSchema = z.strictObject({
   /** Scopes granted by the mandate. */
   scope: z.array(name).max(256),
   task: name.nullable().optional(),
-  delegation: z.strictObject({ depth: z.number().int().min(0).max(64), chain: z.array(name).max(64) }),
+  delegation: z.strictObject({
+    depth: z.number().int().min(0).max(64),
+    chain: z.array(name).max(64),
+  }),
   environment: z.enum(ENVIRONMENTS),
   /** Absent or null when the mandate carries no budget. */
-  budget: z.strictObject({ remaining: units, percent: z.number().min(0).max(100) }).nullable().optional(),
+  budget: z
+    .strictObject({ remaining: units, percent: z.number().min(0).max(100) })
+    .nullable()
+    .optional(),
   /** Behavioral risk score, 0..100. */
   risk: z.number().int().min(0).max(100),
   approval: z.enum(APPROVAL_STATES),
@@ -80,4 +120,7 @@ export type ParsedRequest = z.infer<typeof decisionRequestSchema>;
 
 /** Zod issues as `{ path, message }` details, paths dotted and under `prefix`. */
 export const issuesOf = (error: z.ZodError, prefix: readonly string[] = []) =>
-  error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)].join('.') || 'request', message: i.message }));
+  error.issues.map((i) => ({
+    path: [...prefix, ...i.path.map(String)].join('.') || 'request',
+    message: i.message,
+  }));

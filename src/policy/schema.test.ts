@@ -18,12 +18,19 @@ describe('the Mandate Cedar schema', () => {
   it('puts tool calls and HTTP requests in the "call" group and MCP actions in the "mcp" group', () => {
     expect(schema.actions.get('tools/call')?.groups).toEqual(['call', 'mcp']);
     expect([...(schema.covers.get('call') ?? [])].sort()).toEqual(['http:request', 'tools/call']);
-    expect([...(schema.covers.get('mcp') ?? [])].sort()).toEqual(['resources/read', 'tools/call', 'tools/list']);
+    expect([...(schema.covers.get('mcp') ?? [])].sort()).toEqual([
+      'resources/read',
+      'tools/call',
+      'tools/list',
+    ]);
   });
 
   it('knows which resource types each action applies to', () => {
     expect(schema.actions.get('tools/call')?.resourceTypes).toEqual(['Mandate::Tool']);
-    expect(schema.actions.get('token:exchange')?.resourceTypes).toEqual(['Mandate::Server', 'Mandate::Connection']);
+    expect(schema.actions.get('token:exchange')?.resourceTypes).toEqual([
+      'Mandate::Server',
+      'Mandate::Connection',
+    ]);
   });
 
   it('lists the attributes each entity type declares', () => {

@@ -46,7 +46,9 @@ export function loadSchema(text: string = bundledSchemaText()): Schema {
   const answer = schemaToJson(text);
   if (answer.type === 'failure') {
     const reasons = answer.errors.map((e) => e.message).join('; ');
-    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`, { status: 500 });
+    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`, {
+      status: 500,
+    });
   }
   const namespace = answer.json[NAMESPACE];
   if (namespace === undefined) {
@@ -72,7 +74,11 @@ export function loadSchema(text: string = bundledSchemaText()): Schema {
   for (const [name, action] of Object.entries(actionsJson)) {
     const resourceTypes = action.appliesTo?.resourceTypes ?? [];
     if (resourceTypes.length > 0) {
-      actions.set(name, { name, groups: groupsOf(name), resourceTypes: resourceTypes.map(qualify) });
+      actions.set(name, {
+        name,
+        groups: groupsOf(name),
+        resourceTypes: resourceTypes.map(qualify),
+      });
     }
   }
   const covers = new Map<string, string[]>();

@@ -49,7 +49,8 @@ function entityScopeOf(constraint: PolicyJson['principal'] | PolicyJson['resourc
     case 'in':
       return 'entity' in constraint ? { kind: 'in', uid: fromJson(constraint.entity) } : { kind: 'any' };
     case 'is': {
-      const within = constraint.in !== undefined && 'entity' in constraint.in ? fromJson(constraint.in.entity) : null;
+      const within =
+        constraint.in !== undefined && 'entity' in constraint.in ? fromJson(constraint.in.entity) : null;
       return { kind: 'is', type: constraint.entity_type, in: within };
     }
   }

@@ -53,6 +53,8 @@ export class SliceIndex {
   readonly #slices = new Map<string, Slice>();
   readonly #byContent = new Map<string, Slice>();
   readonly #capacity: number;
+  /** Principal key parts by ancestors array: a principal's entity is built once per mandate. */
+  readonly #principalParts = new WeakMap<object, string>();
 
   constructor(set: PolicySet, capacity = 65_536) {
     this.#capacity = capacity;
@@ -70,15 +72,24 @@ export class SliceIndex {
     }
   }
 
-  sliceFor(action: string, principal: Placed, resource: Placed): Slice {
-    let key = `${action} ${principal.uid.type} ${resource.uid.type}`;
-    for (const placed of [principal, resource]) {
-      key += ' |';
-      for (const u of [placed.uid, ...placed.ancestors]) {
-        const k = uidKey(u);
-        if (this.#named.has(k)) key += ` ${k}`;
-      }
+  /**
+   * The named entities `placed` is or is in, as part of a slice key. A principal's ancestors array
+   * belongs to one principal entity, built once per mandate, so its part is remembered.
+   */
+  #namedIn(placed: Placed, remember: boolean): string {
+    const known = remember ? this.#principalParts.get(placed.ancestors) : undefined;
+    if (known !== undefined) return known;
+    let part = '';
+    for (const u of [placed.uid, ...placed.ancestors]) {
+      const k = uidKey(u);
+      if (this.#named.has(k)) part += ` ${k}`;
     }
+    if (remember) this.#principalParts.set(placed.ancestors, part);
+    return part;
+  }
+
+  sliceFor(action: string, principal: Placed, resource: Placed): Slice {
+    const key = `${action} ${principal.uid.type} ${resource.uid.type} |${this.#namedIn(principal, true)} |${this.#namedIn(resource, false)}`;
     let slice = this.#slices.get(key);
     if (slice === undefined) {
       const members = (this.#byAction.get(action) ?? []).filter(

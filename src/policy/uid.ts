@@ -8,7 +8,10 @@ export interface Uid {
   readonly id: string;
 }
 
-export const uid = (type: string, id: string): Uid => ({ type: `${NAMESPACE}::${type}`, id });
+export const uid = (type: string, id: string): Uid => ({
+  type: `${NAMESPACE}::${type}`,
+  id,
+});
 
 /** Cedar's own spelling, `Mandate::Tool::"github/create_issue"`: a map key and a readable name. */
 export const uidKey = (u: Uid) => `${u.type}::${JSON.stringify(u.id)}`;

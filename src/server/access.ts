@@ -40,7 +40,9 @@ export function adminGuard(ctx: ServerContext) {
     if (request.routeOptions.config.access === 'public') return;
     const principal = await authenticateAdmin(ctx.store.db, bearerToken(request));
     const access = request.routeOptions.config.access ?? (request.method === 'GET' ? 'read' : 'write');
-    if (!allowed[access].includes(principal.role)) {
+    // Approvers read the approvals they act on.
+    const approverReading = principal.role === 'approver' && access === 'read' && (request.routeOptions.url ?? '').startsWith('/v1/approvals');
+    if (!approverReading && !allowed[access].includes(principal.role)) {
       throw new MandateError(
         'ERR_FORBIDDEN',
         `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`,

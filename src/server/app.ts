@@ -8,11 +8,16 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { gatewayRoutes } from '../gateway/routes.ts';
+import { registerBroker } from '../broker/routes.ts';
 import { registerFormParser } from './form.ts';
 import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
@@ -72,6 +77,14 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   agentRoutes(app, ctx);
   identityRoutes(app, ctx);
   oauthRoutes(app, ctx);
+  policyRoutes(app, ctx);
+  const watcher = watchPolicyDir(ctx.authorizer, ctx.policyDir, {
+    onApplied: (applied) => ctx.logger.info({ version: applied.version }, 'policy set reloaded from its files'),
+    onRejected: (error) => ctx.logger.warn({ err: (error as Error).message }, 'policy files are invalid; the running set stays'),
+  });
+  app.addHook('onClose', async () => watcher.close());
+  auditRoutes(app, ctx);
+  approvalRoutes(app, ctx);
   const gateway = new Gateway({ ...ctx });
   gatewayAdminRoutes(app, ctx, gateway);
   const sessions = gatewayRoutes(app, ctx, gateway);
@@ -80,5 +93,6 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     await gateway.close();
   });
   app.decorate('gateway', gateway);
+  registerBroker(app, ctx);
   return app;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { MasterKey } from '../identity/master-key.ts';
+import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
 
@@ -15,4 +16,6 @@ export interface ServerContext extends TokenContext {
   policyDir: string;
   /** HMAC key for argument digests in the audit trail, derived from the master key. */
   auditKey: Uint8Array;
+  /** Budgets, rate limits, behavior and approvals, shared by every enforcement point. */
+  governance: Governance;
 }

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
-import { MemoryAuditWriter } from '../audit/memory-writer.ts';
+import { deriveCheckpointKey } from '../audit/checkpoint-key.ts';
+import { StoreAuditWriter } from '../audit/store-writer.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
+import { openGovernance } from '../governance/governance.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { openAuthorizer } from '../policy/runtime.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
@@ -41,6 +43,13 @@ export async function startServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
   const { authorizer, dir: policyDir } = await openAuthorizer(config.dataDir, now);
+  const auditWriter =
+    options.audit ??
+    new StoreAuditWriter(prepared.store, {
+      now,
+      checkpointKey: deriveCheckpointKey(prepared.masterKey.bytes, prepared.trustDomain),
+      onError: (error) => logger.error({ err: error }, 'audit checkpoint failed'),
+    });
   const ctx: ServerContext = {
     config,
     store: prepared.store,
@@ -51,17 +60,19 @@ export async function startServer(
     keys,
     issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
     replay: new StoreReplayCache(prepared.store, now),
-    audit: options.audit ?? new MemoryAuditWriter(now),
+    audit: auditWriter,
     devIssuer: config.devIssuer,
     maxDelegationDepth: DEFAULT_DELEGATION_DEPTH,
     authorizer,
     policyDir,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
+    governance: openGovernance(prepared.store, config.dataDir, logger),
   };
   const app = await buildApp(ctx);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
     await prepared.store.close();
     throw error;
   }
@@ -79,6 +90,7 @@ export async function startServer(
     close: () => {
       closing ??= (async () => {
         await app.close();
+        if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
         await prepared.store.close();
       })();
       return closing;

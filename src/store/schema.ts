@@ -131,10 +131,138 @@ export interface ToolPinsTable {
   updated_at: string;
 }
 
+/** Spend per mandate (issue 8); a row appears at the mandate's first priced call. */
+export interface MandateBudgetsTable {
+  jti: string;
+  budget: number;
+  spent: number;
+  updated_at: string;
+}
+
+/** Fixed-window call counters: `<scope>:<id>@<window start>`; rows past `expires_at` may go. */
+export interface RateWindowsTable {
+  key: string;
+  hits: number;
+  /** Unix seconds. */
+  expires_at: number | string;
+}
+
+/** Per-agent behavioral baseline: counters by kind (tool, hour, chain, minute, destination, …). */
+export interface BehaviorBaselinesTable {
+  agent_id: string;
+  kind: string;
+  key: string;
+  hits: number | string;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** A call held for a person's approval, bound to mandate + resource + arguments digest. */
+export interface ApprovalsTable {
+  id: string;
+  /** `pending`, `granted`, `denied` or `consumed`; past `expires_at` a pending or granted one is expired. */
+  status: string;
+  instance_id: string;
+  agent_id: string;
+  person: string | null;
+  owner: string | null;
+  jti: string;
+  action: string;
+  resource: string;
+  args_digest: string;
+  /** JSON: the policies, reasons and anomalies that asked for the approval. */
+  why: string;
+  risk: number;
+  requested_at: string;
+  expires_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  note: string | null;
+  consumed_at: string | null;
+}
+
+export interface ConnectionsTable {
+  name: string;
+  /** The connection spec as JSON (type, base URL or DSN secret, injection, allow rules, endpoint metadata). */
+  spec: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BrokerDbRolesTable {
+  connection: string;
+  /** The mandate the role was created for; it is dropped when that mandate ends. */
+  jti: string;
+  role: string;
+  password_sealed: string;
+  /** `creating` while the role is being made, `ready` once its grants are in place. */
+  status: string;
+  expires_at: string;
+  created_at: string;
+}
+
+/**
+ * One audit event (issue 5): `body` is the RFC 8785 text that was hashed (the event without
+ * `hash`); the other columns repeat fields of it for queries. bigint columns come back as strings
+ * from PostgreSQL.
+ */
+export interface AuditEventsTable {
+  leaf_index: number | string;
+  chain: string;
+  seq: number | string;
+  id: string;
+  time: string;
+  type: string;
+  agent: string | null;
+  instance: string | null;
+  person: string | null;
+  action: string | null;
+  /** The first 512 characters of the resource. */
+  resource: string | null;
+  decision: string | null;
+  status: string;
+  trace_id: string | null;
+  args_digest: string | null;
+  hash: string;
+  body: string;
+}
+
+/** The single row (id 1) every audit append locks: Merkle tree size and frontier (base64, largest subtree first). */
+export interface AuditHeadTable {
+  id: number;
+  size: number | string;
+  frontier: string;
+  updated_at: string;
+}
+
+export interface AuditChainsTable {
+  chain: string;
+  seq: number | string;
+  hash: string;
+  /** 1 once `lifecycle.sealed` closed the chain. */
+  sealed: number;
+  updated_at: string;
+}
+
+/** Signed tree heads: C2SP signed notes over (origin, size, root). */
+export interface AuditCheckpointsTable {
+  size: number | string;
+  /** Hex root hash. */
+  root: string;
+  note: string;
+  created_at: string;
+}
+
 export interface Database {
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  audit_chains: AuditChainsTable;
+  audit_checkpoints: AuditCheckpointsTable;
   secrets: SecretsTable;
   mcp_servers: McpServersTable;
   tool_pins: ToolPinsTable;
+  connections: ConnectionsTable;
+  broker_db_roles: BrokerDbRolesTable;
   join_tokens: JoinTokensTable;
   instances: InstancesTable;
   mandates: MandatesTable;
@@ -144,6 +272,10 @@ export interface Database {
   admin_tokens: AdminTokensTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
+  mandate_budgets: MandateBudgetsTable;
+  rate_windows: RateWindowsTable;
+  behavior_baselines: BehaviorBaselinesTable;
+  approvals: ApprovalsTable;
 }
 
 export type { Generated };

@@ -86,6 +86,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
       status: 'success',
       data: { resources: revoked },
     });
+    await ctx.audit.sealChain(`instance:${id}`, { agent: instance.agent_id });
     return { instance_id: id, revoked_mandates: revoked.length };
   });
 

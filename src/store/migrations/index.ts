@@ -2,12 +2,18 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as foundation from './0001_foundation.ts';
 import * as identity from './0002_identity.ts';
 import * as gateway from './0003_gateway.ts';
+import * as audit from './0004_audit.ts';
+import * as broker from './0005_broker.ts';
+import * as governance from './0006_governance.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_identity': identity,
   '0003_gateway': gateway,
+  '0004_audit': audit,
+  '0005_broker': broker,
+  '0006_governance': governance,
 };
 
 export const migrationProvider: MigrationProvider = {

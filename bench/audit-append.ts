@@ -1,0 +1,188 @@
+// Durable audit appends/s (group commit) on SQLite and PostgreSQL, and verification events/s,
+// next to raw SHA-256 of the same canonical events in the same run.
+// Run: node bench/audit-append.ts   (BENCH_EVENTS, BENCH_WINDOW_MS, BENCH_PG_URL; BENCH_PG_URL=off skips PostgreSQL)
+import { hash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { deriveCheckpointKey } from '../src/audit/checkpoint-key.ts';
+import { StoreAuditWriter } from '../src/audit/store-writer.ts';
+import { LeafPass, type Row, verifyAuditLog } from '../src/audit/verify-log.ts';
+import type { AuditRecord } from '../src/audit/writer.ts';
+import { openStore } from '../src/store/open.ts';
+import type { Store } from '../src/store/store.ts';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const WINDOW = Number(process.env.BENCH_WINDOW_MS ?? 2);
+const IN_FLIGHT = 2000;
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const KEY = deriveCheckpointKey(Buffer.alloc(32, 5), 'bench.local');
+
+/** A gateway decision as the enforcement point writes it (about 700 canonical bytes). */
+function record(chain: string, i: number): AuditRecord {
+  const denied = i % 10 === 4;
+  return {
+    chain,
+    type: 'tool.decision',
+    actor: {
+      instance: chain.slice('instance:'.length),
+      agent: 'triage-bot',
+      person: 'alice@example.com',
+      delegation: ['alice@example.com', `spiffe://mandate.local/agent/triage-bot/i/${chain.slice(9)}`],
+    },
+    action: 'tools/call',
+    resource: 'github/create_issue',
+    decision: denied ? 'deny' : 'allow',
+    status: denied ? 'failure' : 'success',
+    denial_reason: denied ? 'ERR_POLICY_DENIED' : null,
+    reasons: { scope: 'tool:github/* covered', policies: [denied ? 'forbid-prod-writes' : 'permit-issue-triage'], budget: { limit: 100, spent: i % 100, remaining: 100 - (i % 100) } },
+    policy_version: 'sha256:3f1a9c0e',
+    trace_id: (i.toString(16) + '4bf92f3577b34da6a3ce929d0e0e4736').slice(0, 32).padStart(32, '0'),
+    args_digest: `hmac-sha256:${(i % 16).toString(16).repeat(64)}`,
+    args: { repo: 'acme/api', title: `Flaky test #${i}` },
+    cost: 0,
+    data: { resources: [`call-${i}`] },
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
+
+/** `EVENTS` appends kept `IN_FLIGHT` at a time; the figure counts only acknowledged (committed) ones. */
+async function appendRun(label: string, store: Store, chains: number): Promise<number> {
+  let commits = 0;
+  const counted: Store = { ...store, transaction: (work) => (commits++, store.transaction(work)) };
+  const writer = new StoreAuditWriter(counted, { groupCommitMs: WINDOW });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < EVENTS) {
+        const i = next++;
+        await writer.append(record(`instance:b${i % chains}`, i));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await writer.close();
+  console.log(`${label.padEnd(44)} ${fmt(EVENTS / seconds)} appends/s  (${commits} commits, ${Math.round(EVENTS / commits)} events each)`);
+  return EVENTS / seconds;
+}
+
+/** One caller awaiting each append: the latency a gateway call pays for its decision event. */
+async function latencyRun(label: string, store: Store): Promise<void> {
+  const writer = new StoreAuditWriter(store, { groupCommitMs: WINDOW });
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const started = performance.now();
+    await writer.append(record('instance:lat', i));
+    samples.push(performance.now() - started);
+  }
+  await writer.close();
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.floor(q * (samples.length - 1))]!.toFixed(1);
+  console.log(`${label.padEnd(44)} p50 ${at(0.5)} ms, p99 ${at(0.99)} ms per awaited append`);
+}
+
+async function verifyRun(label: string, store: Store): Promise<void> {
+  // The rows as verification reads them.
+  const rows: Row[] = [];
+  let readSeconds = Infinity;
+  for (let round = 0; round < 2; round++) {
+    rows.length = 0;
+    const started = performance.now();
+    let after = -1;
+    for (;;) {
+      const page = await store.db.selectFrom('audit_events').select(['leaf_index', 'chain', 'seq', 'hash', 'body']).where('leaf_index', '>', after).orderBy('leaf_index').limit(10_000).execute();
+      for (const row of page) rows.push(row);
+      if (page.length < 10_000) break;
+      after = Number(page.at(-1)!.leaf_index);
+    }
+    readSeconds = Math.min(readSeconds, (performance.now() - started) / 1000);
+  }
+  const n = rows.length;
+  const best = (run: () => unknown) => {
+    let fastest = Infinity;
+    for (let round = 0; round < 5; round++) {
+      const started = performance.now();
+      run();
+      fastest = Math.min(fastest, (performance.now() - started) / 1000);
+    }
+    return n / fastest;
+  };
+  let sink = 0;
+  const sha = best(() => {
+    for (const row of rows) sink += hash('sha256', row.body, 'hex').length;
+  });
+  const pass = best(() => {
+    const leaves = new LeafPass({ deep: false, tree: true, targets: [], logBreak: () => {} });
+    for (const row of rows) leaves.add(row);
+    if (leaves.chainBreaks.size > 0) throw new Error('log should verify');
+  });
+  let whole = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now();
+    const report = await verifyAuditLog(store.db, { trusted: [KEY.verifier], origin: KEY.origin });
+    if (!report.ok) throw new Error(`log should verify: ${JSON.stringify(report.first)}`);
+    whole = Math.min(whole, (performance.now() - started) / 1000);
+  }
+  if (sink === 0) console.log('');
+  console.log(`${label.padEnd(44)} ${fmt(pass)} events/s  verification pass (hash, link, seq, Merkle) over ${n} stored rows`);
+  console.log(`${''.padEnd(44)} ${fmt(sha)} events/s  raw SHA-256 of the same stored texts (pass = ${Math.round((100 * pass) / sha)}%)`);
+  console.log(`${''.padEnd(44)} ${fmt(n / readSeconds)} events/s  reading those rows from the database`);
+  console.log(`${''.padEnd(44)} ${fmt(n / whole)} events/s  verifyAuditLog end to end (read + pass + checks)`);
+}
+
+console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${os.loadavg()[0]?.toFixed(1)}`);
+console.log(`${EVENTS.toLocaleString('en-US')} appends per run, ${IN_FLIGHT} in flight, group commit window ${WINDOW} ms`);
+
+// Raw SHA-256 of canonical events, the yardstick every figure is read against.
+{
+  const { canonicalize } = await import('../src/audit/jcs.ts');
+  const texts = Array.from({ length: EVENTS }, (_, i) => canonicalize({ ...record('instance:b0', i), id: crypto.randomUUID(), time: new Date().toISOString(), seq: i + 1, prev_hash: '0'.repeat(64) }));
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now();
+    for (const text of texts) hash('sha256', text, 'hex');
+    best = Math.min(best, (performance.now() - started) / 1000);
+  }
+  const bytes = Math.round(texts.reduce((s, t) => s + Buffer.byteLength(t), 0) / texts.length);
+  console.log(`${'raw SHA-256 of one canonical event'.padEnd(44)} ${fmt(EVENTS / best)} events/s  (${bytes} bytes each)\n`);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-audit-'));
+try {
+  const sqlite = await openStore({ dataDir: dir });
+  try {
+    await appendRun('SQLite, one chain', sqlite, 1);
+    await appendRun('SQLite, 100 chains', sqlite, 100);
+    await latencyRun('SQLite, one awaited append at a time', sqlite);
+    await verifyRun('SQLite, verify the whole log', sqlite);
+  } finally {
+    await sqlite.close();
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+if (PG_URL !== 'off') {
+  const schema = `bench_audit_${process.pid}`;
+  let store: Store | undefined;
+  try {
+    store = await openStore({ dataDir: dir, databaseUrl: PG_URL, pgSchema: schema, poolSize: 4 });
+    console.log('');
+    await appendRun('PostgreSQL, one chain', store, 1);
+    await appendRun('PostgreSQL, 100 chains', store, 100);
+    await latencyRun('PostgreSQL, one awaited append at a time', store);
+    await verifyRun('PostgreSQL, verify the whole log', store);
+  } catch (error) {
+    console.log(`PostgreSQL skipped: ${(error as Error).message}`);
+  } finally {
+    await store?.close();
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect().then(
+      () => admin.query(`drop schema if exists ${schema} cascade`).finally(() => admin.end()),
+      () => {},
+    );
+  }
+}

@@ -1,0 +1,68 @@
+// Open an audit database directly (a copied SQLite file, a PostgreSQL URL) for investigators
+import fs from 'node:fs';
+import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { MandateError } from '../errors.ts';
+import { loadMasterKey } from '../identity/master-key.ts';
+import type { Database } from '../store/schema.ts';
+import { getSetting } from '../store/settings.ts';
+import { auditOrigin, deriveCheckpointKey, verifiersFrom } from './checkpoint-key.ts';
+import type { NoteVerifier } from './note.ts';
+
+export interface AuditDatabase {
+  db: Kysely<Database>;
+  where: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The database as it is: no migration runs and, for SQLite, the file is opened read-only, so
+ * verifying a copy never changes the evidence. A database without the audit tables is refused.
+ */
+export async function openAuditDatabase(options: { dataDir?: string | undefined; databaseUrl?: string | undefined }): Promise<AuditDatabase> {
+  let db: Kysely<Database>;
+  let where: string;
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    where = options.databaseUrl.replace(/\/\/[^@/]*@/, '//');
+  } else {
+    const file = path.resolve(options.dataDir ?? '.mandate', 'mandate.db');
+    if (!fs.existsSync(file)) throw new MandateError('ERR_AUDIT_NO_DATABASE', `no Mandate database at ${file}`);
+    const database = new Sqlite(file, { readonly: true, fileMustExist: true });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    where = file;
+  }
+  try {
+    await db.selectFrom('audit_head').select('size').limit(1).execute();
+  } catch (cause) {
+    await db.destroy();
+    throw new MandateError('ERR_AUDIT_NO_DATABASE', `${where} holds no Mandate audit log`, { cause });
+  }
+  return { db, where, close: () => db.destroy() };
+}
+
+/**
+ * The keys to trust for checkpoints: the verifier keys given (pinned), else the one derived from
+ * the master key (MANDATE_MASTER_KEY, MANDATE_MASTER_KEY_FILE or `<data dir>/master.key`) and the
+ * trust domain stored with the log. Empty when neither is at hand.
+ */
+export async function trustedCheckpointKeys(
+  db: Kysely<Database>,
+  options: { vkeys?: readonly string[]; dataDir?: string | undefined; env?: NodeJS.ProcessEnv },
+): Promise<{ trusted: NoteVerifier[]; origin: string | undefined; source: 'vkey' | 'master key' | 'none' }> {
+  const trustDomain = await getSetting(db, 'trust_domain');
+  const origin = trustDomain ? auditOrigin(trustDomain) : undefined;
+  if (options.vkeys && options.vkeys.length > 0) {
+    const trusted = verifiersFrom(options.vkeys);
+    return { trusted, origin: trusted[0]?.name ?? origin, source: 'vkey' };
+  }
+  const env = options.env ?? process.env;
+  const file = env.MANDATE_MASTER_KEY_FILE || path.join(options.dataDir ?? env.MANDATE_DATA_DIR ?? '.mandate', 'master.key');
+  if (!trustDomain || (!env.MANDATE_MASTER_KEY && !fs.existsSync(file))) return { trusted: [], origin, source: 'none' };
+  const { key } = loadMasterKey({ value: env.MANDATE_MASTER_KEY, file, create: false });
+  return { trusted: [deriveCheckpointKey(key.bytes, trustDomain).verifier], origin, source: 'master key' };
+}

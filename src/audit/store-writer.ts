@@ -1,0 +1,309 @@
+// Durable audit writer: group commit into the store, one gap-free sequencer, per-chain heads
+import crypto, { hash as digest } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
+import { badRequest } from '../errors.ts';
+import type { Store, Queryable } from '../store/store.ts';
+import type { CheckpointKey } from './checkpoint-key.ts';
+import { type AuditEvent, EVENT_TYPE, GENESIS_HASH, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
+import { canonicalize } from './jcs.ts';
+import { columnsOf, createCheckpoint, decodeFrontier, encodeFrontier, type StoredCheckpoint } from './log-store.ts';
+import { MerkleLog } from './merkle.ts';
+import { type AuditRecord, type AuditWriter, type SealDetail, sealRecord, SYSTEM_CHAIN } from './writer.ts';
+
+export interface StoreAuditWriterOptions {
+  now?: () => Date;
+  /** How long the first append of an idle writer waits for others to join its transaction (≤ 5 ms). */
+  groupCommitMs?: number;
+  /** Most events in one transaction. */
+  maxBatch?: number;
+  /** Signs checkpoints every `checkpointEveryMs` while the log grows, and on `checkpoint()`. */
+  checkpointKey?: CheckpointKey;
+  /** At most 60 s. */
+  checkpointEveryMs?: number;
+  /** Failures of background work (periodic checkpoints); appends report theirs to their caller. */
+  onError?: (error: unknown) => void;
+}
+
+interface Pending {
+  record: AuditRecord;
+  time: string;
+  /** A `sealChain` request: resolves null when the chain was already sealed. */
+  seal: boolean;
+  resolve: (event: AuditEvent | null) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+  sealed: boolean;
+}
+
+const CHAIN = /^(?:system|instance:[A-Za-z0-9._~:@-]{1,256})$/;
+const COLUMNS = [
+  'leaf_index', 'chain', 'seq', 'id', 'time', 'type', 'agent', 'instance', 'person', 'action',
+  'resource', 'decision', 'status', 'trace_id', 'args_digest', 'hash', 'body',
+] as const;
+const PG_TYPES = ['bigint', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar',
+  'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'text'];
+/** Rows per INSERT on SQLite: 17 columns × 1000 stays under its 32,766 bound parameters. */
+const SQLITE_ROWS_PER_INSERT = 1000;
+
+type Row = Record<(typeof COLUMNS)[number], string | number | null>;
+
+/**
+ * The audit writer over the store. Appends made within `groupCommitMs` of each other (or while a
+ * commit is running) share one transaction; each append's promise resolves only after that
+ * transaction committed, and rejects when it failed, so a caller that gates an action on it
+ * fails closed.
+ *
+ * Every transaction first locks the single `audit_head` row: that is the sequencer. On
+ * PostgreSQL replicas append one after another through that row lock, so leaf indexes have no
+ * gaps and chain heads read after it are current; on SQLite the same statement takes the
+ * database's one write lock. Chain heads come from `audit_chains` inside the transaction, so two
+ * processes appending to one chain stay linked.
+ *
+ * A sealed chain takes no more events: anything recorded later about its instance (a refused
+ * attempt with a revoked identity) goes to the `system` chain, still found by its instance.
+ */
+export class StoreAuditWriter implements AuditWriter {
+  readonly #store: Store;
+  readonly #now: () => Date;
+  readonly #window: number;
+  readonly #maxBatch: number;
+  readonly #key: CheckpointKey | undefined;
+  readonly #onError: (error: unknown) => void;
+  #queue: Pending[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  #checkpointing: Promise<StoredCheckpoint> | undefined;
+  #closed = false;
+  #idle: Array<() => void> = [];
+
+  constructor(store: Store, options: StoreAuditWriterOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? (() => new Date());
+    this.#window = Math.min(5, Math.max(0, options.groupCommitMs ?? 2));
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
+    this.#key = options.checkpointKey;
+    this.#onError = options.onError ?? (() => {});
+    if (this.#key) {
+      const every = Math.min(60_000, Math.max(10, options.checkpointEveryMs ?? 60_000));
+      this.#checkpointTimer = setInterval(() => {
+        this.checkpoint().catch(this.#onError);
+      }, every);
+      this.#checkpointTimer.unref();
+    }
+  }
+
+  append(record: AuditRecord): Promise<AuditEvent> {
+    return this.#enqueue(record, false) as Promise<AuditEvent>;
+  }
+
+  /**
+   * Close `chain` for good with a final `lifecycle.sealed` event (an instance was deprovisioned).
+   * Resolves null when the chain was sealed already.
+   */
+  sealChain(chain: string, detail?: SealDetail): Promise<AuditEvent | null> {
+    if (chain === SYSTEM_CHAIN) return Promise.reject(badRequest('ERR_AUDIT_CHAIN_INVALID', 'the system chain is never sealed'));
+    return this.#enqueue(sealRecord(chain, detail), true);
+  }
+
+  /** Sign a checkpoint of everything committed so far (or return the latest when nothing was added). */
+  checkpoint(): Promise<StoredCheckpoint> {
+    const key = this.#key;
+    if (!key) return Promise.reject(new Error('this audit writer has no checkpoint key'));
+    this.#checkpointing ??= createCheckpoint(this.#store.db, key, this.#now()).finally(() => {
+      this.#checkpointing = undefined;
+    });
+    return this.#checkpointing;
+  }
+
+  /** Resolves once every append made so far has committed or failed. */
+  flush(): Promise<void> {
+    if (this.#queue.length === 0 && !this.#running) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#schedule(0);
+    });
+  }
+
+  /** Stop taking appends, commit those queued, sign a last checkpoint. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#checkpointTimer);
+    await this.flush();
+    if (this.#key) await this.checkpoint().catch(this.#onError);
+  }
+
+  #enqueue(record: AuditRecord, seal: boolean): Promise<AuditEvent | null> {
+    if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
+    if (typeof record?.chain !== 'string' || !CHAIN.test(record.chain)) {
+      return Promise.reject(badRequest('ERR_AUDIT_EVENT_INVALID', 'audit chain must be system or instance:<id>'));
+    }
+    if (typeof record.type !== 'string' || !EVENT_TYPE.test(record.type) || record.type.length > 128) {
+      return Promise.reject(badRequest('ERR_AUDIT_EVENT_INVALID', `audit event type ${String(record.type)} is not valid`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ record, time: this.#now().toISOString(), seal, resolve, reject });
+      this.#schedule(this.#queue.length >= this.#maxBatch ? 0 : this.#window);
+    });
+  }
+
+  #schedule(delay: number): void {
+    if (this.#running) return; // the running commit picks the queue up when it ends
+    if (delay === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      queueMicrotask(() => this.#run());
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#run();
+      }, delay);
+    }
+  }
+
+  #run(): void {
+    if (this.#running) return;
+    if (this.#queue.length === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    this.#running = this.#commit(batch).finally(() => {
+      this.#running = undefined;
+      // What queued meanwhile has waited at least one commit: go again at once.
+      this.#run();
+    });
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    const outcomes: Array<AuditEvent | null | { error: unknown }> = [];
+    try {
+      await this.#store.transaction((trx) => this.#write(trx, batch, outcomes));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i] ?? null;
+      if (outcome && 'error' in outcome) item.reject(outcome.error);
+      else item.resolve(outcome);
+    });
+  }
+
+  async #write(trx: Queryable, batch: Pending[], outcomes: Array<AuditEvent | null | { error: unknown }>): Promise<void> {
+    const dialect = this.#store.dialect;
+    // The sequencer: a write to the one head row takes its lock (PostgreSQL) or the write lock (SQLite).
+    const locked = await trx.executeQuery<{ size: number | string; frontier: string }>(
+      CompiledQuery.raw('update audit_head set size = size where id = 1 returning size, frontier'),
+    );
+    const headRow = locked.rows[0];
+    if (!headRow) throw new Error('the audit tree head is missing');
+    const log = MerkleLog.restore(Number(headRow.size), decodeFrontier(headRow.frontier));
+    const heads = await loadChainHeads(trx, [...new Set([SYSTEM_CHAIN, ...batch.map((p) => p.record.chain)])]);
+    const touched = new Set<string>();
+    const rows: Row[] = [];
+    for (const item of batch) {
+      try {
+        let chain = item.record.chain;
+        let head = heads.get(chain);
+        if (head?.sealed) {
+          if (item.seal) {
+            outcomes.push(null);
+            continue;
+          }
+          chain = SYSTEM_CHAIN;
+          head = heads.get(chain);
+        }
+        const unhashed = {
+          ...item.record,
+          chain,
+          id: crypto.randomUUID(),
+          time: item.time,
+          seq: (head?.seq ?? 0) + 1,
+          prev_hash: head?.hash ?? GENESIS_HASH,
+          hash: undefined,
+        } as UnhashedAuditEvent;
+        const body = canonicalize(unhashed);
+        const hash = digest('sha256', body, 'hex');
+        const event = { ...unhashed, hash } as AuditEvent;
+        const leaf = log.appendEventHash(hash);
+        rows.push({ ...columnsOf(event), leaf_index: leaf, hash, body });
+        heads.set(chain, { seq: event.seq, hash, sealed: event.type === SEALED_TYPE });
+        touched.add(chain);
+        outcomes.push(event);
+      } catch (error) {
+        // Only this record is refused (it is not JSON): the others still commit.
+        outcomes.push({ error });
+      }
+    }
+    if (rows.length === 0) return;
+    await insertEvents(trx, dialect, rows);
+    const now = this.#now().toISOString();
+    await upsertChainHeads(trx, dialect, [...touched].map((chain) => ({ chain, ...(heads.get(chain) as Head) })), now);
+    await trx
+      .updateTable('audit_head')
+      .set({ size: log.size, frontier: encodeFrontier(log.frontier()), updated_at: now })
+      .where('id', '=', 1)
+      .execute();
+  }
+}
+
+async function loadChainHeads(trx: Queryable, chains: string[]): Promise<Map<string, Head>> {
+  const rows = await trx.selectFrom('audit_chains').select(['chain', 'seq', 'hash', 'sealed']).where('chain', 'in', chains).execute();
+  return new Map(rows.map((r) => [r.chain, { seq: Number(r.seq), hash: r.hash, sealed: Number(r.sealed) === 1 }]));
+}
+
+async function insertEvents(trx: Queryable, dialect: Store['dialect'], rows: Row[]): Promise<void> {
+  const columns = COLUMNS.join(', ');
+  if (dialect === 'postgres') {
+    // One statement whatever the batch size: a parameter per column, each an array.
+    const arrays = COLUMNS.map((c) => rows.map((r) => r[c]));
+    const unnest = PG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+    await trx.executeQuery(CompiledQuery.raw(`insert into audit_events (${columns}) select * from unnest(${unnest})`, arrays));
+    return;
+  }
+  for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_INSERT) {
+    const chunk = rows.slice(start, start + SQLITE_ROWS_PER_INSERT);
+    const params: unknown[] = [];
+    for (const row of chunk) for (const c of COLUMNS) params.push(row[c]);
+    const tuple = `(${COLUMNS.map(() => '?').join(',')})`;
+    await trx.executeQuery(
+      CompiledQuery.raw(`insert into audit_events (${columns}) values ${new Array(chunk.length).fill(tuple).join(',')}`, params),
+    );
+  }
+}
+
+async function upsertChainHeads(
+  trx: Queryable,
+  dialect: Store['dialect'],
+  heads: Array<Head & { chain: string }>,
+  now: string,
+): Promise<void> {
+  const update = 'on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, sealed = excluded.sealed, updated_at = excluded.updated_at';
+  if (dialect === 'postgres') {
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `insert into audit_chains (chain, seq, hash, sealed, updated_at) select * from unnest($1::varchar[], $2::bigint[], $3::varchar[], $4::integer[], $5::varchar[]) ${update}`,
+        [heads.map((h) => h.chain), heads.map((h) => h.seq), heads.map((h) => h.hash), heads.map((h) => (h.sealed ? 1 : 0)), heads.map(() => now)],
+      ),
+    );
+    return;
+  }
+  for (let start = 0; start < heads.length; start += 5000) {
+    const chunk = heads.slice(start, start + 5000);
+    const params = chunk.flatMap((h) => [h.chain, h.seq, h.hash, h.sealed ? 1 : 0, now]);
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        `insert into audit_chains (chain, seq, hash, sealed, updated_at) values ${chunk.map(() => '(?,?,?,?,?)').join(',')} ${update}`,
+        params,
+      ),
+    );
+  }
+}

@@ -1,0 +1,217 @@
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { LookupFunction } from 'node:net';
+import type { Logger } from 'pino';
+import { scrubSecrets } from '../audit/redact.ts';
+import { type CallDeps, type CallRequest, decideCall, recordRefusal, recordResult } from '../enforcement/call.ts';
+import { isMandateError, MandateError } from '../errors.ts';
+import type { MasterKey } from '../identity/master-key.ts';
+import { getAgent } from '../registry/agents.ts';
+import type { Store } from '../store/store.ts';
+import type { Principal } from '../tokens/verify-request.ts';
+import { checkBaseUrl, pinnedLookup, type Resolver } from './address-guard.ts';
+import { type ConnectionSpec, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
+import { DatabaseBroker } from './postgres/database-broker.ts';
+import { BrokerDenial } from './denial.ts';
+import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
+import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
+import { fillInjection, injectedHeaderNames, injectQuery } from './injection.ts';
+import { type BrokerPath, checkQuery, normalizeBrokerPath } from './request-path.ts';
+import { decodeContent, scrubBody } from './response-body.ts';
+
+export interface BrokerDeps extends CallDeps {
+  store: Store;
+  masterKey: MasterKey;
+  logger: Logger;
+  /** Name resolution for connections whose base URL names a host (tests substitute one). */
+  resolver?: Resolver;
+}
+
+/** One call as the broker's route hands it over, after the mandate and its DPoP proof verified. */
+export interface BrokerCall {
+  spec: ConnectionSpec;
+  principal: Principal;
+  method: string;
+  /** What follows `/broker/<connection>` in the request target, without the query. */
+  rawPath: string;
+  query: string | null;
+  headers: IncomingHttpHeaders;
+  readBody(limit: number): Promise<Buffer>;
+  /** `<issuer>/broker/<connection>`: where same-upstream redirects are pointed back to. */
+  brokerUrl: string;
+  traceId: string | null;
+}
+
+export interface BrokerReply {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+/** Methods the broker forwards. TRACE would echo the injected credential; CONNECT would tunnel past it. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+interface Upstream {
+  key: string;
+  connection: HttpConnection;
+  base: URL;
+  agent: http.Agent;
+  lookup: LookupFunction;
+}
+
+/**
+ * The credential broker's call path, as an ordered list of checks (the list is the spec):
+ *   1. method is one the broker forwards            6. decideCall: scope → policy → audit (shared with the gateway)
+ *   2. path normalized; traversal spellings refused 7. inject the credential for this call's person
+ *   3. the connection's allow rules match            8. forward to the pinned, checked address; no redirects
+ *   4. headers stripped; CR/LF refused               9. strip credential headers; scrub secrets from headers and body
+ *   5. body read within the connection's limit      10. audit the result (status, size)
+ * A refusal before step 6 is audited with recordRefusal; a failure after it with recordResult.
+ */
+export class Broker {
+  readonly deps: BrokerDeps;
+  readonly databases: DatabaseBroker;
+  readonly #upstreams = new Map<string, Upstream>();
+
+  constructor(deps: BrokerDeps) {
+    this.deps = deps;
+    this.databases = new DatabaseBroker(deps);
+  }
+
+  async call(call: BrokerCall): Promise<BrokerReply> {
+    const { spec, principal, method } = call;
+    const label = `${spec.name} ${method} ${call.rawPath.slice(0, 300) || '/'}`;
+    const refusalBase = { principal, action: 'http:request' as const, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
+    let path: BrokerPath;
+    let upstream: Upstream | undefined;
+    let headers: http.OutgoingHttpHeaders = {};
+    let query = '';
+    try {
+      if (!METHODS.has(method)) throw new MandateError('ERR_BROKER_METHOD', `the broker does not forward ${method.slice(0, 20)} requests`, { status: 405 });
+      path = normalizeBrokerPath(call.rawPath);
+      if (spec.type === 'http') {
+        upstream = this.#upstream(spec);
+        if (!upstream.connection.allow.some((rule) => ruleMatches(rule, method, path.segments))) {
+          throw new MandateError('ERR_BROKER_ENDPOINT_NOT_ALLOWED', `connection ${spec.name} does not allow ${method} ${path.text}`, { status: 403 });
+        }
+        query = checkQuery(call.query ?? '');
+        headers = forwardedRequestHeaders(call.headers, injectedHeaderNames(upstream.connection.inject));
+      } else if (method !== 'POST' || path.text !== '/query') {
+        throw new MandateError('ERR_BROKER_ENDPOINT_UNKNOWN', `database connection ${spec.name} answers only POST /query`, { status: 404 });
+      }
+    } catch (error) {
+      if (isMandateError(error)) await recordRefusal(this.deps, refusalBase, error.code, error.message);
+      throw error;
+    }
+    const body = await call.readBody(spec.body_limit).catch(async (error: unknown) => {
+      if (isMandateError(error)) await recordRefusal(this.deps, refusalBase, error.code, error.message);
+      throw error;
+    });
+    if (spec.type === 'postgres') return this.databases.query(spec, call, body);
+
+    const meta = endpointMetaOf(spec, method, path.segments);
+    const request: CallRequest = {
+      principal,
+      card: await getAgent(this.deps.store.db, principal.agentId),
+      action: 'http:request',
+      scopeItem: `http:${spec.name}:${method}:/${path.segments.join('/')}`,
+      resource: { type: 'endpoint', connection: spec.name, name: `${method} ${path.text}`, highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },
+      label: `${spec.name} ${method} ${path.text}`,
+      args: { method, path: path.text, query, body_sha256: crypto.createHash('sha256').update(body).digest('hex') },
+      allowArgs: ['method', 'path'],
+      destination: upstream!.base.host,
+      traceId: call.traceId,
+    };
+    const outcome = await decideCall(this.deps, request);
+    if (!outcome.allowed) throw new BrokerDenial(outcome);
+
+    let reply: BrokerReply;
+    try {
+      reply = await this.#exchange(upstream!, call, path, query, headers, body);
+    } catch (error) {
+      await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: isMandateError(error) ? error.code : 'ERR_BROKER_INTERNAL' });
+      throw error;
+    }
+    const failed = reply.status >= 400;
+    await recordResult(this.deps, request, outcome.callId, { ok: !failed, bytes: reply.body.length, ...(failed ? { error: `ERR_UPSTREAM_HTTP_${reply.status}` } : {}) });
+    return reply;
+  }
+
+  async #exchange(upstream: Upstream, call: BrokerCall, path: BrokerPath, query: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<BrokerReply> {
+    const { spec, inject } = upstream.connection;
+    const injection = await fillInjection(this.deps.store.db, this.deps.masterKey, inject, call.principal.person).catch((error: unknown) => {
+      if (isMandateError(error) && error.code === 'ERR_SECRET_NOT_FOUND') {
+        throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no stored credential${call.principal.person ? ' for this person' : ''}`, { status: 502, expose: true });
+      }
+      throw error;
+    });
+    const url = new URL(upstream.base.href);
+    url.pathname = `${upstream.base.pathname.replace(/\/$/, '')}${path.text}`;
+    url.search = injectQuery(query, injection.query);
+    const response = await forward(spec.name, {
+      url,
+      method: call.method,
+      headers: { ...headers, ...injection.headers, 'accept-encoding': 'identity', ...(body.length > 0 ? { 'content-length': String(body.length) } : {}) },
+      body: body.length > 0 ? body : undefined,
+      timeoutMs: spec.timeout_ms,
+      bodyLimit: spec.body_limit,
+      agent: upstream.agent,
+      lookup: upstream.lookup,
+    });
+    return this.#reply(upstream, call, response, injection.secrets);
+  }
+
+  #reply(upstream: Upstream, call: BrokerCall, response: UpstreamResponse, secrets: string[]): BrokerReply {
+    const headers = returnedResponseHeaders(response.headers, injectedHeaderNames(upstream.connection.inject), secrets);
+    const location = this.#locationTarget(upstream, call, response.headers.location);
+    if (location) headers.location = scrubSecrets(location, secrets);
+    const decoded = decodeContent(response.body, response.headers['content-encoding'], upstream.connection.spec.body_limit);
+    return { status: response.status, headers, body: scrubBody(decoded, response.headers['content-type'], secrets) };
+  }
+
+  /** A Location (redirect, 201) within the connection's base URL points back through the broker; any other is dropped. */
+  #locationTarget(upstream: Upstream, call: BrokerCall, location: string | undefined): string | undefined {
+    if (!location) return undefined;
+    let target: URL;
+    try {
+      target = new URL(location, upstream.base);
+    } catch {
+      return undefined;
+    }
+    const basePath = upstream.base.pathname.replace(/\/$/, '');
+    if (target.origin !== upstream.base.origin || !(target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))) return undefined;
+    return `${call.brokerUrl}${target.pathname.slice(basePath.length) || '/'}${target.search}`;
+  }
+
+  /** A stored spec is trusted no more than a new one: its base URL is checked again here. */
+  #upstream(spec: HttpConnectionSpec): Upstream {
+    const key = JSON.stringify(spec);
+    const cached = this.#upstreams.get(spec.name);
+    if (cached?.key === key) return cached;
+    cached?.agent.destroy();
+    let base: URL;
+    try {
+      base = checkBaseUrl(spec.base_url, spec.insecure);
+    } catch (error) {
+      throw upstreamError('ERR_UPSTREAM_ADDRESS_REFUSED', `connection ${spec.name} has a base URL the broker refuses: ${(error as Error).message}`);
+    }
+    const lookup = pinnedLookup(base.hostname, this.deps.resolver);
+    const upstream = { key, connection: compileHttp(spec), base, lookup, agent: connectionAgent(base, lookup) };
+    this.#upstreams.set(spec.name, upstream);
+    return upstream;
+  }
+
+  /** Forget a connection's pooled sockets and, for a database, drop the roles it created. */
+  async forget(name: string): Promise<void> {
+    this.#upstreams.get(name)?.agent.destroy();
+    this.#upstreams.delete(name);
+    await this.databases.forget(name);
+  }
+
+  async close(): Promise<void> {
+    for (const upstream of this.#upstreams.values()) upstream.agent.destroy();
+    this.#upstreams.clear();
+    await this.databases.close();
+  }
+}

@@ -1,0 +1,254 @@
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { z } from 'zod';
+import { scrubSecrets } from '../../audit/redact.ts';
+import { type CallRequest, decideCall, recordRefusal, recordResult } from '../../enforcement/call.ts';
+import { isMandateError, MandateError } from '../../errors.ts';
+import { seal, unseal } from '../../identity/seal.ts';
+import { getAgent } from '../../registry/agents.ts';
+import { mandateStanding } from '../../tokens/revocation.ts';
+import type { Principal } from '../../tokens/verify-request.ts';
+import type { BrokerCall, BrokerDeps, BrokerReply } from '../broker.ts';
+import { endpointMetaOf, type PostgresConnectionSpec } from '../connection-spec.ts';
+import { BrokerDenial } from '../denial.ts';
+import { revealSecret } from '../secrets.ts';
+import { databaseError, runQuery } from './query.ts';
+import { createRole, dropRole, roleName } from './roles.ts';
+import { tablesTouched } from './tables.ts';
+
+const queryBody = z.strictObject({
+  sql: z.string().min(1).max(100_000),
+  params: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).max(1000).default([]),
+});
+
+/** Associated data of a role's sealed password: it opens only in its own row. */
+export const sealContext = (connection: string, jti: string) => `db-role:${connection}:${jti}`;
+const ROLE_WAIT_MS = 5000;
+
+interface Pooled {
+  dsn: string;
+  pool: pg.Pool;
+}
+
+/**
+ * Dynamic database credentials: `POST /broker/<connection>/query` runs one statement as a role
+ * that exists for one mandate only. The role is created on the mandate's first query (grants from
+ * the connection's template, `VALID UNTIL` the mandate's expiry, its password sealed under the
+ * master key so every replica can log in as it) and dropped when the mandate ends: `sweep()`
+ * drops the roles of expired, revoked or orphaned mandates (run on a timer), `revoke(jtis)` at
+ * once when mandates are revoked.
+ */
+export class DatabaseBroker {
+  readonly #deps: BrokerDeps;
+  readonly #admin = new Map<string, Pooled>();
+  readonly #roles = new Map<string, Pooled>();
+  readonly #creating = new Map<string, Promise<{ role: string; password: string }>>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: BrokerDeps) {
+    this.#deps = deps;
+  }
+
+  async query(spec: PostgresConnectionSpec, call: BrokerCall, body: Buffer): Promise<BrokerReply> {
+    const { principal } = call;
+    const label = `${spec.name} POST /query`;
+    let input: z.output<typeof queryBody>;
+    try {
+      input = queryBody.parse(JSON.parse(body.toString('utf8') || 'null'));
+    } catch {
+      const message = 'the body must be JSON {"sql": "…", "params": [ … ]}';
+      await recordRefusal(this.#deps, { principal, action: 'http:request', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, 'ERR_BROKER_QUERY_INVALID', message);
+      throw new MandateError('ERR_BROKER_QUERY_INVALID', message, { status: 400 });
+    }
+    const tables = tablesTouched(input.sql);
+    const meta = endpointMetaOf(spec, 'POST', ['query']);
+    const request: CallRequest = {
+      principal,
+      card: await getAgent(this.#deps.store.db, principal.agentId),
+      action: 'http:request',
+      scopeItem: `http:${spec.name}:POST:/query`,
+      resource: { type: 'endpoint', connection: spec.name, name: 'POST /query', highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },
+      label,
+      args: { sql: input.sql, params: input.params, tables },
+      allowArgs: ['tables'],
+      traceId: call.traceId,
+    };
+    const outcome = await decideCall(this.#deps, request);
+    if (!outcome.allowed) throw new BrokerDenial(outcome);
+
+    const resources = tables.map((t) => `${spec.name}/${t}`);
+    let secrets: string[] = [];
+    try {
+      const admin = await this.#adminPool(spec);
+      const { role, password } = await this.#role(spec, principal);
+      secrets = [password, ...adminPassword(admin.dsn)];
+      const result = await runQuery(this.#rolePool(role, password, admin.dsn), input.sql, input.params, { timeoutMs: spec.timeout_ms, maxRows: spec.max_rows });
+      const json = Buffer.from(JSON.stringify(scrubSecrets(result, secrets)));
+      if (json.length > spec.body_limit) throw new MandateError('ERR_UPSTREAM_TOO_LARGE', `the result is larger than the connection's limit of ${spec.body_limit} bytes`, { status: 502, expose: true });
+      await recordResult(this.#deps, request, outcome.callId, { ok: true, bytes: json.length, resources });
+      return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: json };
+    } catch (error) {
+      const failure = isMandateError(error) ? error : databaseError(error, secrets);
+      if (!isMandateError(error)) this.#deps.logger.warn({ connection: spec.name, sqlstate: (error as { code?: unknown }).code }, 'database statement failed');
+      await recordResult(this.#deps, request, outcome.callId, { ok: false, bytes: 0, error: failure.code, resources });
+      throw failure;
+    }
+  }
+
+  /** The mandate's role on this connection, created on first use (once, even under concurrent calls). */
+  #role(spec: PostgresConnectionSpec, principal: Principal): Promise<{ role: string; password: string }> {
+    const key = `${spec.name}\n${principal.claims.jti}`;
+    let pending = this.#creating.get(key);
+    if (!pending) {
+      pending = this.#ensureRole(spec, principal).finally(() => this.#creating.delete(key));
+      this.#creating.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #ensureRole(spec: PostgresConnectionSpec, principal: Principal): Promise<{ role: string; password: string }> {
+    const { store, masterKey, now } = this.#deps;
+    const jti = principal.claims.jti;
+    const context = sealContext(spec.name, jti);
+    const find = () => store.db.selectFrom('broker_db_roles').selectAll().where('connection', '=', spec.name).where('jti', '=', jti).executeTakeFirst();
+    let row = await find();
+    if (!row) {
+      const role = roleName(spec.name, jti);
+      const password = crypto.randomBytes(24).toString('base64url');
+      const claimed = await store.db
+        .insertInto('broker_db_roles')
+        .values({ connection: spec.name, jti, role, password_sealed: seal(masterKey, password, context), status: 'creating', expires_at: new Date(principal.claims.exp * 1000).toISOString(), created_at: now().toISOString() })
+        .execute()
+        .then(() => true, () => false);
+      if (claimed) {
+        const admin = await (await this.#adminPool(spec)).pool.connect();
+        try {
+          await createRole(admin, { role, password, validUntil: new Date(principal.claims.exp * 1000), grantTemplate: spec.grant_template });
+        } catch (error) {
+          await store.db.deleteFrom('broker_db_roles').where('role', '=', role).execute();
+          this.#deps.logger.error({ connection: spec.name, sqlstate: (error as { code?: unknown }).code }, 'creating a mandate database role failed');
+          throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate could not be created on ${spec.name}`, { status: 502, expose: true });
+        } finally {
+          admin.release();
+        }
+        await store.db.updateTable('broker_db_roles').set({ status: 'ready' }).where('role', '=', role).execute();
+        return { role, password };
+      }
+      row = await find();
+    }
+    // Another replica is creating it: wait a little for it to be ready.
+    for (const started = Date.now(); row?.status === 'creating' && Date.now() - started < ROLE_WAIT_MS; row = await find()) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (row?.status !== 'ready') throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate is not ready on ${spec.name}`, { status: 503, expose: true });
+    return { role: row.role, password: unseal(masterKey, row.password_sealed, context).toString('utf8') };
+  }
+
+  async #adminPool(spec: PostgresConnectionSpec): Promise<Pooled> {
+    let dsn: string;
+    try {
+      dsn = await revealSecret(this.#deps.store.db, this.#deps.masterKey, spec.dsn_secret);
+      if (!/^postgres(ql)?:\/\//.test(dsn)) throw new Error('not a URL');
+    } catch {
+      throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no usable admin DSN (secret ${spec.dsn_secret} must hold a postgres:// URL)`, { status: 502, expose: true });
+    }
+    const cached = this.#admin.get(spec.name);
+    if (cached?.dsn === dsn) return cached;
+    await cached?.pool.end().catch(() => {});
+    const pooled = { dsn, pool: quietPool({ connectionString: dsn, max: 2, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5000 }) };
+    this.#admin.set(spec.name, pooled);
+    return pooled;
+  }
+
+  #rolePool(role: string, password: string, adminDsn: string): pg.Pool {
+    const cached = this.#roles.get(role);
+    if (cached) return cached.pool;
+    const url = new URL(adminDsn);
+    url.username = role;
+    url.password = password;
+    const pool = quietPool({ connectionString: url.href, max: 2, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5000 });
+    this.#roles.set(role, { dsn: url.href, pool });
+    return pool;
+  }
+
+  async #drop(connection: string, role: string, spec?: PostgresConnectionSpec): Promise<void> {
+    const pooled = this.#roles.get(role);
+    this.#roles.delete(role);
+    await pooled?.pool.end().catch(() => {});
+    if (spec) {
+      const admin = await (await this.#adminPool(spec)).pool.connect();
+      try {
+        await dropRole(admin, role);
+      } finally {
+        admin.release();
+      }
+    }
+    await this.#deps.store.db.deleteFrom('broker_db_roles').where('connection', '=', connection).where('role', '=', role).execute();
+  }
+
+  async #dropWhere(filter: (row: { connection: string; jti: string; expires_at: string }) => Promise<boolean>): Promise<string[]> {
+    const db = this.#deps.store.db;
+    const rows = await db.selectFrom('broker_db_roles').select(['connection', 'jti', 'role', 'expires_at']).execute();
+    const dropped: string[] = [];
+    for (const row of rows) {
+      if (!(await filter(row))) continue;
+      const stored = await db.selectFrom('connections').select('spec').where('name', '=', row.connection).executeTakeFirst();
+      const spec = stored ? (JSON.parse(stored.spec) as PostgresConnectionSpec) : undefined;
+      try {
+        await this.#drop(row.connection, row.role, spec?.type === 'postgres' ? spec : undefined);
+        dropped.push(row.role);
+      } catch (error) {
+        this.#deps.logger.warn({ connection: row.connection, role: row.role, err: (error as Error).message }, 'dropping a mandate database role failed; the next sweep retries');
+      }
+    }
+    return dropped;
+  }
+
+  /** Drop the roles of mandates that expired, were revoked, or whose instance or agent ended. Returns the roles dropped. */
+  sweep(): Promise<string[]> {
+    const now = this.#deps.now().toISOString();
+    return this.#dropWhere(async (row) => row.expires_at <= now || (await mandateStanding(this.#deps.store.db, row.jti)) !== 'live');
+  }
+
+  /** Drop at once the roles of these mandates (call with every jti a revocation returned). */
+  revoke(jtis: readonly string[]): Promise<string[]> {
+    const set = new Set(jtis);
+    return this.#dropWhere(async (row) => set.has(row.jti));
+  }
+
+  /** Before a connection changes or goes: drop its roles (they hold the old grants) and close its pools. */
+  async forget(connection: string): Promise<void> {
+    await this.#dropWhere(async (row) => row.connection === connection);
+    const admin = this.#admin.get(connection);
+    this.#admin.delete(connection);
+    await admin?.pool.end().catch(() => {});
+  }
+
+  startSweeper(intervalMs: number): void {
+    this.#timer ??= setInterval(() => {
+      this.sweep().catch((error: Error) => this.#deps.logger.warn({ err: error.message }, 'database role sweep failed'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    const pools = [...this.#admin.values(), ...this.#roles.values()];
+    this.#admin.clear();
+    this.#roles.clear();
+    await Promise.all(pools.map((p) => p.pool.end().catch(() => {})));
+  }
+}
+
+/** A pool whose idle clients may lose their connection without crashing the process. */
+function quietPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  return pool;
+}
+
+const adminPassword = (dsn: string): string[] => {
+  const password = decodeURIComponent(new URL(dsn).password);
+  return password ? [password] : [];
+};

@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { MandateError } from '../errors.ts';
+import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
+import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
+import { openStore } from '../store/open.ts';
+import type { Queryable } from '../store/store.ts';
+import { sealContext } from './postgres/database-broker.ts';
+import { rewrapSecrets } from './secrets.ts';
+
+/** Re-seal the passwords of live mandate database roles under a new master key; returns how many moved. */
+export async function rewrapRolePasswords(db: Queryable, from: MasterKey, to: MasterKey): Promise<number> {
+  const rows = await db.selectFrom('broker_db_roles').select(['connection', 'jti', 'password_sealed']).execute();
+  let moved = 0;
+  for (const row of rows) {
+    if (sealedKeyId(row.password_sealed) === to.id) continue;
+    const context = sealContext(row.connection, row.jti);
+    const password_sealed = seal(to, unseal(from, row.password_sealed, context), context);
+    await db.updateTable('broker_db_roles').set({ password_sealed }).where('connection', '=', row.connection).where('jti', '=', row.jti).execute();
+    moved++;
+  }
+  return moved;
+}
+
+/**
+ * `mandate secret rewrap`: after a master key rotation, open the store directly (the server is
+ * stopped: a running one still seals with the old key) and move every broker value sealed under
+ * the old key to the new one, in one transaction, so a failure leaves everything as it was.
+ */
+export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile: string): Promise<{ secrets: number; database_roles: number; master_key_id: string }> {
+  const from = loadMasterKey({ file: oldKeyFile, create: false }).key;
+  const to = loadMasterKey({ file: newKeyFile, create: false }).key;
+  if (from.id === to.id) throw new MandateError('ERR_MASTER_KEY', 'the old and new master keys are the same key', { status: 400 });
+  if (!config.databaseUrl && !fs.existsSync(path.join(config.dataDir, 'mandate.db'))) {
+    throw new MandateError('ERR_STORE_CONFIG', `no Mandate store in ${config.dataDir} (give --data-dir)`, { status: 400 });
+  }
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    return await store.transaction(async (trx) => ({
+      secrets: await rewrapSecrets(trx, from, to, new Date()),
+      database_roles: await rewrapRolePasswords(trx, from, to),
+      master_key_id: to.id,
+    }));
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,160 @@
+import type { Readable } from 'node:stream';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { traceIdOf } from '../enforcement/call.ts';
+import { isMandateError, MandateError } from '../errors.ts';
+import type { ServerContext } from '../server/context.ts';
+import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
+import { toOAuthError } from '../tokens/oauth-errors.ts';
+import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
+import { Broker } from './broker.ts';
+import { findConnection } from './connection-spec.ts';
+import { BrokerDenial } from './denial.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    broker: Broker;
+  }
+}
+
+/** How often roles of ended mandates are dropped, besides at once on `broker.databases.revoke`. */
+export const ROLE_SWEEP_MS = 60_000;
+
+const CONNECTION = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** The broker, its admin API (/v1/connections) and its enforcement point (/broker/<connection>/…) on the app. */
+export function registerBroker(app: FastifyInstance, ctx: ServerContext): Broker {
+  const broker = new Broker(ctx);
+  brokerAdminRoutes(app, ctx, broker);
+  app.register(async (scope) => brokerRoutes(scope, ctx, broker));
+  broker.databases.startSweeper(ROLE_SWEEP_MS);
+  app.addHook('onClose', () => broker.close());
+  app.decorate('broker', broker);
+  return broker;
+}
+
+/** Errors as the agent sees them: `{ error, message }`, never a stack or an upstream's words. */
+const send = (reply: FastifyReply, status: number, error: string, message: string) => reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error, message });
+
+/**
+ * `/broker/<connection>/<path>` (any method): an HTTP API or a database reached with a credential
+ * the agent never holds. Each request carries a DPoP-bound mandate whose audience is
+ * `<issuer>/broker/<connection>` (or `<issuer>/broker` for every connection); without one, 401 and
+ * `WWW-Authenticate: DPoP` naming the protected resource metadata (RFC 9728).
+ */
+function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker) {
+  const resourceOf = (connection: string) => `${ctx.issuer}/broker/${connection}`;
+  const metadataOf = (connection: string) => `${ctx.issuer}/.well-known/oauth-protected-resource/broker/${connection}`;
+
+  // Bodies stay unread streams until the call is authenticated and its connection's limit known.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  scope.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return send(reply, 400, 'ERR_BODY_LENGTH', 'invalid content length');
+    ctx.logger.error({ err: error.message }, 'broker request failed');
+    return send(reply, 500, 'ERR_INTERNAL', 'internal error');
+  });
+
+  scope.get('/.well-known/oauth-protected-resource/broker/:connection', async (request, reply) => {
+    const { connection } = request.params as { connection: string };
+    if (!CONNECTION.test(connection) || !(await findConnection(ctx.store.db, connection))) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
+    return {
+      resource: resourceOf(connection),
+      authorization_servers: [ctx.issuer],
+      bearer_methods_supported: ['header'],
+      dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
+      dpop_bound_access_tokens_required: true,
+      scopes_supported: [`http:${connection}:*:/**`],
+    };
+  });
+
+  const challenge = (reply: FastifyReply, connection: string, error: unknown) => {
+    const { status, body } = toOAuthError(error, 'resource');
+    const parts = [`error="${body.error}"`, body.error_description ? `error_description="${body.error_description}"` : '', `resource_metadata="${metadataOf(connection)}"`, 'algs="EdDSA ES256"'];
+    const code = isMandateError(error) && status < 500 ? error.code : body.error;
+    return send(reply.header('www-authenticate', `DPoP ${parts.filter(Boolean).join(', ')}`), status === 400 ? 401 : status, code, body.error_description ?? body.error);
+  };
+
+  const authenticate = async (request: FastifyRequest, connection: string, rawPath: string): Promise<Principal> => {
+    const presented = {
+      authorization: request.headers.authorization,
+      dpop: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
+      htm: request.method,
+      // RFC 9449 §4.3: the request URI without query and fragment.
+      htu: `${resourceOf(connection)}${rawPath}`,
+    };
+    try {
+      return await verifyPresentedMandate(ctx, { ...presented, resource: resourceOf(connection) });
+    } catch (error) {
+      // A mandate for the whole broker (`<issuer>/broker`) is accepted at every connection.
+      if (isMandateError(error) && error.code === 'ERR_TOKEN_AUDIENCE') return verifyPresentedMandate(ctx, { ...presented, resource: `${ctx.issuer}/broker` });
+      throw error;
+    }
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const target = request.raw.url ?? '';
+    const q = target.indexOf('?');
+    const match = /^\/broker\/([^/]*)(.*)$/s.exec(q < 0 ? target : target.slice(0, q));
+    const connection = match?.[1] ?? '';
+    const rawPath = match?.[2] ?? '';
+    if (!CONNECTION.test(connection)) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', 'no such connection');
+    // DNS rebinding: a browser page from another origin never reaches the broker.
+    const origin = request.headers.origin;
+    if (origin && origin !== new URL(ctx.issuer).origin) return send(reply, 403, 'ERR_ORIGIN_REFUSED', 'foreign Origin refused');
+    const spec = await findConnection(ctx.store.db, connection);
+    if (!spec) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
+    let principal: Principal;
+    try {
+      principal = await authenticate(request, connection, rawPath);
+    } catch (error) {
+      return challenge(reply, connection, error);
+    }
+    try {
+      const result = await broker.call({
+        spec,
+        principal,
+        method: request.method,
+        rawPath,
+        query: q < 0 ? null : target.slice(q + 1),
+        headers: request.headers,
+        readBody: (limit) => readLimited((request.body as Readable | undefined) ?? request.raw, limit),
+        brokerUrl: resourceOf(connection),
+        traceId: traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined),
+      });
+      return reply.status(result.status).headers(result.headers).send(result.body);
+    } catch (error) {
+      if (error instanceof BrokerDenial) {
+        if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfter)));
+        return reply.status(error.status).send({ error: error.code, message: error.message, ...(error.approval ? { approval: error.approval } : {}) });
+      }
+      if (isMandateError(error) && error.expose) return send(reply, error.status, error.code, error.message);
+      ctx.logger.error({ connection, code: isMandateError(error) ? error.code : undefined }, 'broker call failed');
+      return send(reply, 500, 'ERR_INTERNAL', 'internal error');
+    }
+  };
+
+  scope.all('/broker/:connection', handle);
+  scope.all('/broker/:connection/*', handle);
+}
+
+/** Read a request body, refusing it (413) past `limit` bytes without buffering the rest. */
+function readLimited(stream: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (stream.readableEnded) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stream.off('data', onData);
+        stream.resume();
+        reject(new MandateError('ERR_BODY_TOO_LARGE', `the request body is larger than the connection's limit of ${limit} bytes`, { status: 413 }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve(Buffer.concat(chunks, size)));
+    stream.once('error', () => reject(new MandateError('ERR_BODY_INCOMPLETE', 'the request body could not be read', { status: 400 })));
+  });
+}

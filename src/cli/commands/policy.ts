@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { configDefaults } from '../../config/schema.ts';
+import { apiClient, CliError } from '../client.ts';
+import { print } from '../output.ts';
+
+interface GlobalOpts {
+  addr?: string;
+  token?: string;
+  json?: boolean;
+}
+
+const defaultDir = () => path.resolve(process.env.MANDATE_DATA_DIR || configDefaults.dataDir, 'policies');
+
+function readCedarFiles(dir: string): Array<{ file: string; text: string }> {
+  if (!fs.existsSync(dir)) throw new CliError(`no policy directory ${dir}`);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cedar')).sort();
+  if (files.length === 0) throw new CliError(`no .cedar files in ${dir}`);
+  return files.map((file) => ({ file, text: fs.readFileSync(path.join(dir, file), 'utf8') }));
+}
+
+/** `mandate policy …`: validate, test and explain offline on a directory; apply to the running server. */
+export function policyCommand(program: Command) {
+  const policy = program.command('policy').description('Cedar policies: validate, test, explain, apply');
+  const globals = () => program.opts<GlobalOpts>();
+  const load = async (dir: string) => {
+    const { loadPolicySet } = await import('../../policy/policy-set.ts');
+    try {
+      return loadPolicySet(readCedarFiles(dir));
+    } catch (error) {
+      const details = (error as { details?: Array<{ path: string; message: string }> }).details ?? [];
+      throw new CliError((error as Error).message, 1, details.map((d) => `${d.path}: ${d.message}`));
+    }
+  };
+
+  policy
+    .command('validate [dir]')
+    .description('parse and validate a directory of .cedar files against the schema (default: the data dir policies)')
+    .action(async (dir?: string) => {
+      const set = await load(path.resolve(dir ?? defaultDir()));
+      print({ version: set.version, policies: [...set.policies.keys()] }, !!globals().json, () => `valid: ${set.policies.size} policies, version ${set.version}`);
+    });
+
+  policy
+    .command('apply [dir]')
+    .description('replace the running policy set with the .cedar files of a directory (refused whole if any is invalid)')
+    .action(async (dir?: string) => {
+      const files = readCedarFiles(path.resolve(dir ?? defaultDir()));
+      const result = await apiClient(globals()).request<{ version: string; changed: boolean }>('PUT', '/v1/policies', { files });
+      print(result, !!globals().json, () => (result.changed ? `applied: version ${result.version}` : `unchanged: version ${result.version}`));
+    });
+
+  policy
+    .command('test <cases>')
+    .description('run expected decisions from a YAML file against a policy directory (like opa test)')
+    .option('--dir <dir>', 'policy directory (default: the data dir policies)')
+    .action(async (cases: string, opts: { dir?: string }) => {
+      const { parsePolicyTests, runPolicyTests, formatTestReport } = await import('../../policy/policy-test.ts');
+      const set = await load(path.resolve(opts.dir ?? defaultDir()));
+      const report = runPolicyTests(set, parsePolicyTests(fs.readFileSync(cases, 'utf8')));
+      print(report, !!globals().json, () => formatTestReport(report));
+      if (report.failed > 0) process.exitCode = 1;
+    });
+
+  policy
+    .command('explain <request>')
+    .description('explain the decision for a request (JSON file: a decision request or an AuthZEN body)')
+    .option('--dir <dir>', 'policy directory (default: the data dir policies)')
+    .action(async (requestFile: string, opts: { dir?: string }) => {
+      const { explain } = await import('../../policy/explain.ts');
+      const set = await load(path.resolve(opts.dir ?? defaultDir()));
+      const explanation = explain(set, JSON.parse(fs.readFileSync(requestFile, 'utf8')));
+      print(explanation, !!globals().json, () => explanation.text);
+    });
+}

@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import type { AuditWriter } from '../audit/writer.ts';
+import { MandateError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+import { type Approval, approvalStatus, type ApprovalStatus, decideApproval, getApproval } from './approvals.ts';
+import { sweepBaselines } from './baseline.ts';
+import { BudgetLedger } from './budgets.ts';
+import { type GovernanceConfig, type GovernanceConfigInput, loadGovernanceConfig, mergeConfig, parseGovernanceConfig } from './config.ts';
+import { approvalDecided } from './events.ts';
+import type { GovernedCall } from './governed-call.ts';
+import { CallGovernor } from './governor.ts';
+import { sweepRateWindows } from './rate-limits.ts';
+
+const SWEEP_EVERY = 1000;
+const WAIT_POLL_MS = 200;
+
+/**
+ * Runtime governance (DESIGN §1.6): budgets, rate limits, behavioral baselines with anomaly rules,
+ * and human approvals. Stateless over the store, so every replica shares budgets, counters,
+ * baselines and approvals; the clock is the caller's (`now` on every method).
+ */
+export class Governance {
+  readonly store: Store;
+  readonly ledger: BudgetLedger;
+  #config: GovernanceConfig;
+  #calls = 0;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+
+  constructor(store: Store, config: GovernanceConfig = parseGovernanceConfig({}), logger?: Pick<Logger, 'warn'>) {
+    this.store = store;
+    this.ledger = new BudgetLedger(store);
+    this.#config = config;
+    this.#logger = logger;
+  }
+
+  /** A step that cannot change a decision any more failed: say so, never throw. */
+  report(error: unknown, step: string): void {
+    this.#logger?.warn({ step, err: (error as Error).message }, 'governance step failed after the decision');
+  }
+
+  get config(): GovernanceConfig {
+    return this.#config;
+  }
+
+  /** Change settings at run time (validated; unspecified settings keep their value). */
+  configure(patch: GovernanceConfigInput): GovernanceConfig {
+    this.#config = parseGovernanceConfig(mergeConfig(this.#config, patch));
+    return this.#config;
+  }
+
+  /** The steps of one call, in the order `decideCall` runs them. */
+  govern(call: GovernedCall, audit: AuditWriter, now: Date): CallGovernor {
+    if (++this.#calls % SWEEP_EVERY === 0) void this.#sweep(now);
+    return new CallGovernor(this, call, audit, now);
+  }
+
+  /** An approver's decision, audited on the control plane's chain. */
+  async decide(
+    id: string,
+    input: { verdict: 'granted' | 'denied'; by: string; note?: string | null | undefined; audit: AuditWriter; now: Date },
+  ): Promise<Approval> {
+    const { separationOfDuties, ttlSeconds } = this.#config.approvals;
+    if (input.verdict === 'granted' && separationOfDuties) {
+      const pending = await getApproval(this.store.db, id, input.now);
+      if (input.by === pending.person || input.by === pending.owner) {
+        throw new MandateError('ERR_APPROVAL_SELF', `${input.by} may not approve a call made for them or by an agent they own`, { status: 403 });
+      }
+    }
+    const approval = await decideApproval(this.store.db, id, { verdict: input.verdict, by: input.by, note: input.note ?? null, now: input.now, ttlSeconds });
+    await input.audit.append(approvalDecided(approval, input.by));
+    return approval;
+  }
+
+  /**
+   * Hold an enforcement point's answer until a person decides, up to `approvals.waitSeconds`.
+   * Polls the store, so a decision made through any replica is seen.
+   */
+  async awaitDecision(id: string, now: () => Date): Promise<ApprovalStatus | null> {
+    const deadline = Date.now() + this.#config.approvals.waitSeconds * 1000;
+    let status = await approvalStatus(this.store.db, id, now());
+    while (status === 'pending' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, Math.max(1, deadline - Date.now()))));
+      status = await approvalStatus(this.store.db, id, now());
+    }
+    return status;
+  }
+
+  async #sweep(now: Date): Promise<void> {
+    try {
+      await sweepRateWindows(this.store.db, now);
+      await sweepBaselines(this.store.db, now);
+    } catch {
+      // Housekeeping only: the next sweep retries.
+    }
+  }
+}
+
+/** Governance for a server: settings from `<data dir>/governance.yaml`, or the defaults. */
+export const openGovernance = (store: Store, dataDir: string, logger?: Logger) => new Governance(store, loadGovernanceConfig(dataDir), logger);

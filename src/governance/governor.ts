@@ -1,0 +1,238 @@
+import type { AuditWriter } from '../audit/writer.ts';
+import type { Decision } from '../policy/decision.ts';
+import type { Queryable } from '../store/store.ts';
+import { revokeInstance, revokeMandates } from '../tokens/revocation.ts';
+import { type Anomaly, detectAnomalies, ruleLabel } from './anomalies.ts';
+import { type Approval, approvalForCall, type CallBinding, consumeApproval, insertApproval, newApprovalId, restoreApproval } from './approvals.ts';
+import { type Baseline, type CallShape, learnCall, localTime, readBaseline } from './baseline.ts';
+import { type BudgetStanding, type Debit, Unaffordable } from './budgets.ts';
+import { anomalyDetected, approvalConsumed, approvalRequested, instanceSuspended, mandateExhausted } from './events.ts';
+import { type ApprovalState, type ApprovalTicket, type GovernedCall, type Refusal, type Signals, toolKey } from './governed-call.ts';
+import type { Governance } from './governance.ts';
+import { writeCounters } from './counters.ts';
+import { countCall } from './rate-limits.ts';
+
+/**
+ * The governance steps of one call, run by `decideCall` in this order:
+ *   admit    rate limits (instance, agent, person)           → ERR_RATE_LIMITED, retry after
+ *   assess   budget standing; baseline + anomaly rules;      → ERR_BUDGET_EXHAUSTED,
+ *            anomalies audited; `suspend` responses act         ERR_INSTANCE_SUSPENDED
+ *   resolve  a person's approval where policy (or a `approve`  → ERR_APPROVAL_REQUIRED (held),
+ *            response) asks for one                             ERR_APPROVAL_DENIED
+ *   commit   consume the approval, debit the budget, learn   → ERR_APPROVAL_USED, ERR_BUDGET_EXCEEDED
+ *            the call into the baseline (one transaction)
+ *   settle   after the decision is durable: approval events; mandates whose budget is spent end
+ */
+export class CallGovernor {
+  readonly #gov: Governance;
+  readonly #call: GovernedCall;
+  readonly #audit: AuditWriter;
+  readonly #now: Date;
+  readonly #shape: CallShape;
+  #budget: BudgetStanding | null = null;
+  #anomalies: Anomaly[] = [];
+  #risk = 0;
+  #use: string | null = null;
+  #used = false;
+  #requested: Pick<Approval, 'id' | 'why' | 'risk' | 'expires_at'> | null = null;
+  #ticket: ApprovalTicket | null = null;
+  #debit: Debit | null = null;
+  #facts: Promise<[BudgetStanding, Baseline]> | null = null;
+
+  constructor(gov: Governance, call: GovernedCall, audit: AuditWriter, now: Date) {
+    this.#gov = gov;
+    this.#call = call;
+    this.#audit = audit;
+    this.#now = now;
+    this.#shape = {
+      tool: toolKey(call.resource),
+      ...localTime(now, gov.config.behavior.timeZone),
+      chain: call.principal.delegation.length,
+      destination: call.destination ?? null,
+      minute: Math.floor(now.getTime() / 60_000),
+    };
+  }
+
+  get #db() {
+    return this.#gov.store.db;
+  }
+
+  get #cost(): number {
+    return this.#call.resource.cost ?? 0;
+  }
+
+  async admit(): Promise<Refusal | null> {
+    const { principal } = this.#call;
+    // The reads `assess` needs go out now, beside the count: on PostgreSQL they overlap.
+    this.#facts = Promise.all([this.#gov.ledger.standing(principal.claims), readBaseline(this.#db, principal.agentId, this.#shape)]);
+    this.#facts.catch(() => {});
+    const who = { instance: principal.instanceId, agent: principal.agentId, person: principal.person };
+    const limited = await writeCounters(this.#gov.store, (db) => countCall(db, this.#gov.config.rateLimits, who, this.#now));
+    if (!limited) return null;
+    return {
+      code: 'ERR_RATE_LIMITED',
+      message: `rate limit reached: ${limited.limit} calls per ${limited.windowSeconds} s for this ${limited.scope}; retry after ${limited.retryAfter} s`,
+      retryAfter: limited.retryAfter,
+    };
+  }
+
+  async assess(): Promise<Refusal | Signals> {
+    const { principal } = this.#call;
+    const [budget, baseline] = await (this.#facts ?? Promise.all([this.#gov.ledger.standing(principal.claims), readBaseline(this.#db, principal.agentId, this.#shape)]));
+    this.#budget = budget;
+    if (budget.limit > 0 && budget.remaining <= 0 && this.#cost > 0) {
+      // Normally ended by the call that spent the last unit; here when that could not finish.
+      const revoked = await revokeMandates(this.#db, [principal.claims.jti], this.#now);
+      if (revoked.length > 0) await this.#audit.append(mandateExhausted(this.#call, budget, revoked));
+      return { code: 'ERR_BUDGET_EXHAUSTED', message: `the mandate's budget is spent (${budget.spent} of ${budget.limit}): it has ended; obtain a new mandate` };
+    }
+    const config = this.#gov.config.behavior;
+    this.#anomalies = detectAnomalies({ agentId: principal.agentId, now: this.#now, shape: this.#shape, args: this.#call.args }, baseline, config);
+    this.#risk = Math.min(100, this.#anomalies.reduce((sum, a) => sum + a.risk, 0));
+    for (const anomaly of this.#anomalies) await this.#audit.append(anomalyDetected(this.#call, anomaly));
+    const suspending = this.#anomalies.filter((a) => a.response === 'suspend');
+    if (suspending.length > 0) {
+      const revoked = await this.#gov.store.transaction((trx) => revokeInstance(trx, principal.instanceId, this.#now));
+      await this.#audit.append(instanceSuspended(this.#call, suspending, revoked));
+      return {
+        code: 'ERR_INSTANCE_SUSPENDED',
+        message: `unusual behavior (${suspending.map((a) => ruleLabel[a.rule]).join(', ')}): this agent instance is suspended and its mandates revoked; a person must review it`,
+      };
+    }
+    return { budgetRemaining: budget.remaining };
+  }
+
+  /**
+   * Where a person is needed (a liftable forbid, or an anomaly whose response is `approve`): a
+   * granted approval for this exact call lifts it; otherwise the call is held as a pending one.
+   */
+  async resolve(decision: Decision, decide: (approval: ApprovalState) => Decision): Promise<{ decision: Decision; refusal: Refusal | null }> {
+    const policyAsks = decision.decision === 'deny' && decision.obligations.approval === 'required';
+    const stepUp = decision.decision === 'allow' && this.#anomalies.some((a) => a.response === 'approve');
+    if (!policyAsks && !stepUp) return { decision, refusal: null };
+    const binding = this.#binding();
+    const existing = await approvalForCall(this.#db, binding, this.#now);
+    if (existing?.status === 'granted') {
+      const lifted = policyAsks ? decide('granted') : decision;
+      if (lifted.decision === 'allow') this.#use = existing.id;
+      return { decision: lifted, refusal: null };
+    }
+    if (existing?.status === 'denied') {
+      this.#ticket = { id: existing.id, status: 'denied', expiresAt: existing.expires_at };
+      const by = existing.decided_by ? ` by ${existing.decided_by}` : '';
+      return { decision, refusal: { code: 'ERR_APPROVAL_DENIED', message: `a person denied this call${by} (approval ${existing.id})`, approval: this.#ticket } };
+    }
+    const reasons = policyAsks ? [...decision.obligations.reasons] : ['unusual behavior: a person must approve this call'];
+    const anomalies = this.#anomalies.filter((a) => a.response === 'approve').map((a) => `${ruleLabel[a.rule]}: ${a.evidence}`);
+    const held = existing ?? (await this.#hold(binding, { policies: policyAsks ? [...decision.policies] : [], reasons, anomalies }));
+    this.#ticket = { id: held.id, status: 'pending', expiresAt: held.expires_at };
+    return {
+      decision,
+      refusal: {
+        code: 'ERR_APPROVAL_REQUIRED',
+        message: `${reasons.join('; ')}. The call is held as approval ${held.id}: retry the identical call once a person approves it (expires ${held.expires_at})`,
+        approval: this.#ticket,
+      },
+    };
+  }
+
+  /**
+   * Everything an allowed call changes, in one write transaction (one commit to disk): consume the
+   * approval, debit the budget, learn the call into the baseline. Should the decision then fail to
+   * reach the trail, `rollback` gives back the debit and the approval; the baseline keeps the count.
+   */
+  async commit(): Promise<Refusal | null> {
+    const { principal } = this.#call;
+    const use = this.#use;
+    const work = async (db: Queryable) => {
+      if (use && !(await consumeApproval(db, use, this.#now))) throw new ApprovalUsed();
+      const debit = this.#cost > 0 ? await this.#gov.ledger.debit(db, principal.claims, this.#cost, this.#now) : null;
+      await learnCall(db, principal.agentId, this.#shape, this.#now);
+      return debit;
+    };
+    try {
+      // Budgets and approvals need a durable commit; a free call only counts into the baseline.
+      this.#debit = use || this.#cost > 0 ? await this.#gov.store.transaction(work) : await writeCounters(this.#gov.store, work);
+      this.#used = use !== null;
+      return null;
+    } catch (error) {
+      if (error instanceof ApprovalUsed) return { code: 'ERR_APPROVAL_USED', message: `approval ${use} was already used by another call: retry to ask for a new one` };
+      if (error instanceof Unaffordable) return { code: 'ERR_BUDGET_EXCEEDED', message: 'the budget left on the mandate no longer covers this call' };
+      throw error;
+    }
+  }
+
+  /** Undo `commit` for a call that is refused after all (its decision could not be audited). */
+  async rollback(): Promise<void> {
+    if (this.#debit) await this.#gov.ledger.refund(this.#call.principal.claims, this.#cost, this.#now);
+    if (this.#used && this.#use) await restoreApproval(this.#db, this.#use);
+    this.#debit = null;
+    this.#used = false;
+  }
+
+  /** What the decision's audit record carries from governance (besides the risk). */
+  notes(): { budget?: BudgetStanding; approval?: string } {
+    const budget = this.budget;
+    const approval = this.#use ?? this.#ticket?.id;
+    return { ...(budget ? { budget } : {}), ...(approval ? { approval } : {}) };
+  }
+
+  /** The behavior risk (0..100) `assess` found. */
+  get risk(): number {
+    return this.#risk;
+  }
+
+  get approvalUsed(): string | null {
+    return this.#used ? this.#use : null;
+  }
+
+  get budget(): BudgetStanding | null {
+    const budget = this.#debit ?? this.#budget;
+    return budget ? { limit: budget.limit, spent: budget.spent, remaining: budget.remaining } : null;
+  }
+
+  /** After the decision is in the trail. Failures here cannot change the decision, only be reported. */
+  async settle(allowed: boolean): Promise<void> {
+    try {
+      await this.#settle(allowed);
+    } catch (error) {
+      this.#gov.report(error, 'settle');
+    }
+  }
+
+  async #settle(allowed: boolean): Promise<void> {
+    if (this.#requested) await this.#audit.append(approvalRequested(this.#call, this.#requested));
+    if (!allowed) return;
+    if (this.#used && this.#use) await this.#audit.append(approvalConsumed(this.#call, this.#use));
+    if (this.#debit && this.#debit.exhausted.length > 0) {
+      const revoked = await revokeMandates(this.#db, this.#debit.exhausted, this.#now);
+      await this.#audit.append(mandateExhausted(this.#call, this.#debit, revoked));
+    }
+  }
+
+  #binding(): CallBinding {
+    return { jti: this.#call.principal.claims.jti, resource: this.#call.label, argsDigest: this.#call.argsDigest ?? '' };
+  }
+
+  async #hold(binding: CallBinding, why: Approval['why']): Promise<Pick<Approval, 'id' | 'why' | 'risk' | 'expires_at'>> {
+    const { principal, card } = this.#call;
+    const id = newApprovalId();
+    const expires = new Date(this.#now.getTime() + this.#gov.config.approvals.ttlSeconds * 1000).toISOString();
+    await insertApproval(this.#db, id, {
+      instance: principal.instanceId,
+      agent: principal.agentId,
+      person: principal.person,
+      owner: card.owner,
+      action: this.#call.action,
+      binding,
+      why,
+      risk: this.#risk,
+      requested_at: this.#now.toISOString(),
+      expires_at: expires,
+    });
+    this.#requested = { id, why, risk: this.#risk, expires_at: expires };
+    return this.#requested;
+  }
+}
+
+class ApprovalUsed extends Error {}

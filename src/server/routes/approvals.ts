@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { approvalStatuses, getApproval, listApprovals } from '../../governance/approvals.ts';
+import { parseOrThrow } from '../../validation.ts';
+import type { ServerContext } from '../context.ts';
+
+const listQuery = z.strictObject({
+  status: z.enum([...approvalStatuses, 'all']).optional(),
+  agent: z.string().min(1).max(64).optional(),
+  instance: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+const idParams = z.object({ id: z.string().regex(/^apr_[A-Za-z0-9_-]{16}$/, 'not an approval id') });
+const decisionBody = z.strictObject({ note: z.string().max(1000).optional() }).optional();
+
+/**
+ * Human approvals: calls held until a person decides. Listing is a read; deciding needs the
+ * `approve` access class (admin or approver), and the approver's identity is their admin token's
+ * name, recorded in the trail and checked for separation of duties.
+ */
+export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
+  app.get('/v1/approvals', async (request) => {
+    const filter = parseOrThrow(listQuery, request.query, 'query');
+    return { approvals: await listApprovals(ctx.store.db, filter, ctx.now()) };
+  });
+
+  app.get('/v1/approvals/:id', async (request) => {
+    const { id } = parseOrThrow(idParams, request.params, 'path');
+    return getApproval(ctx.store.db, id, ctx.now());
+  });
+
+  for (const [action, verdict] of [['approve', 'granted'], ['deny', 'denied']] as const) {
+    app.post(`/v1/approvals/:id/${action}`, { config: { access: 'approve' } }, async (request) => {
+      const { id } = parseOrThrow(idParams, request.params, 'path');
+      const body = parseOrThrow(decisionBody, request.body ?? undefined, 'decision');
+      return ctx.governance.decide(id, { verdict, by: request.admin!.name, note: body?.note, audit: ctx.audit, now: ctx.now() });
+    });
+  }
+}

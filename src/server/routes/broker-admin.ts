@@ -1,0 +1,59 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Broker } from '../../broker/broker.ts';
+import { addConnection, getConnection, listConnections, parseConnectionSpec, removeConnection } from '../../broker/connection-spec.ts';
+import { parseOrThrow } from '../../validation.ts';
+import type { ServerContext } from '../context.ts';
+
+const nameParams = z.object({ name: z.string().min(1).max(64) });
+
+/** The broker's connections (HTTP APIs and databases) and the sweep of ended mandates' database roles. */
+export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, broker: Broker) {
+  const audit = (request: FastifyRequest, type: string, resource: string) =>
+    ctx.audit.append({
+      chain: 'system',
+      type,
+      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      action: type.replace('admin.', ''),
+      resource,
+      status: 'success',
+    });
+
+  app.get('/v1/connections', async () => ({ connections: await listConnections(ctx.store.db) }));
+
+  app.post('/v1/connections', async (request, reply) => {
+    const spec = await addConnection(ctx.store.db, parseConnectionSpec(request.body), ctx.now());
+    await audit(request, 'admin.connection_added', spec.name);
+    reply.status(201);
+    return spec;
+  });
+
+  app.put('/v1/connections/:name', async (request) => {
+    const { name } = parseOrThrow(nameParams, request.params, 'path');
+    const spec = parseConnectionSpec({ ...(request.body as object), name });
+    // Roles created under the old grant template go first; the next call makes new ones.
+    await broker.forget(name);
+    await addConnection(ctx.store.db, spec, ctx.now(), true);
+    await audit(request, 'admin.connection_updated', name);
+    return spec;
+  });
+
+  app.get('/v1/connections/:name', async (request) => {
+    const { name } = parseOrThrow(nameParams, request.params, 'path');
+    const spec = await getConnection(ctx.store.db, name);
+    if (spec.type !== 'postgres') return spec;
+    const roles = await ctx.store.db.selectFrom('broker_db_roles').select(['role', 'status', 'expires_at']).where('connection', '=', name).orderBy('expires_at').execute();
+    return { ...spec, roles };
+  });
+
+  app.delete('/v1/connections/:name', async (request, reply) => {
+    const { name } = parseOrThrow(nameParams, request.params, 'path');
+    await getConnection(ctx.store.db, name);
+    await broker.forget(name);
+    await removeConnection(ctx.store.db, name);
+    await audit(request, 'admin.connection_removed', name);
+    return reply.status(204).send();
+  });
+
+  app.post('/v1/broker/sweep', async () => ({ dropped: await broker.databases.sweep() }));
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { applyPolicyDir } from '../../policy/apply.ts';
+import { authorizeAuthZen, toAuthZen } from '../../policy/authzen.ts';
+import { explain } from '../../policy/explain.ts';
+import { loadPolicySet } from '../../policy/policy-set.ts';
+import { findAgent } from '../../registry/agents.ts';
+import { policyToolset } from '../../enforcement/decision-request.ts';
+import { parseOrThrow } from '../../validation.ts';
+import type { ServerContext } from '../context.ts';
+
+const filesBody = z.strictObject({
+  files: z
+    .array(z.strictObject({ file: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\.cedar$/, 'must be a .cedar file name'), text: z.string().max(512 * 1024) }))
+    .min(1)
+    .max(500),
+});
+
+/**
+ * The policy decision point over HTTP: `POST /v1/authorize` (AuthZEN-style, for enforcement
+ * points other than Mandate's own), the running set, apply (validated before it replaces the
+ * running set), and explain.
+ */
+export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
+  app.post('/v1/authorize', { config: { access: 'read' } }, async (request) => {
+    const id = (request.body as { subject?: { id?: unknown } } | null)?.subject?.id;
+    const card = typeof id === 'string' ? await findAgent(ctx.store.db, id) : undefined;
+    const facts = card && card.status === 'active' ? { id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) } : undefined;
+    return toAuthZen(authorizeAuthZen(ctx.authorizer, request.body, () => facts));
+  });
+
+  app.get('/v1/policies', async () => {
+    const set = ctx.authorizer.policySet;
+    return { version: set.version, policies: [...set.policies.keys()], dir: ctx.policyDir };
+  });
+
+  // Validate the new files as a whole first; only then write them and reload: an invalid set never runs.
+  app.put('/v1/policies', async (request) => {
+    const { files } = parseOrThrow(filesBody, request.body, 'policy set');
+    loadPolicySet(files, { schema: ctx.authorizer.policySet.schema });
+    const staging = fs.mkdtempSync(path.join(ctx.policyDir, '..', '.policies-'));
+    for (const { file, text } of files) fs.writeFileSync(path.join(staging, file), text, { mode: 0o600 });
+    for (const old of fs.readdirSync(ctx.policyDir)) if (old.endsWith('.cedar')) fs.rmSync(path.join(ctx.policyDir, old));
+    for (const { file } of files) fs.renameSync(path.join(staging, file), path.join(ctx.policyDir, file));
+    fs.rmSync(staging, { recursive: true, force: true });
+    const applied = await applyPolicyDir(ctx.authorizer, ctx.policyDir);
+    await ctx.audit.append({
+      chain: 'system',
+      type: 'policy.applied',
+      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      action: 'policy:apply',
+      resource: applied.version,
+      status: 'success',
+      policy_version: applied.version,
+      reasons: { message: `from ${applied.previous}` },
+    });
+    return { version: applied.version, previous: applied.previous, changed: applied.changed };
+  });
+
+  app.post('/v1/policies/explain', { config: { access: 'read' } }, async (request) => explain(ctx.authorizer.policySet, request.body));
+}

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { register } from './fixtures.ts';
+import { readJson, startTestServer, type TestServer, tempDir } from './harness.ts';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/mandate.js');
+const run = async (args: string[], env: NodeJS.ProcessEnv) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+const authzen = (tool: string) => ({
+  subject: { type: 'agent', id: 'reader-bot', properties: { instance: 'i-1' } },
+  action: { name: 'tools/call' },
+  resource: { type: 'tool', id: `github/${tool}`, properties: { highImpact: false, cost: 1 } },
+  context: { scope: [`tool:github/${tool}`], delegation: { depth: 0, chain: ['i-1'] }, environment: 'dev', risk: 0, approval: 'none' },
+});
+
+describe('policy over HTTP and the CLI', () => {
+  let server: TestServer;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    server = await startTestServer('sqlite');
+    await register(server, { id: 'reader-bot', name: 'Reader', roles: ['operator'], toolset: ['tool:github/search'] });
+    env = { PATH: process.env.PATH, MANDATE_ADDR: server.url, MANDATE_TOKEN: server.token, MANDATE_DATA_DIR: server.dataDir };
+  });
+  afterAll(() => server.close());
+
+  it('answers AuthZEN-style requests from the registry card, not the caller’s claims', async () => {
+    const allowed = await readJson(await server.api('POST', '/v1/authorize', authzen('search')));
+    expect(allowed.decision).toBe(true);
+    const outside = await readJson(await server.api('POST', '/v1/authorize', authzen('delete_repo')));
+    expect(outside.decision).toBe(false);
+    const unknown = await readJson(await server.api('POST', '/v1/authorize', { ...authzen('search'), subject: { type: 'agent', id: 'ghost', properties: { instance: 'i-1' } } }));
+    expect(unknown.decision).toBe(false);
+  });
+
+  it('validates a directory offline and refuses a broken file with its location', async () => {
+    const ok = await run(['policy', 'validate'], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^valid: \d+ policies, version sha256:/);
+    const bad = tempDir();
+    fs.writeFileSync(path.join(bad, 'broken.cedar'), 'permit (principal, action, resource)\nwhen { context.nope == 1 ;\n');
+    const broken = await run(['policy', 'validate', bad], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/broken\.cedar:\d+:\d+/);
+  });
+
+  it('applies a new set only when it is valid, and the running decision changes with it', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'deny-all.cedar'), '@id("nothing")\n@reason("maintenance")\nforbid (principal, action, resource);\n');
+    const applied = await run(['policy', 'apply', dir], env);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/^applied: version sha256:/);
+    expect((await readJson(await server.api('POST', '/v1/authorize', authzen('search')))).decision).toBe(false);
+    fs.writeFileSync(path.join(dir, 'deny-all.cedar'), 'forbid (principal, action resource);');
+    const refused = await run(['policy', 'apply', dir], env);
+    expect(refused.code).toBe(1);
+    const running = await readJson(await server.api('GET', '/v1/policies'));
+    expect(running.policies).toEqual(['nothing']);
+    expect(server.audit.ofType('policy.applied')).toHaveLength(1);
+  });
+});
