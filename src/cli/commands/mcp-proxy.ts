@@ -62,8 +62,13 @@ export function mcpProxyCommand(program: Command) {
         fetch: async (input, init) => runtime.fetchWith(await current())(input, init),
       });
       const local = new StdioServerTransport();
+      // The first message (initialize) must come back with the session id before anything else
+      // is sent; after that, messages flow concurrently.
+      let opened: Promise<void> | undefined;
       local.onmessage = (message) => {
-        upstream.send(message).catch((error: Error) => process.stderr.write(`mcp-proxy: ${error.message}\n`));
+        const send = () => upstream.send(message);
+        const sending = opened ? opened.then(send) : (opened = send());
+        sending.catch((error: Error) => process.stderr.write(`mcp-proxy: ${error.message}\n`));
       };
       upstream.onmessage = (message) => {
         local.send(message).catch(() => {});
