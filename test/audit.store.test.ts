@@ -105,6 +105,15 @@ describe.each(await dialects())('the audit writer on %s', (dialect) => {
     await writer.close();
   });
 
+  it('verifies events whose arguments reuse the names chain, seq and prev_hash', async () => {
+    const writer = new StoreAuditWriter(t.store);
+    const decoy = { chain: 'instance:decoy', seq: 99, prev_hash: 'f'.repeat(64), nested: { chain: 'system', seq: 1 } };
+    for (let i = 0; i < 3; i++) await writer.append(decisionRecord('instance:n1', i, { args: decoy }));
+    await writer.close();
+    const report = await verifyAuditLog(t.store.db, { chain: 'instance:n1' });
+    expect(report).toMatchObject({ ok: true, events: 3 });
+  });
+
   it('seals an instance chain; what comes later about the instance goes to the system chain', async () => {
     const writer = new StoreAuditWriter(t.store);
     await writer.append(decisionRecord('instance:s1', 0));

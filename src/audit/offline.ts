@@ -32,7 +32,14 @@ export async function openAuditDatabase(options: { dataDir?: string | undefined;
   } else {
     const file = path.resolve(options.dataDir ?? '.mandate', 'mandate.db');
     if (!fs.existsSync(file)) throw new MandateError('ERR_AUDIT_NO_DATABASE', `no Mandate database at ${file}`);
-    const database = new Sqlite(file, { readonly: true, fileMustExist: true });
+    let database = new Sqlite(file, { readonly: true, fileMustExist: true });
+    try {
+      database.prepare('select count(*) from sqlite_master').get();
+    } catch {
+      // A copy taken with its -wal file but without -shm is readable only by a writable connection.
+      database.close();
+      database = new Sqlite(file, { fileMustExist: true });
+    }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     where = file;
   }

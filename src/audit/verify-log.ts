@@ -2,7 +2,7 @@
 import { hash as digest } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import { type BreakKind, type ChainHead, verifyChain } from './chain.ts';
+import { type BreakKind, verifyChain } from './chain.ts';
 import { parseCheckpoint, verifyCheckpoint } from './checkpoint.ts';
 import { type AuditEvent, GENESIS_HASH, parseAuditEvent, SEALED_TYPE } from './event.ts';
 import { canonicalize } from './jcs.ts';
@@ -483,5 +483,3 @@ function linkPositions(body: string): { chain: number; prev: number; seq: number
 function matchesAt(body: string, at: number, value: string, end: number): boolean {
   return body.startsWith(value, at) && body.charCodeAt(at + value.length) === end;
 }
-
-export type { ChainHead };

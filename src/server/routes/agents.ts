@@ -10,6 +10,7 @@ import {
   parseAgentCard,
   registerAgent,
 } from '../../registry/agents.ts';
+import { listInstances } from '../../identity/instances.ts';
 import { revokeAgentMandates } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -73,6 +74,11 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
         data: { resources: revoked },
         reasons: { message: `by ${request.admin?.name ?? 'admin'}` },
       });
+      if (action === 'retire') {
+        // A retired agent's instances are deprovisioned: each chain ends with its seal.
+        const ended = (await listInstances(ctx.store.db, { agentId: id })).filter((i) => i.revoked_at === now.toISOString());
+        for (const instance of ended) await ctx.audit.sealChain(`instance:${instance.id}`, { agent: id });
+      }
       return agent;
     });
   }
