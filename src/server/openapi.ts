@@ -18,6 +18,14 @@ const json = (ref: string) => ({
 });
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 
+const summaries = (paths: Record<string, [string, string]>) =>
+  Object.fromEntries(
+    Object.entries(paths).map(([path, [method, summary]]) => [
+      path,
+      { [method]: { summary, responses: { '200': { description: 'success' }, ...errors(400, 401, 403, 404) } } },
+    ]),
+  );
+
 export function openApiDocument(version: string) {
   const lifecycle = (action: string) => ({
     post: {
@@ -104,6 +112,36 @@ export function openApiDocument(version: string) {
       '/v1/agents/{id}/suspend': lifecycle('suspend'),
       '/v1/agents/{id}/resume': lifecycle('resume'),
       '/v1/agents/{id}/retire': lifecycle('retire'),
+      ...summaries({
+        '/v1/agents/{id}/join-tokens': ['post', 'Create a one-time join token for an instance of the agent'],
+        '/v1/instances': ['post', 'Attest an instance (manifest JWS signed by the instance key; no admin token)'],
+        '/v1/instances/{id}/token': ['post', 'Renew an identity token with a DPoP proof from the instance key'],
+        '/v1/instances/{id}/revoke': ['post', 'Revoke an instance and every mandate derived from it'],
+        '/v1/users/token': ['post', 'Person token from the development issuer'],
+        '/v1/keys/rotate': ['post', 'Rotate the signing key'],
+        '/v1/authorize': ['post', 'Decide an AuthZEN-style request with the running Cedar policies'],
+        '/v1/policies': ['put', 'Replace the running policy set (validated as a whole first)'],
+        '/v1/policies/explain': ['post', 'Explain a decision'],
+        '/v1/servers': ['post', 'Register an upstream MCP server'],
+        '/v1/servers/{name}/tools/{tool}/approve': ['post', "Approve a quarantined tool's new definition"],
+        '/v1/secrets/{name}': ['put', 'Store a secret (sealed; never returned)'],
+        '/v1/connections': ['post', 'Register an HTTP or PostgreSQL connection behind the broker'],
+        '/v1/approvals': ['get', 'List held calls'],
+        '/v1/approvals/{id}/approve': ['post', 'Approve a held call (single use, bound to that call)'],
+        '/v1/approvals/{id}/deny': ['post', 'Deny a held call'],
+        '/v1/audit/events': ['get', 'Query the audit trail (cursor pagination)'],
+        '/v1/audit/export': ['get', 'Stream the trail as JSON lines, OCSF or CEF'],
+        '/v1/audit/verify': ['get', 'Verify every chain and the Merkle tree against the signed checkpoints'],
+        '/v1/audit/checkpoints': ['get', 'Signed checkpoints and the verifier key (public)'],
+        '/v1/audit/proof/inclusion': ['get', 'RFC 9162 inclusion proof'],
+        '/v1/audit/proof/consistency': ['get', 'RFC 9162 consistency proof'],
+        '/v1/audit/digest': ['post', 'HMAC of a known value, to search the trail for it'],
+        '/oauth/token': ['post', 'RFC 8693 token exchange with DPoP (form-encoded; OAuth errors)'],
+        '/oauth/introspect': ['post', 'RFC 7662 introspection (admin bearer)'],
+        '/oauth/revoke': ['post', 'RFC 7009 revocation with cascade (admin bearer)'],
+        '/mcp/{server}': ['post', 'MCP Streamable HTTP gateway (Authorization: DPoP + DPoP proof)'],
+        '/broker/{connection}/{path}': ['post', 'Credential broker (any method; Authorization: DPoP + DPoP proof)'],
+      }),
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } },
       },
