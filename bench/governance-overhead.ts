@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { MemoryAuditWriter } from '../src/audit/memory-writer.ts';
 import { type CallDeps, type CallRequest, decideCall } from '../src/enforcement/call.ts';
 import { Governance } from '../src/governance/governance.ts';
-import { openAuthorizer } from '../src/policy/runtime.ts';
+import { openAuthorizer, seedPolicySet } from '../src/policy/runtime.ts';
 import type { AgentCard } from '../src/registry/agent-card.ts';
 import { openStore } from '../src/store/open.ts';
 import { parseScope } from '../src/tokens/scope.ts';
@@ -34,7 +34,8 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-gov-'));
 const schema = values['database-url'] ? `bench_${crypto.randomBytes(4).toString('hex')}` : undefined;
 const store = await openStore({ dataDir, ...(values['database-url'] ? { databaseUrl: values['database-url'], pgSchema: schema! } : {}) });
 const now = () => new Date();
-const { authorizer } = await openAuthorizer(dataDir, now);
+await seedPolicySet(store.db, store.dialect, dataDir, now());
+const authorizer = await openAuthorizer(store, now);
 const governance = new Governance(store);
 // Limits high enough that the bench measures the checks, not refusals.
 governance.configure({ rateLimits: { instance: { limit: 10_000_000 }, agent: { limit: 10_000_000 }, person: { limit: 10_000_000 } } });

@@ -209,6 +209,13 @@ export class Broker {
     await this.databases.forget(name);
   }
 
+  /** Another replica changed or removed a connection: close what this one holds open for it. */
+  async release(name: string): Promise<void> {
+    this.#upstreams.get(name)?.agent.destroy();
+    this.#upstreams.delete(name);
+    await this.databases.release(name);
+  }
+
   async close(): Promise<void> {
     for (const upstream of this.#upstreams.values()) upstream.agent.destroy();
     this.#upstreams.clear();

@@ -4,6 +4,7 @@ import { traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import { Broker } from './broker.ts';
@@ -128,6 +129,7 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
         return reply.status(error.status).send({ error: error.code, message: error.message, ...(error.approval ? { approval: error.approval } : {}) });
       }
       if (isMandateError(error) && error.expose) return send(reply, error.status, error.code, error.message);
+      if (isStoreUnavailable(error)) return send(reply, 503, 'ERR_STORE_UNAVAILABLE', storeUnavailable().message);
       ctx.logger.error({ connection, code: isMandateError(error) ? error.code : undefined }, 'broker call failed');
       return send(reply, 500, 'ERR_INTERNAL', 'internal error');
     }

@@ -1,6 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { scrubSecrets } from '../audit/redact.ts';
+import type { Change } from '../cluster/changes.ts';
 import { type CallDeps, type CallOutcome, type CallRequest, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
@@ -17,6 +18,8 @@ export interface GatewayDeps extends CallDeps {
   store: Store;
   masterKey: MasterKey;
   logger: Logger;
+  /** Tells the other replicas when this one (re)pinned a server's tools. */
+  changes?: { publish(change: Change): Promise<void> };
 }
 
 interface UpstreamContext {
@@ -66,6 +69,8 @@ export class Gateway {
   readonly deps: GatewayDeps;
   readonly pool: UpstreamPool;
   readonly #pins = new Map<string, Map<string, Pin>>();
+  /** Bumped on every invalidation: pins read before one are not kept. */
+  #pinsEpoch = 0;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -75,6 +80,8 @@ export class Gateway {
       logger: deps.logger,
       onTools: async (server, tools) => {
         this.#pins.set(server, await reconcilePins(deps.store.db, deps.audit, server, tools, deps.now()));
+        // A tool this replica pinned or quarantined: the others re-read the pins.
+        await deps.changes?.publish({ kind: 'pins.changed', server });
       },
     });
   }
@@ -83,13 +90,20 @@ export class Gateway {
     const spec = await getServer(this.deps.store.db, name);
     const upstream = await this.pool.get(spec);
     const tools = await upstream.tools();
-    const pins = this.#pins.get(name) ?? (await loadPins(this.deps.store.db, name));
+    let pins = this.#pins.get(name);
+    if (!pins) {
+      const epoch = this.#pinsEpoch;
+      pins = await loadPins(this.deps.store.db, name);
+      if (epoch === this.#pinsEpoch) this.#pins.set(name, pins);
+    }
     return { spec, upstream, tools, pins };
   }
 
-  /** Forget cached pins after an admin approves a new definition. */
-  invalidatePins(server: string): void {
-    this.#pins.delete(server);
+  /** Forget cached pins (an admin approved a definition, another replica saw a change); all without a name. */
+  invalidatePins(server?: string): void {
+    this.#pinsEpoch++;
+    if (server === undefined) this.#pins.clear();
+    else this.#pins.delete(server);
   }
 
   /** Tools the mandate covers, pinned and approved, and that policy would let it list. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/writer.ts';
+import type { Change } from '../cluster/changes.ts';
 import { MandateError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import { type Approval, approvalStatus, type ApprovalStatus, decideApproval, getApproval } from './approvals.ts';
@@ -10,6 +11,10 @@ import { approvalDecided } from './events.ts';
 import type { GovernedCall } from './governed-call.ts';
 import { CallGovernor } from './governor.ts';
 import { sweepRateWindows } from './rate-limits.ts';
+
+export interface ChangeSink {
+  publish(change: Change): Promise<void>;
+}
 
 const SWEEP_EVERY = 1000;
 const WAIT_POLL_MS = 200;
@@ -25,6 +30,8 @@ export class Governance {
   #config: GovernanceConfig;
   #calls = 0;
   readonly #logger: Pick<Logger, 'warn'> | undefined;
+  /** Tells every replica about the mandates and instances governance ends. */
+  changes: ChangeSink | undefined;
 
   constructor(store: Store, config: GovernanceConfig = parseGovernanceConfig({}), logger?: Pick<Logger, 'warn'>) {
     this.store = store;
@@ -96,4 +103,8 @@ export class Governance {
 }
 
 /** Governance for a server: settings from `<data dir>/governance.yaml`, or the defaults. */
-export const openGovernance = (store: Store, dataDir: string, logger?: Logger) => new Governance(store, loadGovernanceConfig(dataDir), logger);
+export const openGovernance = (store: Store, dataDir: string, logger?: Logger, changes?: ChangeSink) => {
+  const governance = new Governance(store, loadGovernanceConfig(dataDir), logger);
+  if (changes) governance.changes = changes;
+  return governance;
+};

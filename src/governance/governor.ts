@@ -1,5 +1,6 @@
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Decision } from '../policy/decision.ts';
+import { mandatesRevoked } from '../cluster/changes.ts';
 import type { Queryable } from '../store/store.ts';
 import { revokeInstance, revokeMandates } from '../tokens/revocation.ts';
 import { type Anomaly, detectAnomalies, ruleLabel } from './anomalies.ts';
@@ -83,6 +84,7 @@ export class CallGovernor {
     if (budget.limit > 0 && budget.remaining <= 0 && this.#cost > 0) {
       // Normally ended by the call that spent the last unit; here when that could not finish.
       const revoked = await revokeMandates(this.#db, [principal.claims.jti], this.#now);
+      await this.#announce(revoked);
       if (revoked.length > 0) await this.#audit.append(mandateExhausted(this.#call, budget, revoked));
       return { code: 'ERR_BUDGET_EXHAUSTED', message: `the mandate's budget is spent (${budget.spent} of ${budget.limit}): it has ended; obtain a new mandate` };
     }
@@ -93,6 +95,7 @@ export class CallGovernor {
     const suspending = this.#anomalies.filter((a) => a.response === 'suspend');
     if (suspending.length > 0) {
       const revoked = await this.#gov.store.transaction((trx) => revokeInstance(trx, principal.instanceId, this.#now));
+      await this.#announce(revoked, principal.instanceId);
       await this.#audit.append(instanceSuspended(this.#call, suspending, revoked));
       return {
         code: 'ERR_INSTANCE_SUSPENDED',
@@ -206,8 +209,17 @@ export class CallGovernor {
     if (this.#used && this.#use) await this.#audit.append(approvalConsumed(this.#call, this.#use));
     if (this.#debit && this.#debit.exhausted.length > 0) {
       const revoked = await revokeMandates(this.#db, this.#debit.exhausted, this.#now);
+      await this.#announce(revoked);
       await this.#audit.append(mandateExhausted(this.#call, this.#debit, revoked));
     }
+  }
+
+  /** Every replica stops accepting what governance just ended. */
+  async #announce(revoked: readonly string[], instance?: string): Promise<void> {
+    const changes = this.#gov.changes;
+    if (!changes) return;
+    if (instance) await changes.publish({ kind: 'instance.revoked', id: instance });
+    if (revoked.length > 0) await changes.publish(mandatesRevoked(revoked));
   }
 
   #binding(): CallBinding {

@@ -1,6 +1,6 @@
 /**
- * Reloading the running policy set from the data directory: on `mandate policy apply` and whenever a
- * file under the directory changes. An invalid set never replaces the running one: the error (with
+ * Replacing the running policy set: on `mandate policy apply` and, on a single SQLite server, whenever
+ * a file under the policy directory changes. An invalid set never replaces the running one: the error (with
  * file, line and reason) is reported and the running set keeps deciding.
  */
 import { type FSWatcher, watch } from 'node:fs';
@@ -16,13 +16,25 @@ export interface Applied {
   readonly set: PolicySet;
 }
 
-/** @throws MandateError `ERR_POLICY_INVALID` when the directory's set is invalid (nothing changes). */
-export async function applyPolicyDir(authorizer: Authorizer, dir: string): Promise<Applied> {
-  const set = await loadPolicyDir(dir, { schema: authorizer.policySet.schema });
+/**
+ * Makes a validated set the running one everywhere it must run: `commit` stores it and tells the
+ * other replicas (the server passes one); without it, only this authorizer changes.
+ */
+export type CommitPolicySet = (set: PolicySet) => Promise<void>;
+
+export async function applyPolicySet(authorizer: Authorizer, set: PolicySet, commit?: CommitPolicySet): Promise<Applied> {
   const previous = authorizer.version;
   const changed = set.version !== previous;
-  if (changed) authorizer.reload(set);
+  if (changed) {
+    await commit?.(set);
+    if (authorizer.version !== set.version) authorizer.reload(set);
+  }
   return { previous, version: set.version, changed, set };
+}
+
+/** @throws MandateError `ERR_POLICY_INVALID` when the directory's set is invalid (nothing changes). */
+export async function applyPolicyDir(authorizer: Authorizer, dir: string, commit?: CommitPolicySet): Promise<Applied> {
+  return applyPolicySet(authorizer, await loadPolicyDir(dir, { schema: authorizer.policySet.schema }), commit);
 }
 
 export interface WatchOptions {
@@ -30,6 +42,7 @@ export interface WatchOptions {
   readonly onRejected?: (error: unknown) => void;
   /** Quiet time after the last change before reloading (editors write files in several steps). */
   readonly debounceMs?: number;
+  readonly commit?: CommitPolicySet;
 }
 
 /** Reloads `authorizer` from `dir` after changes under it settle. Call `close()` to stop. */
@@ -42,7 +55,7 @@ export function watchPolicyDir(
   let running = Promise.resolve();
   const reload = () => {
     running = running.then(() =>
-      applyPolicyDir(authorizer, dir).then(
+      applyPolicyDir(authorizer, dir, options.commit).then(
         (applied) => {
           if (applied.changed) options.onApplied?.(applied);
         },

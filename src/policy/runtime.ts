@@ -1,21 +1,46 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Dialect, Queryable, Store } from '../store/store.ts';
+import { MandateError } from '../errors.ts';
 import { Authorizer } from './authorizer.ts';
 import { loadPolicyDir } from './policy-dir.ts';
 import { STARTER_DIR } from './starter.ts';
+import { loadStoredPolicySet, recordPolicySet, runningPolicySet } from './stored.ts';
 
-/**
- * The running policy set of a server: `.cedar` files in `<data dir>/policies`, seeded with the
- * starter policies on first start. An invalid directory refuses to start rather than deny
- * everything silently.
- */
-export async function openAuthorizer(dataDir: string, now: () => Date): Promise<{ authorizer: Authorizer; dir: string }> {
-  const dir = path.join(dataDir, 'policies');
+export const policyDirOf = (dataDir: string) => path.join(dataDir, 'policies');
+
+/** `<data dir>/policies`, created with the starter policies when missing. */
+export function ensurePolicyDir(dataDir: string): string {
+  const dir = policyDirOf(dataDir);
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const file of fs.readdirSync(STARTER_DIR)) {
       if (file.endsWith('.cedar')) fs.copyFileSync(path.join(STARTER_DIR, file), path.join(dir, file));
     }
   }
-  return { authorizer: new Authorizer(await loadPolicyDir(dir), { now }), dir };
+  return dir;
+}
+
+/**
+ * Makes sure the database holds a running policy set, at start.
+ * - SQLite (one process): the policy directory is the source; files edited while the server was
+ *   stopped become the running set.
+ * - PostgreSQL (replicas): the database is the source once it holds a set; a replica's directory
+ *   only seeds an empty database, so a replica started with stale files cannot roll policy back.
+ * An invalid directory refuses to start rather than deny everything silently.
+ */
+export async function seedPolicySet(db: Queryable, dialect: Dialect, dataDir: string, now: Date): Promise<void> {
+  const stored = await runningPolicySet(db);
+  if (stored && dialect === 'postgres') return;
+  const dir = ensurePolicyDir(dataDir);
+  const set = await loadPolicyDir(dir);
+  if (stored?.version === set.version) return;
+  await recordPolicySet(db, set, `policy files in ${dir}`, now);
+}
+
+/** The authorizer over the running set in the database. */
+export async function openAuthorizer(store: Store, now: () => Date): Promise<Authorizer> {
+  const stored = await runningPolicySet(store.db);
+  if (!stored) throw new MandateError('ERR_POLICY_MISSING', 'the database holds no policy set');
+  return new Authorizer(loadStoredPolicySet(stored), { now });
 }

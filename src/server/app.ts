@@ -16,7 +16,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
-import { policyRoutes } from './routes/policy.ts';
+import { commitPolicySet, policyRoutes } from './routes/policy.ts';
+import { followChanges } from '../cluster/follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
@@ -78,21 +79,27 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   identityRoutes(app, ctx);
   oauthRoutes(app, ctx);
   policyRoutes(app, ctx);
-  const watcher = watchPolicyDir(ctx.authorizer, ctx.policyDir, {
-    onApplied: (applied) => ctx.logger.info({ version: applied.version }, 'policy set reloaded from its files'),
-    onRejected: (error) => ctx.logger.warn({ err: (error as Error).message }, 'policy files are invalid; the running set stays'),
-  });
-  app.addHook('onClose', async () => watcher.close());
+  // One process over SQLite: the policy directory is the source, edits apply as they are saved.
+  // Replicas over PostgreSQL change policy only through the API (`mandate policy apply`).
+  if (ctx.store.dialect === 'sqlite') {
+    const watcher = watchPolicyDir(ctx.authorizer, ctx.policyDir, {
+      commit: commitPolicySet(ctx, `policy files in ${ctx.policyDir}`),
+      onApplied: (applied) => ctx.logger.info({ version: applied.version }, 'policy set reloaded from its files'),
+      onRejected: (error) => ctx.logger.warn({ err: (error as Error).message }, 'policy files are invalid; the running set stays'),
+    });
+    app.addHook('onClose', async () => watcher.close());
+  }
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
-  const gateway = new Gateway({ ...ctx });
-  gatewayAdminRoutes(app, ctx, gateway);
+  const gateway = new Gateway(ctx);
+  gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);
   app.addHook('onClose', async () => {
     await sessions.closeAll();
     await gateway.close();
   });
   app.decorate('gateway', gateway);
-  registerBroker(app, ctx);
+  const broker = registerBroker(app, ctx);
+  followChanges(ctx.changes, { ...ctx, gateway, broker });
   return app;
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ChangeFeed } from '../cluster/feed.ts';
+import type { StandingCache } from '../cluster/standing-cache.ts';
 import type { Config } from '../config/schema.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
@@ -12,8 +14,11 @@ export interface ServerContext extends TokenContext {
   trustDomain: string;
   logger: Logger;
   authorizer: Authorizer;
-  /** Where the running policy files live. */
+  /** The policy directory: the source of the running set on SQLite, an input on PostgreSQL. */
   policyDir: string;
+  /** Publishes changes to every replica and applies theirs. */
+  changes: ChangeFeed;
+  standing: StandingCache;
   /** HMAC key for argument digests in the audit trail, derived from the master key. */
   auditKey: Uint8Array;
   /** Budgets, rate limits, behavior and approvals, shared by every enforcement point. */

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isMandateError } from '../errors.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
 
 /**
  * RFC 9457 problem details for every admin API error, with Mandate's stable `code`. Internal
@@ -55,7 +56,8 @@ const fastifyCodes: Record<string, { status: number; code: string; detail?: stri
   },
 };
 
-export function toProblem(error: unknown): Problem {
+export function toProblem(thrown: unknown): Problem {
+  const error = isStoreUnavailable(thrown) ? storeUnavailable() : thrown;
   if (isMandateError(error) && error.expose) {
     return problem(error.status, error.code, error.message, error.details);
   }

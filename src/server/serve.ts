@@ -7,7 +7,10 @@ import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
 import { openGovernance } from '../governance/governance.ts';
 import { KeyRing } from '../identity/key-ring.ts';
-import { openAuthorizer } from '../policy/runtime.ts';
+import { ChangeFeed, localTransport } from '../cluster/feed.ts';
+import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
+import { StandingCache } from '../cluster/standing-cache.ts';
+import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
@@ -42,7 +45,13 @@ export async function startServer(
   const prepared: Prepared = await prepare(config, now(), options.pgSchema);
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
-  const { authorizer, dir: policyDir } = await openAuthorizer(config.dataDir, now);
+  const authorizer = await openAuthorizer(prepared.store, now);
+  const transport =
+    prepared.store.dialect === 'postgres' && config.databaseUrl
+      ? new PostgresTransport({ databaseUrl: config.databaseUrl, schema: await currentSchema(prepared.store) })
+      : localTransport;
+  const changes = new ChangeFeed(prepared.store, transport, (error) => logger.warn({ err: error.message }, 'change feed lost; resynchronizing'));
+  const standing = new StandingCache(changes);
   const auditWriter =
     options.audit ??
     new StoreAuditWriter(prepared.store, {
@@ -64,14 +73,20 @@ export async function startServer(
     devIssuer: config.devIssuer,
     maxDelegationDepth: DEFAULT_DELEGATION_DEPTH,
     authorizer,
-    policyDir,
+    policyDir: policyDirOf(config.dataDir),
+    changes,
+    standing,
+    sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
-    governance: openGovernance(prepared.store, config.dataDir, logger),
+    governance: openGovernance(prepared.store, config.dataDir, logger, changes),
   };
   const app = await buildApp(ctx);
   try {
+    await changes.start();
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await app.close();
+    await changes.close();
     if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
     await prepared.store.close();
     throw error;
@@ -90,6 +105,7 @@ export async function startServer(
     close: () => {
       closing ??= (async () => {
         await app.close();
+        await changes.close();
         if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
         await prepared.store.close();
       })();

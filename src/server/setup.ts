@@ -1,8 +1,10 @@
 import path from 'node:path';
+import { sql } from 'kysely';
 import type { Config } from '../config/schema.ts';
 import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { activeSigningKey, createSigningKey } from '../identity/signing-keys.ts';
 import { openStore } from '../store/open.ts';
+import { seedPolicySet } from '../policy/runtime.ts';
 import { initSetting } from '../store/settings.ts';
 import type { Store } from '../store/store.ts';
 import { countAdminTokens, createAdminToken } from './admin-tokens.ts';
@@ -18,7 +20,8 @@ export interface Prepared {
 
 /**
  * First-start set-up, idempotent on later starts: master key (file 0600 unless given by env),
- * database and migrations, trust domain, the first signing key, and the first admin token.
+ * database and migrations, trust domain, the first signing key, the running policy set, and the
+ * first admin token.
  */
 export async function prepare(config: Config, now: Date = new Date(), pgSchema?: string): Promise<Prepared> {
   const { key: masterKey, created: createdMasterKey } = loadMasterKey({
@@ -33,6 +36,9 @@ export async function prepare(config: Config, now: Date = new Date(), pgSchema?:
   });
   try {
     const result = await store.transaction(async (trx) => {
+      // Replicas starting together on an empty database: one creates the key, token and policy set.
+      if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':mandate-prepare'))`.execute(trx);
+      await seedPolicySet(trx, store.dialect, config.dataDir, now);
       const trustDomain = await initSetting(trx, 'trust_domain', config.trustDomain);
       if (!(await activeSigningKey(trx, masterKey))) await createSigningKey(trx, masterKey, now);
       if ((await countAdminTokens(trx)) > 0) return { trustDomain };

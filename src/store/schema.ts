@@ -253,7 +253,18 @@ export interface AuditCheckpointsTable {
   created_at: string;
 }
 
+export interface PolicySetsTable {
+  /** Increases with every apply; the highest is the running set (bigint: a string on PostgreSQL). */
+  seq: number | string;
+  version: string;
+  /** JSON array of `{ file, text }`. */
+  files: string;
+  applied_at: string;
+  applied_by: string;
+}
+
 export interface Database {
+  policy_sets: PolicySetsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   audit_chains: AuditChainsTable;

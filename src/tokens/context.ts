@@ -1,7 +1,13 @@
 import type { AuditWriter } from '../audit/writer.ts';
+import type { ChangeFeed } from '../cluster/feed.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
 import type { ReplayCache } from './replay-cache.ts';
+
+/** The enforcement path's view of the replica's change feed and its cache of live mandates. */
+export interface StandingLookup {
+  isLive(jti: string, expiresAt: number, now: Date, read: () => Promise<'live' | 'revoked' | 'unknown'>): Promise<boolean>;
+}
 
 /** What the token endpoint and the enforcement points need to issue and verify mandates. */
 export interface TokenContext {
@@ -14,4 +20,10 @@ export interface TokenContext {
   audit: AuditWriter;
   devIssuer: boolean;
   maxDelegationDepth: number;
+  /** When set, mandate standing is cached (and invalidated by the change feed). */
+  standing?: StandingLookup;
+  /** When set, revocations are announced to every replica. */
+  changes?: ChangeFeed;
+  /** When set and not synchronized, enforcement points refuse with 503 instead of trusting memory. */
+  sync?: { readonly synchronized: boolean };
 }

@@ -2,6 +2,7 @@
 import { decodeJwt } from 'jose';
 import { delegationPath, verifyMandateJwt } from './mandate.ts';
 import type { TokenContext } from './context.ts';
+import { mandatesRevoked } from '../cluster/changes.ts';
 import { mandateStanding, revokeMandates } from './revocation.ts';
 
 /**
@@ -31,7 +32,13 @@ export async function revokeToken(ctx: TokenContext, token: string): Promise<str
   } catch {
     return [];
   }
-  const revoked = await ctx.store.transaction((trx) => revokeMandates(trx, [jti], now));
+  const revoked = ctx.changes
+    ? await ctx.changes.transaction(async (trx, emit) => {
+        const ended = await revokeMandates(trx, [jti], now);
+        if (ended.length > 0) await emit(mandatesRevoked(ended));
+        return ended;
+      })
+    : await ctx.store.transaction((trx) => revokeMandates(trx, [jti], now));
   if (revoked.length > 0) {
     await ctx.audit.append({
       chain: 'system',

@@ -1,5 +1,6 @@
 // RFC 6749 §5.2, RFC 6750 §3.1, RFC 8693 §2.2.2, RFC 8707 §2, RFC 9449 §7.1 / §8 / §9 — OAuth wire errors
 import { isMandateError } from '../errors.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
 
 /** The `error` values Mandate's OAuth endpoints and resource servers answer with. */
 export type OAuthErrorCode =
@@ -14,6 +15,7 @@ export type OAuthErrorCode =
   | 'use_dpop_nonce'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'temporarily_unavailable'
   | 'server_error';
 
 export interface WireError {
@@ -86,7 +88,10 @@ export interface OAuthErrorResponse {
  * The RFC 6749 §5.2 JSON body and status for any thrown value. Unknown client errors become
  * `invalid_request`; anything else is a bare `server_error`, with no internal detail.
  */
-export function toOAuthError(error: unknown, surface: OAuthSurface): OAuthErrorResponse {
+export function toOAuthError(thrown: unknown, surface: OAuthSurface): OAuthErrorResponse {
+  const error = isStoreUnavailable(thrown) ? storeUnavailable() : thrown;
+  // RFC 6749 §4.1.2.1: the server cannot answer now (database unreachable, replica resynchronizing).
+  if (isMandateError(error) && error.status === 503) return { status: 503, body: { error: 'temporarily_unavailable', error_description: description(error.message) } };
   if (!isMandateError(error) || error.status >= 500) return { status: 500, body: { error: 'server_error' } };
   const wire = Object.hasOwn(OAUTH_ERRORS, error.code)
     ? OAUTH_ERRORS[error.code]![surface]

@@ -41,6 +41,9 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
       ? invalidToken('mandates are DPoP-bound: use Authorization: DPoP with a DPoP proof')
       : new MandateError('ERR_TOKEN_MISSING', 'a mandate is required (Authorization: DPoP)', { status: 401 });
   }
+  if (ctx.sync && !ctx.sync.synchronized) {
+    throw new MandateError('ERR_NOT_SYNCHRONIZED', 'this replica is resynchronizing with the database; retry shortly', { status: 503, expose: true });
+  }
   const token = match[1]!;
   const now = ctx.now();
   const claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
@@ -54,7 +57,9 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     now,
     replay: ctx.replay,
   });
-  if ((await mandateStanding(ctx.store.db, claims.jti)) !== 'live') {
+  const read = () => mandateStanding(ctx.store.db, claims.jti);
+  const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
+  if (!live) {
     throw new MandateError('ERR_TOKEN_REVOKED', 'mandate has been revoked', { status: 401 });
   }
   return {

@@ -224,6 +224,15 @@ export class DatabaseBroker {
     await admin?.pool.end().catch(() => {});
   }
 
+  /** Close this replica's pools for a connection (its roles are dropped by the replica that changed it). */
+  async release(connection: string): Promise<void> {
+    const admin = this.#admin.get(connection);
+    this.#admin.delete(connection);
+    const roles = [...this.#roles.values()];
+    this.#roles.clear();
+    await Promise.all([admin, ...roles].map((p) => p?.pool.end().catch(() => {})));
+  }
+
   startSweeper(intervalMs: number): void {
     this.#timer ??= setInterval(() => {
       this.sweep().catch((error: Error) => this.#deps.logger.warn({ err: error.message }, 'database role sweep failed'));

@@ -11,6 +11,7 @@ import {
   registerAgent,
 } from '../../registry/agents.ts';
 import { listInstances } from '../../identity/instances.ts';
+import { mandatesRevoked } from '../../cluster/changes.ts';
 import { revokeAgentMandates } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -46,7 +47,9 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
     const body = parseOrThrow(applyBody, request.body ?? null, 'apply document');
     const items = Array.isArray(body) ? body : body.agents;
     const specs = items.map((item, i) => parseAgentCard(item, `agents[${i}]`));
-    return { results: await applyAgents(ctx.store, specs, ctx.now()) };
+    const results = await applyAgents(ctx.store, specs, ctx.now());
+    for (const spec of specs) await ctx.changes.publish({ kind: 'agent.changed', id: spec.id });
+    return { results };
   });
 
   app.get('/v1/agents/:id', async (request) => {
@@ -58,10 +61,12 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
     app.post(`/v1/agents/:id/${action}`, async (request) => {
       const { id } = parseOrThrow(idParams, request.params, 'path');
       const now = ctx.now();
-      const { agent, revoked } = await ctx.store.transaction(async (trx) => {
+      const { agent, revoked } = await ctx.changes.transaction(async (trx, emit) => {
         const changed = await changeAgentStatus(trx, id, action, now);
         // Suspension and retirement end every mandate at once; retirement ends the instances too.
         const ended = action === 'resume' ? [] : await revokeAgentMandates(trx, id, now, action === 'retire');
+        await emit({ kind: 'agent.changed', id });
+        if (ended.length > 0) await emit(mandatesRevoked(ended));
         return { agent: changed, revoked: ended };
       });
       await ctx.audit.append({

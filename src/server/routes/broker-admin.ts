@@ -34,6 +34,7 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     // Roles created under the old grant template go first; the next call makes new ones.
     await broker.forget(name);
     await addConnection(ctx.store.db, spec, ctx.now(), true);
+    await ctx.changes.publish({ kind: 'connection.changed', name });
     await audit(request, 'admin.connection_updated', name);
     return spec;
   });
@@ -51,6 +52,7 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     await getConnection(ctx.store.db, name);
     await broker.forget(name);
     await removeConnection(ctx.store.db, name);
+    await ctx.changes.publish({ kind: 'connection.changed', name });
     await audit(request, 'admin.connection_removed', name);
     return reply.status(204).send();
   });

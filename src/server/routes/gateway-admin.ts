@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { deleteSecret, listSecrets, setSecret } from '../../broker/secrets.ts';
-import type { Gateway } from '../../gateway/gateway.ts';
 import { approvePin, loadPins } from '../../gateway/pins.ts';
 import { addServer, getServer, listServers, parseServerSpec, removeServer } from '../../gateway/server-spec.ts';
 import { parseOrThrow } from '../../validation.ts';
@@ -11,7 +10,7 @@ const nameParams = z.object({ name: z.string().min(1).max(300) });
 const secretBody = z.strictObject({ value: z.string().min(1).max(64 * 1024) });
 
 /** Upstream MCP servers, their pinned tools, and the secret store (values go in, never out). */
-export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext, gateway: Gateway) {
+export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/servers', async () => ({ servers: await listServers(ctx.store.db) }));
 
   app.post('/v1/servers', async (request, reply) => {
@@ -24,7 +23,7 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext, gat
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     const spec = parseServerSpec({ ...(request.body as object), name });
     await addServer(ctx.store.db, spec, ctx.now(), true);
-    await gateway.pool.drop(name);
+    await ctx.changes.publish({ kind: 'server.changed', name });
     return spec;
   });
 
@@ -37,15 +36,14 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext, gat
   app.delete('/v1/servers/:name', async (request, reply) => {
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     await removeServer(ctx.store.db, name);
-    await gateway.pool.drop(name);
-    gateway.invalidatePins(name);
+    await ctx.changes.publish({ kind: 'server.changed', name });
     return reply.status(204).send();
   });
 
   app.post('/v1/servers/:name/tools/:tool/approve', async (request) => {
     const { name, tool } = parseOrThrow(z.object({ name: z.string(), tool: z.string().max(128) }), request.params, 'path');
     const pin = await approvePin(ctx.store.db, name, tool, ctx.now());
-    gateway.invalidatePins(name);
+    await ctx.changes.publish({ kind: 'pins.changed', server: name });
     await ctx.audit.append({
       chain: 'system',
       type: 'admin.tool_approved',

@@ -9,6 +9,7 @@ import { durationSeconds } from '../../registry/duration.ts';
 import { getAgent } from '../../registry/agents.ts';
 import { MandateError } from '../../errors.ts';
 import { verifyDpopProof } from '../../tokens/dpop.ts';
+import { mandatesRevoked } from '../../cluster/changes.ts';
 import { revokeInstance } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -76,7 +77,12 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const now = ctx.now();
     const instance = await getInstance(ctx.store.db, id);
-    const revoked = await ctx.store.transaction((trx) => revokeInstance(trx, id, now));
+    const revoked = await ctx.changes.transaction(async (trx, emit) => {
+      const ended = await revokeInstance(trx, id, now);
+      await emit({ kind: 'instance.revoked', id });
+      await emit(mandatesRevoked(ended));
+      return ended;
+    });
     await ctx.audit.append({
       chain: `instance:${id}`,
       type: 'lifecycle.revoked',
@@ -100,6 +106,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.post('/v1/keys/rotate', async () => {
     // Retired keys stay published as long as the longest token they may have signed lives.
     const { kid, retired } = await ctx.keys.rotate(ctx.now(), 86_400 + 300);
+    await ctx.changes.publish({ kind: 'keys.rotated', kid });
     return { kid, retired: retired ?? null };
   });
 }

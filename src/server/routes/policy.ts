@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { applyPolicyDir } from '../../policy/apply.ts';
+import { applyPolicySet, type CommitPolicySet } from '../../policy/apply.ts';
+import { recordPolicySet, runningPolicySet } from '../../policy/stored.ts';
 import { authorizeAuthZen, toAuthZen } from '../../policy/authzen.ts';
 import { explain } from '../../policy/explain.ts';
 import { loadPolicySet } from '../../policy/policy-set.ts';
@@ -18,6 +19,24 @@ const filesBody = z.strictObject({
     .max(500),
 });
 
+/** Stores a set as the running one and tells every replica; each reloads it from the database. */
+export const commitPolicySet =
+  (ctx: ServerContext, by: string): CommitPolicySet =>
+  (set) =>
+    ctx.changes.transaction(async (trx, emit) => {
+      await recordPolicySet(trx, set, by, ctx.now());
+      await emit({ kind: 'policy.applied', version: set.version });
+    });
+
+function writePolicyDir(dir: string, files: ReadonlyArray<{ file: string; text: string }>): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const staging = fs.mkdtempSync(path.join(dir, '..', '.policies-'));
+  for (const { file, text } of files) fs.writeFileSync(path.join(staging, file), text, { mode: 0o600 });
+  for (const old of fs.readdirSync(dir)) if (old.endsWith('.cedar')) fs.rmSync(path.join(dir, old));
+  for (const { file } of files) fs.renameSync(path.join(staging, file), path.join(dir, file));
+  fs.rmSync(staging, { recursive: true, force: true });
+}
+
 /**
  * The policy decision point over HTTP: `POST /v1/authorize` (AuthZEN-style, for enforcement
  * points other than Mandate's own), the running set, apply (validated before it replaces the
@@ -31,21 +50,27 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     return toAuthZen(authorizeAuthZen(ctx.authorizer, request.body, () => facts));
   });
 
-  app.get('/v1/policies', async () => {
+  app.get('/v1/policies', async (request) => {
+    const { files } = parseOrThrow(z.strictObject({ files: z.enum(['true', 'false']).optional() }), request.query, 'query');
     const set = ctx.authorizer.policySet;
-    return { version: set.version, policies: [...set.policies.keys()], dir: ctx.policyDir };
+    const stored = await runningPolicySet(ctx.store.db);
+    return {
+      version: set.version,
+      policies: [...set.policies.keys()],
+      applied_at: stored?.appliedAt ?? null,
+      applied_by: stored?.appliedBy ?? null,
+      ...(ctx.store.dialect === 'sqlite' ? { dir: ctx.policyDir } : {}),
+      ...(files === 'true' ? { files: set.sources.map(({ file, text }) => ({ file, text })) } : {}),
+    };
   });
 
-  // Validate the new files as a whole first; only then write them and reload: an invalid set never runs.
+  // Validate the new files as a whole first; only then store and announce them: an invalid set never runs.
   app.put('/v1/policies', async (request) => {
     const { files } = parseOrThrow(filesBody, request.body, 'policy set');
-    loadPolicySet(files, { schema: ctx.authorizer.policySet.schema });
-    const staging = fs.mkdtempSync(path.join(ctx.policyDir, '..', '.policies-'));
-    for (const { file, text } of files) fs.writeFileSync(path.join(staging, file), text, { mode: 0o600 });
-    for (const old of fs.readdirSync(ctx.policyDir)) if (old.endsWith('.cedar')) fs.rmSync(path.join(ctx.policyDir, old));
-    for (const { file } of files) fs.renameSync(path.join(staging, file), path.join(ctx.policyDir, file));
-    fs.rmSync(staging, { recursive: true, force: true });
-    const applied = await applyPolicyDir(ctx.authorizer, ctx.policyDir);
+    const set = loadPolicySet(files, { schema: ctx.authorizer.policySet.schema });
+    // On SQLite the directory is the source of the running set: it must hold what runs.
+    if (ctx.store.dialect === 'sqlite') writePolicyDir(ctx.policyDir, files);
+    const applied = await applyPolicySet(ctx.authorizer, set, commitPolicySet(ctx, `admin ${request.admin?.name ?? 'unknown'}`));
     await ctx.audit.append({
       chain: 'system',
       type: 'policy.applied',

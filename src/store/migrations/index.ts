@@ -5,6 +5,7 @@ import * as gateway from './0003_gateway.ts';
 import * as audit from './0004_audit.ts';
 import * as broker from './0005_broker.ts';
 import * as governance from './0006_governance.ts';
+import * as cluster from './0007_cluster.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0004_audit': audit,
   '0005_broker': broker,
   '0006_governance': governance,
+  '0007_cluster': cluster,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,68 @@
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.ts';
+import type { Gateway } from '../gateway/gateway.ts';
+import type { KeyRing } from '../identity/key-ring.ts';
+import type { Authorizer } from '../policy/authorizer.ts';
+import { loadStoredPolicySet, runningPolicySet } from '../policy/stored.ts';
+import type { Store } from '../store/store.ts';
+import type { Change } from './changes.ts';
+import type { ChangeFeed } from './feed.ts';
+import type { StandingCache } from './standing-cache.ts';
+
+export interface Followers {
+  store: Store;
+  keys: KeyRing;
+  authorizer: Authorizer;
+  standing: StandingCache;
+  gateway: Gateway;
+  broker: Broker;
+  logger: Logger;
+  now: () => Date;
+}
+
+/**
+ * What a replica does with each change, whoever made it. `resync` (start, reconnect, an unreadable
+ * change) reloads everything the replica keeps in memory from the tables.
+ */
+export function followChanges(feed: ChangeFeed, f: Followers): void {
+  const reloadPolicy = async () => {
+    const stored = await runningPolicySet(f.store.db);
+    if (!stored || stored.version === f.authorizer.version) return;
+    f.authorizer.reload(loadStoredPolicySet(stored));
+    f.logger.info({ version: stored.version }, 'running policy set replaced from the database');
+  };
+  feed.subscribe(async (change: Change, origin) => {
+    f.standing.apply(change);
+    switch (change.kind) {
+      case 'resync':
+        f.gateway.invalidatePins();
+        await f.keys.load(f.now());
+        await reloadPolicy();
+        return;
+      case 'policy.applied':
+        return reloadPolicy();
+      case 'keys.rotated':
+        await f.keys.load(f.now());
+        return;
+      case 'pins.changed':
+        f.gateway.invalidatePins(change.server);
+        return;
+      case 'server.changed':
+        f.gateway.invalidatePins(change.name);
+        await f.gateway.pool.drop(change.name);
+        return;
+      case 'connection.changed':
+        if (origin === 'remote') await f.broker.release(change.name);
+        return;
+      case 'mandates.revoked':
+        // Database roles of ended mandates go at once; the replica that revoked drops them.
+        if (origin === 'local' && change.jtis) {
+          void f.broker.databases.revoke(change.jtis).catch((error: Error) => f.logger.warn({ err: error.message }, 'dropping database roles of revoked mandates failed; the sweep retries'));
+        }
+        return;
+      case 'instance.revoked':
+      case 'agent.changed':
+        return;
+    }
+  });
+}
