@@ -1,0 +1,217 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Mandate } from '../src/sdk/runtime.ts';
+import { AgentRuntime } from '../src/sdk/runtime.ts';
+import { startUpstream } from './broker.peers.ts';
+import { CODE_HASH } from './fixtures.ts';
+import { PG_URL, postgresAvailable, readJson, uniqueSchema } from './harness.ts';
+import { adminApi, adminTokenOf, brokerCall, clusterEnv, exchangeAt, mandateAt, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
+
+/**
+ * Three `mandate serve` replicas as separate processes over one PostgreSQL schema, a real HTTP
+ * upstream on loopback behind the broker, and agents that send each request to a chosen replica.
+ */
+const CONNECTION = 'ledger';
+const RESOURCE = `${PUBLIC}/broker/${CONNECTION}`;
+const SCOPE = `http:${CONNECTION}:*:/**`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', () => {
+  const schema = uniqueSchema();
+  let a: Replica;
+  let b: Replica;
+  let c: Replica;
+  let api: ReturnType<typeof adminApi>;
+  let runtime: AgentRuntime;
+  let person: string;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let db: pg.Client;
+
+  const mandate = (at: Replica, budget?: number) => mandateAt(at, runtime, { person, scope: SCOPE, resource: RESOURCE, ...(budget === undefined ? {} : { budget }) });
+  const call = (at: Replica, m: Mandate, method: string, path: string) => brokerCall(at, runtime, m, method, `/broker/${CONNECTION}${path}`);
+  const forwarded = (prefix: string) => upstream.received.filter((r) => r.url.startsWith(`/api${prefix}`)).length;
+  const errorOf = async (res: Response) => ((await readJson(res)) as { error?: string }).error;
+  /** Polls `probe` until it returns true, up to `ms`; returns how long that took (or Infinity). */
+  const within = async (ms: number, probe: () => Promise<boolean>) => {
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      if (await probe()) return performance.now() - start;
+      await sleep(5);
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+
+  beforeAll(async () => {
+    db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    await db.query(`CREATE SCHEMA ${schema}`);
+    upstream = await startUpstream('unused');
+    const env = clusterEnv(PG_URL, schema);
+    a = await startReplica('a', env);
+    api = adminApi(adminTokenOf(a));
+    [b, c] = await Promise.all([startReplica('b', env), startReplica('c', env)]);
+    expect(b.output() + c.output()).not.toContain('mdt_');
+    const card = { id: 'ledger-bot', name: 'Ledger bot', owner: 'alice@example.com', roles: ['operator'], code_hashes: [CODE_HASH], toolset: [SCOPE] };
+    expect((await api(a, 'POST', '/v1/agents', card)).status).toBe(201);
+    expect(
+      (
+        await api(b, 'POST', '/v1/connections', {
+          name: CONNECTION,
+          base_url: `${upstream.url}/api`,
+          allow: ['GET /**', 'POST /**'],
+          endpoints: [
+            { match: 'POST /charge/**', cost: 1 },
+            { match: 'POST /deploy/**', high_impact: true },
+          ],
+        })
+      ).status,
+    ).toBe(201);
+    const join = await readJson(await api(c, 'POST', '/v1/agents/ledger-bot/join-tokens', {}));
+    runtime = await AgentRuntime.bootstrap(a.url, { agent_id: 'ledger-bot', join_token: join.token, code_hash: CODE_HASH, environment: 'dev' });
+    person = (await readJson(await api(b, 'POST', '/v1/users/token', { subject: 'alice@example.com' }))).token;
+  });
+
+  afterAll(async () => {
+    await Promise.all([a, b, c].map((r) => stopReplica(r)));
+    await upstream?.close();
+    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db?.end();
+  });
+
+  it('reports every replica ready and synchronized', async () => {
+    for (const replica of [a, b, c]) expect(await readJson(await fetch(`${replica.url}/readyz`))).toMatchObject({ status: 'ready', store: 'postgres', synchronized: true });
+  });
+
+  it('lets every replica enforce a mandate issued on one', async () => {
+    const m = await mandate(a);
+    for (const [i, replica] of [a, b, c].entries()) expect((await call(replica, m, 'GET', `/items/issued-${i}`)).status).toBe(200);
+    expect(forwarded('/items/issued-')).toBe(3);
+  });
+
+  it('refuses on A and C a mandate revoked on B, once the change has reached them', async () => {
+    const m = await mandate(a);
+    // Both replicas have just seen it live (and cached that).
+    for (const replica of [a, c]) expect((await call(replica, m, 'GET', '/items/warm')).status).toBe(200);
+    expect((await api(b, 'POST', '/oauth/revoke', new URLSearchParams({ token: m.token }).toString())).status).toBe(200);
+    for (const replica of [a, c]) {
+      const took = await within(2_000, async () => (await call(replica, m, 'GET', '/items/after-revoke')).status === 401);
+      expect(took).toBeLessThan(2_000);
+      const refused = await call(replica, m, 'GET', '/items/after-revoke');
+      expect([refused.status, await errorOf(refused)]).toEqual([401, 'ERR_TOKEN_REVOKED']);
+    }
+    expect((await call(b, m, 'GET', '/items/after-revoke')).status).toBe(401);
+  });
+
+  it('refuses on another replica a DPoP proof one has already seen', async () => {
+    const m = await mandate(b);
+    const route = `/broker/${CONNECTION}/items/replayed`;
+    const proof = runtime.proof('GET', `${PUBLIC}${route}`, m.token);
+    const send = (replica: Replica) => fetch(`${replica.url}${route}`, { headers: { authorization: `DPoP ${m.token}`, dpop: proof } });
+    expect((await send(a)).status).toBe(200);
+    for (const replica of [b, c]) {
+      const replayed = await send(replica);
+      expect(replayed.status).toBe(401);
+      expect(replayed.headers.get('www-authenticate')).toContain('invalid_dpop_proof');
+    }
+    expect(forwarded('/items/replayed')).toBe(1);
+    const tokenProof = runtime.proof('POST', `${PUBLIC}/oauth/token`);
+    expect((await exchangeAt(c, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof })).status).toBe(200);
+    expect(await readJson(await exchangeAt(a, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof }))).toMatchObject({ error: 'invalid_dpop_proof' });
+  });
+
+  it('never overspends a budget with 100 parallel calls spread over the replicas', async () => {
+    const m = await mandate(c, 25);
+    const replicas = [a, b, c];
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const res = await call(replicas[i % 3]!, m, 'POST', `/charge/${i}`);
+        return { status: res.status, error: await errorOf(res) };
+      }),
+    );
+    const allowed = results.filter((r) => r.status === 200);
+    expect(allowed).toHaveLength(25);
+    expect(forwarded('/charge/')).toBe(25);
+    // The rest were refused for the budget (or because the spent mandate has ended), never forwarded.
+    for (const r of results.filter((x) => x.status !== 200)) expect(['ERR_BUDGET_EXCEEDED', 'ERR_BUDGET_EXHAUSTED', 'ERR_TOKEN_REVOKED']).toContain(r.error);
+    const { rows } = await db.query(`SELECT spent, budget FROM ${schema}.mandate_budgets`);
+    expect(rows.map((r) => [Number(r.spent), Number(r.budget)])).toContainEqual([25, 25]);
+  });
+
+  it('consumes an approval once, whichever replicas the approved call is sent to', async () => {
+    const m = await mandate(a);
+    const held = await call(a, m, 'POST', '/deploy/v2');
+    expect(held.status).toBe(403);
+    const { approval } = (await readJson(held)) as { approval: { id: string; status: string } };
+    expect(approval.status).toBe('pending');
+    expect((await api(b, 'POST', `/v1/approvals/${approval.id}/approve`, {})).status).toBe(200);
+    const results = await Promise.all([a, b, c, a, b, c, a, b, c].map((replica) => call(replica, m, 'POST', '/deploy/v2')));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(forwarded('/deploy/v2')).toBe(1);
+  });
+
+  it('decides on every replica with a policy set applied on one', async () => {
+    const m = await mandate(a);
+    const running = (await readJson(await api(a, 'GET', '/v1/policies?files=true'))) as { version: string; files: Array<{ file: string; text: string }> };
+    const freeze = { file: 'freeze.cedar', text: '@id("change-freeze")\n@reason("change freeze")\nforbid (principal, action == Mandate::Action::"http:request", resource);\n' };
+    const applied = await readJson(await api(a, 'PUT', '/v1/policies', { files: [...running.files, freeze] }));
+    expect(applied).toMatchObject({ changed: true, previous: running.version });
+    for (const replica of [b, c]) {
+      expect(await within(2_000, async () => (await call(replica, m, 'GET', '/items/frozen')).status === 403)).toBeLessThan(2_000);
+      expect(await readJson(await api(replica, 'GET', '/v1/policies'))).toMatchObject({ version: applied.version });
+    }
+    expect(forwarded('/items/frozen')).toBe(0);
+    expect((await api(c, 'PUT', '/v1/policies', { files: running.files })).status).toBe(200);
+    expect(await within(2_000, async () => (await call(a, m, 'GET', '/items/thawed')).status === 200)).toBeLessThan(2_000);
+  });
+
+  it('refuses on every replica the mandates of an agent suspended on one', async () => {
+    const m = await mandate(a);
+    for (const replica of [a, c]) expect((await call(replica, m, 'GET', '/items/before-suspend')).status).toBe(200);
+    expect((await api(b, 'POST', '/v1/agents/ledger-bot/suspend')).status).toBe(200);
+    for (const replica of [a, c]) expect(await within(2_000, async () => (await call(replica, m, 'GET', '/items/suspended')).status === 401)).toBeLessThan(2_000);
+    expect((await exchangeAt(c, runtime, { person, scope: SCOPE, resource: RESOURCE })).status).toBe(400);
+    expect((await api(a, 'POST', '/v1/agents/ledger-bot/resume')).status).toBe(200);
+  });
+
+  it('verifies on the other replicas mandates signed after a key rotation on one', async () => {
+    const rotated = (await readJson(await api(a, 'POST', '/v1/keys/rotate'))) as { kid: string };
+    const m = await mandate(a);
+    expect(JSON.parse(Buffer.from(m.token.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.kid);
+    for (const replica of [b, c]) expect((await call(replica, m, 'GET', '/items/rotated')).status).toBe(200);
+  });
+
+  it('keeps one gap-free, verifiable audit log written by all three', async () => {
+    const { rows } = await db.query(`SELECT count(*)::int AS n, min(leaf_index)::int AS lo, max(leaf_index)::int AS hi, count(DISTINCT leaf_index)::int AS distinct FROM ${schema}.audit_events`);
+    expect(rows[0].n).toBeGreaterThan(100);
+    expect(rows[0]).toEqual({ n: rows[0].n, lo: 0, hi: rows[0].n - 1, distinct: rows[0].n });
+    expect(await readJson(await api(b, 'GET', '/v1/audit/verify'))).toMatchObject({ ok: true, events: expect.any(Number) });
+  });
+
+  it('loses no acknowledged event when a replica is killed with SIGKILL mid-load', async () => {
+    const m = await mandate(b);
+    const acknowledged: string[] = [];
+    let stop = false;
+    let n = 0;
+    const worker = async () => {
+      while (!stop) {
+        const path = `/items/load-${n++}`;
+        const res = await call(c, m, 'GET', path).catch(() => undefined);
+        if (res?.status === 200) acknowledged.push(path);
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await within(10_000, async () => acknowledged.length >= 40);
+    c.child.kill('SIGKILL');
+    expect(await c.exited).toBe('SIGKILL');
+    stop = true;
+    await Promise.all(workers);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(40);
+    const { rows } = await db.query(`SELECT resource, type FROM ${schema}.audit_events WHERE resource LIKE 'ledger GET /items/load-%'`);
+    const seen = new Set(rows.map((r) => `${r.type} ${r.resource}`));
+    const missing = acknowledged.filter((path) => !seen.has(`http.decision ledger GET ${path}`) || !seen.has(`http.result ledger GET ${path}`));
+    expect(missing).toEqual([]);
+    // The survivors serve on, and the log (with whatever the killed replica left half-done) verifies.
+    expect((await call(a, m, 'GET', '/items/after-kill')).status).toBe(200);
+    expect(await readJson(await api(a, 'GET', '/v1/audit/verify'))).toMatchObject({ ok: true });
+  });
+});
