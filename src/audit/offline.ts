@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { MandateError } from '../errors.ts';
 import { loadMasterKey } from '../identity/master-key.ts';
+import { quietPool } from '../store/open.ts';
 import type { Database } from '../store/schema.ts';
 import { getSetting } from '../store/settings.ts';
 import { auditOrigin, deriveCheckpointKey, verifiersFrom } from './checkpoint-key.ts';
@@ -25,8 +25,7 @@ export async function openAuditDatabase(options: { dataDir?: string | undefined;
   let db: Kysely<Database>;
   let where: string;
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
-    pool.on('error', () => {});
+    const pool = quietPool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     where = options.databaseUrl.replace(/\/\/[^@/]*@/, '//');
   } else {

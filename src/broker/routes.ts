@@ -51,6 +51,7 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
   scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   scope.setErrorHandler((error: FastifyError, _request, reply) => {
     if (error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return send(reply, 400, 'ERR_BODY_LENGTH', 'invalid content length');
+    if (isStoreUnavailable(error)) return send(reply, 503, 'ERR_STORE_UNAVAILABLE', storeUnavailable().message);
     ctx.logger.error({ err: error.message }, 'broker request failed');
     return send(reply, 500, 'ERR_INTERNAL', 'internal error');
   });

@@ -79,6 +79,7 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const p = toProblem(error);
-  if (p.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (p.code === 'ERR_STORE_UNAVAILABLE') request.log.warn({ url: request.url.split('?')[0] }, 'request refused: the database is not reachable');
+  else if (p.status >= 500) request.log.error({ err: error }, 'request failed');
   return sendProblem(reply, p);
 }

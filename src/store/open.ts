@@ -66,13 +66,23 @@ async function openPostgres(options: OpenStoreOptions): Promise<Store> {
     }
     config.options = `-c search_path=${schema}`;
   }
-  const pool = new pg.Pool(config);
-  // An idle client that loses its connection must not crash the process; the next query reports it.
-  pool.on('error', () => {});
+  const pool = quietPool(config);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return makeStore('postgres', db, async () => {
     await db.destroy();
   });
+}
+
+/**
+ * A pool whose clients never crash the process when their connection dies (the database restarts,
+ * a network blip): idle clients are dropped by the pool; a client checked out inside a transaction
+ * fails its queries, which report the error, and is discarded on release.
+ */
+export function quietPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 function makeStore(dialect: Dialect, db: Kysely<Database>, close: () => Promise<void>): Store {

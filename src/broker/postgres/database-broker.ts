@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { quietPool } from '../../store/open.ts';
 import { z } from 'zod';
 import { scrubSecrets } from '../../audit/redact.ts';
 import { type CallRequest, decideCall, recordRefusal, recordResult } from '../../enforcement/call.ts';
@@ -248,13 +249,6 @@ export class DatabaseBroker {
     this.#roles.clear();
     await Promise.all(pools.map((p) => p.pool.end().catch(() => {})));
   }
-}
-
-/** A pool whose idle clients may lose their connection without crashing the process. */
-function quietPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool(config);
-  pool.on('error', () => {});
-  return pool;
 }
 
 const adminPassword = (dsn: string): string[] => {
