@@ -45,6 +45,11 @@ export class PostgresTransport implements ChangeTransport {
     return this.#channel;
   }
 
+  /** How the listening connection shows in `pg_stat_activity`. */
+  get applicationName(): string {
+    return `mandate feed ${this.#channel}`;
+  }
+
   async notify(db: Store['db'], payload: string): Promise<void> {
     await sql`select pg_notify(${this.#channel}, ${payload})`.execute(db);
   }
@@ -52,7 +57,7 @@ export class PostgresTransport implements ChangeTransport {
   async listen(onPayload: (payload: string) => void, onLost: (error: Error) => void): Promise<void> {
     this.#drop();
     const generation = ++this.#generation;
-    const client = new pg.Client({ connectionString: this.#options.databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const client = new pg.Client({ connectionString: this.#options.databaseUrl, connectionTimeoutMillis: 5_000, keepAlive: true, application_name: this.applicationName });
     let lost = false;
     const lose = (error: Error) => {
       if (lost || generation !== this.#generation) return;
