@@ -84,7 +84,7 @@ export class StoreAuditWriter implements AuditWriter {
   constructor(store: Store, options: StoreAuditWriterOptions = {}) {
     this.#store = store;
     this.#now = options.now ?? (() => new Date());
-    this.#window = Math.min(5, Math.max(0, options.groupCommitMs ?? 2));
+    this.#window = Math.min(5, Math.max(0, options.groupCommitMs ?? 0));
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#key = options.checkpointKey;
     this.#onError = options.onError ?? (() => {});

@@ -4,10 +4,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { scrubSecrets } from '../audit/redact.ts';
-import { type CallDeps, type CallRequest, decideCall, recordRefusal, recordResult } from '../enforcement/call.ts';
+import { type CallDeps, type CallRequest, cardOf, decideCall, recordRefusal, recordResult } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
-import { getAgent } from '../registry/agents.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkBaseUrl, pinnedLookup, type Resolver } from './address-guard.ts';
@@ -113,7 +112,7 @@ export class Broker {
     const meta = endpointMetaOf(spec, method, path.segments);
     const request: CallRequest = {
       principal,
-      card: await getAgent(this.deps.store.db, principal.agentId),
+      card: await cardOf(this.deps, principal.agentId),
       action: 'http:request',
       scopeItem: `http:${spec.name}:${method}:/${path.segments.join('/')}`,
       resource: { type: 'endpoint', connection: spec.name, name: `${method} ${path.text}`, highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },

@@ -8,12 +8,15 @@ import type { Store } from '../store/store.ts';
 import type { Change } from './changes.ts';
 import type { ChangeFeed } from './feed.ts';
 import type { StandingCache } from './standing-cache.ts';
+import type { FollowedCache } from './followed-cache.ts';
+import type { AgentCard } from '../registry/agent-card.ts';
 
 export interface Followers {
   store: Store;
   keys: KeyRing;
   authorizer: Authorizer;
   standing: StandingCache;
+  cards: FollowedCache<AgentCard>;
   gateway: Gateway;
   broker: Broker;
   logger: Logger;
@@ -35,7 +38,8 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
     f.standing.apply(change);
     switch (change.kind) {
       case 'resync':
-        f.gateway.invalidatePins();
+        f.cards.clear();
+        await f.gateway.forgetServer();
         await f.keys.load(f.now());
         await reloadPolicy();
         return;
@@ -48,8 +52,7 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         f.gateway.invalidatePins(change.server);
         return;
       case 'server.changed':
-        f.gateway.invalidatePins(change.name);
-        await f.gateway.pool.drop(change.name);
+        await f.gateway.forgetServer(change.name);
         return;
       case 'connection.changed':
         if (origin === 'remote') await f.broker.release(change.name);
@@ -60,8 +63,10 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
           void f.broker.databases.revoke(change.jtis).catch((error: Error) => f.logger.warn({ err: error.message }, 'dropping database roles of revoked mandates failed; the sweep retries'));
         }
         return;
-      case 'instance.revoked':
       case 'agent.changed':
+        f.cards.delete(change.id);
+        return;
+      case 'instance.revoked':
         return;
     }
   });

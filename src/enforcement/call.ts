@@ -5,7 +5,10 @@ import { type AuditWriter, instanceChain } from '../audit/writer.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { Decision } from '../policy/decision.ts';
 import type { DecisionRequest, ResourceInput } from '../policy/request.ts';
+import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import { getAgent } from '../registry/agents.ts';
+import type { Store } from '../store/store.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { ApprovalTicket, Refusal } from '../governance/governed-call.ts';
 import type { CallGovernor } from '../governance/governor.ts';
@@ -33,6 +36,14 @@ export interface CallDeps {
   now: () => Date;
   /** Budgets, rate limits, behavior and approvals; absent, none of them apply. */
   governance?: Governance | undefined;
+  /** Agent cards kept current by the change feed; absent, each call reads the registry. */
+  cards?: FollowedCache<AgentCard> | undefined;
+}
+
+/** The card of the agent making a call. */
+export function cardOf(deps: Pick<CallDeps, 'cards'> & { store: Store }, agentId: string): Promise<AgentCard> {
+  const read = () => getAgent(deps.store.db, agentId);
+  return deps.cards ? deps.cards.get(agentId, read) : read();
 }
 
 export interface CallRequest {

@@ -2,16 +2,17 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { scrubSecrets } from '../audit/redact.ts';
 import type { Change } from '../cluster/changes.ts';
-import { type CallDeps, type CallOutcome, type CallRequest, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
+import { FollowedCache } from '../cluster/followed-cache.ts';
+import type { FeedState } from '../cluster/standing-cache.ts';
+import { type CallDeps, type CallOutcome, type CallRequest, cardOf, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
-import { getAgent } from '../registry/agents.ts';
 import type { Store } from '../store/store.ts';
 import { permits } from '../tokens/scope.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkArguments } from './arguments.ts';
 import { loadPins, type Pin, reconcilePins } from './pins.ts';
-import { getServer, type ServerSpec, toolMetaOf } from './server-spec.ts';
+import { findServer, type ServerSpec, toolMetaOf } from './server-spec.ts';
 import { type Upstream, UpstreamPool } from './upstream.ts';
 
 export interface GatewayDeps extends CallDeps {
@@ -19,7 +20,7 @@ export interface GatewayDeps extends CallDeps {
   masterKey: MasterKey;
   logger: Logger;
   /** Tells the other replicas when this one (re)pinned a server's tools. */
-  changes?: { publish(change: Change): Promise<void> };
+  changes?: { publish(change: Change): Promise<void> } & FeedState;
 }
 
 interface UpstreamContext {
@@ -71,9 +72,12 @@ export class Gateway {
   readonly #pins = new Map<string, Map<string, Pin>>();
   /** Bumped on every invalidation: pins read before one are not kept. */
   #pinsEpoch = 0;
+  /** Server specs by name (null: no such server), kept current by the change feed. */
+  readonly #specs: FollowedCache<ServerSpec | null> | undefined;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
+    this.#specs = deps.changes ? new FollowedCache(deps.changes) : undefined;
     this.pool = new UpstreamPool({
       store: deps.store,
       masterKey: deps.masterKey,
@@ -86,8 +90,27 @@ export class Gateway {
     });
   }
 
+  /** The server's spec, or undefined when there is none. */
+  async spec(name: string): Promise<ServerSpec | undefined> {
+    const read = async () => (await findServer(this.deps.store.db, name)) ?? null;
+    return (await (this.#specs ? this.#specs.get(name, read) : read())) ?? undefined;
+  }
+
+  /** A server was added, changed or removed: its spec, pins and pooled session go. */
+  async forgetServer(name?: string): Promise<void> {
+    if (name === undefined) {
+      this.#specs?.clear();
+      this.invalidatePins();
+      return;
+    }
+    this.#specs?.delete(name);
+    this.invalidatePins(name);
+    await this.pool.drop(name);
+  }
+
   async #upstream(name: string): Promise<UpstreamContext> {
-    const spec = await getServer(this.deps.store.db, name);
+    const spec = await this.spec(name);
+    if (!spec) throw new MandateError('ERR_SERVER_NOT_FOUND', `server ${name} not found`, { status: 404 });
     const upstream = await this.pool.get(spec);
     const tools = await upstream.tools();
     let pins = this.#pins.get(name);
@@ -146,7 +169,7 @@ export class Gateway {
     } catch (error) {
       return refuse(isMandateError(error) ? error.code : 'ERR_TOOL_ARGUMENTS', (error as Error).message);
     }
-    const card = await getAgent(this.deps.store.db, principal.agentId);
+    const card = await cardOf(this.deps, principal.agentId);
     const request: CallRequest = { ...base, card, resource };
     let outcome = await decideCall(this.deps, request);
     const governance = this.deps.governance;

@@ -6,7 +6,6 @@ import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import type { Gateway } from './gateway.ts';
 import { sessionServer } from './mcp-handlers.ts';
-import { findServer } from './server-spec.ts';
 import { bindingOf, SessionTable } from './sessions.ts';
 
 /**
@@ -21,7 +20,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
 
   app.get('/.well-known/oauth-protected-resource/mcp/:server', async (request, reply) => {
     const { server } = request.params as { server: string };
-    if (!(await findServer(ctx.store.db, server))) return reply.status(404).send({ error: 'not_found' });
+    if (!(await gateway.spec(server))) return reply.status(404).send({ error: 'not_found' });
     return {
       resource: resourceOf(server),
       authorization_servers: [ctx.issuer],
@@ -64,7 +63,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     if (origin && origin !== new URL(ctx.issuer).origin) {
       return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'foreign Origin refused' } });
     }
-    if (!(await findServer(ctx.store.db, server))) {
+    if (!(await gateway.spec(server))) {
       return reply.status(404).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `no MCP server ${server}` } });
     }
     let principal: Principal;

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../cluster/feed.ts';
+import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { StandingCache } from '../cluster/standing-cache.ts';
+import type { AgentCard } from '../registry/agent-card.ts';
 import type { Config } from '../config/schema.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
@@ -19,6 +21,8 @@ export interface ServerContext extends TokenContext {
   /** Publishes changes to every replica and applies theirs. */
   changes: ChangeFeed;
   standing: StandingCache;
+  /** Agent cards as the enforcement path reads them on every call. */
+  cards: FollowedCache<AgentCard>;
   /** HMAC key for argument digests in the audit trail, derived from the master key. */
   auditKey: Uint8Array;
   /** Budgets, rate limits, behavior and approvals, shared by every enforcement point. */

@@ -9,7 +9,9 @@ import { openGovernance } from '../governance/governance.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
+import { FollowedCache } from '../cluster/followed-cache.ts';
 import { StandingCache } from '../cluster/standing-cache.ts';
+import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
@@ -52,6 +54,7 @@ export async function startServer(
       : localTransport;
   const changes = new ChangeFeed(prepared.store, transport, (error) => logger.warn({ err: error.message }, 'change feed lost; resynchronizing'));
   const standing = new StandingCache(changes);
+  const cards = new FollowedCache<AgentCard>(changes);
   const auditWriter =
     options.audit ??
     new StoreAuditWriter(prepared.store, {
@@ -76,6 +79,7 @@ export async function startServer(
     policyDir: policyDirOf(config.dataDir),
     changes,
     standing,
+    cards,
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),

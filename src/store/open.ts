@@ -40,10 +40,38 @@ function openSqlite(dataDir: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return makeStore('sqlite', db, async () => {
     await db.destroy();
   });
+}
+
+const STATEMENT_CACHE = 500;
+
+/**
+ * Kysely prepares every query afresh; preparing costs more than running most of ours. Statements
+ * are reused by SQL text (queries are parameterized, so the texts are few), least recently used
+ * dropped past a bound. Safe because kysely runs each statement to completion synchronously.
+ */
+function withStatementCache(database: Sqlite.Database): { prepare(sql: string): Sqlite.Statement; close(): void } {
+  const cache = new Map<string, Sqlite.Statement>();
+  return {
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) {
+        cache.delete(text);
+      } else {
+        statement = database.prepare(text);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+    close: () => {
+      cache.clear();
+      database.close();
+    },
+  };
 }
 
 async function openPostgres(options: OpenStoreOptions): Promise<Store> {

@@ -3,10 +3,9 @@ import type pg from 'pg';
 import { quietPool } from '../../store/open.ts';
 import { z } from 'zod';
 import { scrubSecrets } from '../../audit/redact.ts';
-import { type CallRequest, decideCall, recordRefusal, recordResult } from '../../enforcement/call.ts';
+import { type CallRequest, cardOf, decideCall, recordRefusal, recordResult } from '../../enforcement/call.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
 import { seal, unseal } from '../../identity/seal.ts';
-import { getAgent } from '../../registry/agents.ts';
 import { mandateStanding } from '../../tokens/revocation.ts';
 import type { Principal } from '../../tokens/verify-request.ts';
 import type { BrokerCall, BrokerDeps, BrokerReply } from '../broker.ts';
@@ -65,7 +64,7 @@ export class DatabaseBroker {
     const meta = endpointMetaOf(spec, 'POST', ['query']);
     const request: CallRequest = {
       principal,
-      card: await getAgent(this.#deps.store.db, principal.agentId),
+      card: await cardOf(this.#deps, principal.agentId),
       action: 'http:request',
       scopeItem: `http:${spec.name}:POST:/query`,
       resource: { type: 'endpoint', connection: spec.name, name: 'POST /query', highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },

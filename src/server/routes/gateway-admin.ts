@@ -15,6 +15,7 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
 
   app.post('/v1/servers', async (request, reply) => {
     const spec = await addServer(ctx.store.db, parseServerSpec(request.body), ctx.now());
+    await ctx.changes.publish({ kind: 'server.changed', name: spec.name });
     reply.status(201);
     return spec;
   });
