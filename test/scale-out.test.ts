@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mandate } from '../src/sdk/runtime.ts';
+import { generateDpopKeyPair } from '../src/sdk/dpop.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { startUpstream } from './broker.peers.ts';
 import { CODE_HASH } from './fixtures.ts';
@@ -67,7 +68,7 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
       ).status,
     ).toBe(201);
     const join = await readJson(await api(c, 'POST', '/v1/agents/ledger-bot/join-tokens', {}));
-    runtime = await AgentRuntime.bootstrap(a.url, { agent_id: 'ledger-bot', join_token: join.token, code_hash: CODE_HASH, environment: 'dev' });
+    runtime = await AgentRuntime.bootstrap(a.url, { agent_id: 'ledger-bot', join_token: join.token, code_hash: CODE_HASH, environment: 'dev' as const });
     person = (await readJson(await api(b, 'POST', '/v1/users/token', { subject: 'alice@example.com' }))).token;
   });
 
@@ -178,6 +179,20 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
     const m = await mandate(a);
     expect(JSON.parse(Buffer.from(m.token.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.kid);
     for (const replica of [b, c]) expect((await call(replica, m, 'GET', '/items/rotated')).status).toBe(200);
+  });
+
+  it('spends a join token once and binds an instance key once, whichever replicas race for them', async () => {
+    const manifest = (token: string) => ({ agent_id: 'ledger-bot', join_token: token, code_hash: CODE_HASH, environment: 'dev' as const });
+    const single = await readJson(await api(a, 'POST', '/v1/agents/ledger-bot/join-tokens', {}));
+    const raced = await Promise.allSettled([a, b, c].map((replica) => AgentRuntime.bootstrap(replica.url, manifest(single.token))));
+    expect(raced.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of raced.filter((x) => x.status === 'rejected')) expect(r.reason).toMatchObject({ status: 401, error: 'ERR_JOIN_TOKEN' });
+
+    const multi = await readJson(await api(a, 'POST', '/v1/agents/ledger-bot/join-tokens', { uses: 3 }));
+    const key = generateDpopKeyPair();
+    const sameKey = await Promise.allSettled([a, b, c].map((replica) => AgentRuntime.bootstrap(replica.url, manifest(multi.token), key)));
+    expect(sameKey.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of sameKey.filter((x) => x.status === 'rejected')) expect(r.reason).toMatchObject({ status: 409, error: 'ERR_ATTESTATION_KEY_REUSED' });
   });
 
   it('keeps one gap-free, verifiable audit log written by all three', async () => {

@@ -4,7 +4,7 @@ import { traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
-import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import { Broker } from './broker.ts';

@@ -1,5 +1,6 @@
 import { MandateError, notFound } from '../errors.ts';
 import type { InstancesTable } from '../store/schema.ts';
+import { isUniqueViolation } from '../store/errors.ts';
 import type { Queryable } from '../store/store.ts';
 
 export interface Instance {
@@ -22,22 +23,25 @@ const fromRow = (row: InstancesTable): Instance => ({
 });
 
 export async function insertInstance(db: Queryable, instance: Omit<Instance, 'revoked_at' | 'status'>): Promise<void> {
+  const reused = () => new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance', { status: 409 });
   const taken = await db.selectFrom('instances').select('id').where('jkt', '=', instance.jkt).executeTakeFirst();
-  if (taken) {
-    throw new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance', {
-      status: 409,
-    });
+  if (taken) throw reused();
+  try {
+    await db
+      .insertInto('instances')
+      .values({
+        ...instance,
+        public_jwk: JSON.stringify(instance.public_jwk),
+        claims: JSON.stringify(instance.claims),
+        status: 'active',
+        revoked_at: null,
+      })
+      .execute();
+  } catch (error) {
+    // Two attestations with one key at the same moment (on two replicas): the second loses here.
+    if (isUniqueViolation(error)) throw reused();
+    throw error;
   }
-  await db
-    .insertInto('instances')
-    .values({
-      ...instance,
-      public_jwk: JSON.stringify(instance.public_jwk),
-      claims: JSON.stringify(instance.claims),
-      status: 'active',
-      revoked_at: null,
-    })
-    .execute();
 }
 
 export async function findInstance(db: Queryable, id: string): Promise<Instance | undefined> {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isMandateError } from '../errors.ts';
-import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 
 /**
  * RFC 9457 problem details for every admin API error, with Mandate's stable `code`. Internal

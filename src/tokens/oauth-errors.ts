@@ -1,6 +1,6 @@
 // RFC 6749 §5.2, RFC 6750 §3.1, RFC 8693 §2.2.2, RFC 8707 §2, RFC 9449 §7.1 / §8 / §9 — OAuth wire errors
 import { isMandateError } from '../errors.ts';
-import { isStoreUnavailable, storeUnavailable } from '../store/unavailable.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 
 /** The `error` values Mandate's OAuth endpoints and resource servers answer with. */
 export type OAuthErrorCode =
