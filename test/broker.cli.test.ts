@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revealSecret } from '../src/broker/secrets.ts';
 import { masterKeyFrom } from '../src/identity/master-key.ts';
+import { activeSigningKey } from '../src/identity/signing-keys.ts';
 import { openStore } from '../src/store/open.ts';
 import { tempDir } from './harness.ts';
 
@@ -100,10 +101,12 @@ describe('the broker CLI', () => {
     const rewrap = await mandate(['secret', 'rewrap', '--old-key', path.join(dataDir, 'master.key'), '--new-key', newFile, '--data-dir', dataDir], env);
     expect(rewrap.stderr).toBe('');
     const to = masterKeyFrom(newKey);
-    expect(rewrap.stdout).toContain(`re-sealed 2 secret(s) and 0 database role password(s) under master key ${to.id}`);
+    expect(rewrap.stdout).toContain(`re-sealed 2 secret(s), 0 database role password(s) and 1 signing key(s) under master key ${to.id}`);
     const store = await openStore({ dataDir });
     try {
       expect(await revealSecret(store.db, to, 'github_token')).toBe(SECRET);
+      // The control plane can sign with its key under the new master key.
+      expect((await activeSigningKey(store.db, to))?.kid).toEqual(expect.any(String));
       expect((await store.db.selectFrom('secrets').select('master_key_id').execute()).every((r) => r.master_key_id === to.id)).toBe(true);
     } finally {
       await store.close();

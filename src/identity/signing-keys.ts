@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Queryable } from '../store/store.ts';
 import type { MasterKey } from './master-key.ts';
-import { seal, unseal } from './seal.ts';
+import { seal, sealedKeyId, unseal } from './seal.ts';
 
 /**
  * Control-plane signing keys: Ed25519, private parts sealed under the master key, `kid` = the
@@ -39,6 +39,19 @@ export async function createSigningKey(db: Queryable, master: MasterKey, now: Da
     })
     .execute();
   return { kid, publicJwk: { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }, privateKey, publicKey };
+}
+
+/** Re-seal every signing key's private part under a new master key; returns how many moved. */
+export async function rewrapSigningKeys(db: Queryable, from: MasterKey, to: MasterKey): Promise<number> {
+  const rows = await db.selectFrom('signing_keys').select(['kid', 'private_sealed']).execute();
+  let moved = 0;
+  for (const row of rows) {
+    if (sealedKeyId(row.private_sealed) === to.id) continue;
+    const private_sealed = seal(to, unseal(from, row.private_sealed, sealContext(row.kid)), sealContext(row.kid));
+    await db.updateTable('signing_keys').set({ private_sealed }).where('kid', '=', row.kid).execute();
+    moved++;
+  }
+  return moved;
 }
 
 /** The key that signs now: the newest one not retired. */

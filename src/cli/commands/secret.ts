@@ -59,7 +59,7 @@ export function secretCommand(program: Command) {
 
   secret
     .command('rewrap')
-    .description('offline, server stopped: re-seal every secret under a new master key after a rotation')
+    .description('offline, server stopped: re-seal every secret and signing key under a new master key after a rotation')
     .requiredOption('--old-key <file>', 'the previous master key file')
     .requiredOption('--new-key <file>', 'the new master key file (start the server with it afterwards)')
     .option('--data-dir <dir>', 'data directory (MANDATE_DATA_DIR, default ./.mandate)')
@@ -67,6 +67,6 @@ export function secretCommand(program: Command) {
       const config = loadConfig({ dataDir: opts.dataDir });
       const { rewrapStore } = await import('../../broker/rewrap.ts');
       const moved = await rewrapStore(config, path.resolve(opts.oldKey), path.resolve(opts.newKey));
-      print(moved, !!globals().json, () => `re-sealed ${moved.secrets} secret(s) and ${moved.database_roles} database role password(s) under master key ${moved.master_key_id}`);
+      print(moved, !!globals().json, () => `re-sealed ${moved.secrets} secret(s), ${moved.database_roles} database role password(s) and ${moved.signing_keys} signing key(s) under master key ${moved.master_key_id}`);
     });
 }
