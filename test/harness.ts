@@ -45,7 +45,7 @@ export function tempDir(prefix = 'mandate-test-'): string {
 
 export const uniqueSchema = () => `t_${crypto.randomBytes(6).toString('hex')}`;
 
-async function dropSchema(schema: string) {
+export async function dropSchema(schema: string) {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {

@@ -120,7 +120,7 @@ export function openApiDocument(version: string) {
         '/v1/users/token': ['post', 'Person token from the development issuer'],
         '/v1/keys/rotate': ['post', 'Rotate the signing key'],
         '/v1/authorize': ['post', 'Decide an AuthZEN-style request with the running Cedar policies'],
-        '/v1/policies': ['put', 'Replace the running policy set (validated as a whole first)'],
+        '/v1/policies': ['put', 'Replace the running policy set on every replica (validated as a whole first)'],
         '/v1/policies/explain': ['post', 'Explain a decision'],
         '/v1/servers': ['post', 'Register an upstream MCP server'],
         '/v1/servers/{name}/tools/{tool}/approve': ['post', "Approve a quarantined tool's new definition"],
@@ -147,9 +147,9 @@ export function openApiDocument(version: string) {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness (store reachable)',
+          summary: 'Readiness: the store answers and the replica is synchronized with the others',
           security: [],
-          responses: { '200': { description: 'ready' } },
+          responses: { '200': { description: 'ready' }, '503': { description: 'ERR_STORE_UNAVAILABLE or ERR_NOT_SYNCHRONIZED' } },
         },
       },
       '/metrics': {
