@@ -46,6 +46,7 @@ const COLUMNS = [
 ] as const;
 const PG_TYPES = ['bigint', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar',
   'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'text'];
+const KNOWN_CHAINS = 10_000;
 /** Rows per INSERT on SQLite: 17 columns × 1000 stays under its 32,766 bound parameters. */
 const SQLITE_ROWS_PER_INSERT = 1000;
 
@@ -80,6 +81,12 @@ export class StoreAuditWriter implements AuditWriter {
   #checkpointing: Promise<StoredCheckpoint> | undefined;
   #closed = false;
   #idle: Array<() => void> = [];
+  /**
+   * The tree size this writer last committed and the chain heads it knows as of then. While the
+   * head row still shows that size under the lock, no other process has appended since, so these
+   * heads are current and need not be read again.
+   */
+  #known: { size: number; heads: Map<string, Head> } | undefined;
 
   constructor(store: Store, options: StoreAuditWriterOptions = {}) {
     this.#store = store;
@@ -185,8 +192,9 @@ export class StoreAuditWriter implements AuditWriter {
   async #commit(batch: Pending[]): Promise<void> {
     const outcomes: Array<AuditEvent | null | { error: unknown }> = [];
     try {
-      await this.#store.transaction((trx) => this.#write(trx, batch, outcomes));
+      this.#known = await this.#store.transaction((trx) => this.#write(trx, batch, outcomes));
     } catch (error) {
+      this.#known = undefined;
       for (const item of batch) item.reject(error);
       return;
     }
@@ -197,7 +205,7 @@ export class StoreAuditWriter implements AuditWriter {
     });
   }
 
-  async #write(trx: Queryable, batch: Pending[], outcomes: Array<AuditEvent | null | { error: unknown }>): Promise<void> {
+  async #write(trx: Queryable, batch: Pending[], outcomes: Array<AuditEvent | null | { error: unknown }>): Promise<{ size: number; heads: Map<string, Head> } | undefined> {
     const dialect = this.#store.dialect;
     // The sequencer: a write to the one head row takes its lock (PostgreSQL) or the write lock (SQLite).
     const locked = await trx.executeQuery<{ size: number | string; frontier: string }>(
@@ -205,8 +213,13 @@ export class StoreAuditWriter implements AuditWriter {
     );
     const headRow = locked.rows[0];
     if (!headRow) throw new Error('the audit tree head is missing');
-    const log = MerkleLog.restore(Number(headRow.size), decodeFrontier(headRow.frontier));
-    const heads = await loadChainHeads(trx, [...new Set([SYSTEM_CHAIN, ...batch.map((p) => p.record.chain)])]);
+    const size = Number(headRow.size);
+    const log = MerkleLog.restore(size, decodeFrontier(headRow.frontier));
+    const chains = [...new Set([SYSTEM_CHAIN, ...batch.map((p) => p.record.chain)])];
+    // Updated in place: a failed transaction forgets it (#commit), so it never outlives a rollback.
+    const heads = this.#known?.size === size ? this.#known.heads : new Map<string, Head>();
+    const unknown = chains.filter((chain) => !heads.has(chain));
+    if (unknown.length > 0) for (const [chain, head] of await loadChainHeads(trx, unknown)) heads.set(chain, head);
     const touched = new Set<string>();
     const rows: Row[] = [];
     for (const item of batch) {
@@ -243,7 +256,7 @@ export class StoreAuditWriter implements AuditWriter {
         outcomes.push({ error });
       }
     }
-    if (rows.length === 0) return;
+    if (rows.length === 0) return this.#known?.size === size ? this.#known : undefined;
     await insertEvents(trx, dialect, rows);
     const now = this.#now().toISOString();
     await upsertChainHeads(trx, dialect, [...touched].map((chain) => ({ chain, ...(heads.get(chain) as Head) })), now);
@@ -252,6 +265,9 @@ export class StoreAuditWriter implements AuditWriter {
       .set({ size: log.size, frontier: encodeFrontier(log.frontier()), updated_at: now })
       .where('id', '=', 1)
       .execute();
+    // Remember at most so many chains; past that, start over from what this batch touched.
+    if (heads.size > KNOWN_CHAINS) for (const chain of heads.keys()) if (!touched.has(chain)) heads.delete(chain);
+    return { size: log.size, heads };
   }
 }
 

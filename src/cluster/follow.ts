@@ -10,6 +10,7 @@ import type { ChangeFeed } from './feed.ts';
 import type { StandingCache } from './standing-cache.ts';
 import type { FollowedCache } from './followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 
 export interface Followers {
   store: Store;
@@ -17,6 +18,7 @@ export interface Followers {
   authorizer: Authorizer;
   standing: StandingCache;
   cards: FollowedCache<AgentCard>;
+  verified: VerifiedMandates;
   gateway: Gateway;
   broker: Broker;
   logger: Logger;
@@ -39,6 +41,7 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
     switch (change.kind) {
       case 'resync':
         f.cards.clear();
+        f.verified.clear();
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
         await reloadPolicy();

@@ -14,6 +14,7 @@ import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
+import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
 import type { ServerContext } from './context.ts';
@@ -80,6 +81,7 @@ export async function startServer(
     changes,
     standing,
     cards,
+    verified: new VerifiedMandates(),
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),

@@ -3,6 +3,7 @@ import type { ChangeFeed } from '../cluster/feed.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
 import type { ReplayCache } from './replay-cache.ts';
+import type { VerifiedMandates } from './verified-mandates.ts';
 
 /** The enforcement path's view of the replica's change feed and its cache of live mandates. */
 export interface StandingLookup {
@@ -22,6 +23,8 @@ export interface TokenContext {
   maxDelegationDepth: number;
   /** When set, mandate standing is cached (and invalidated by the change feed). */
   standing?: StandingLookup;
+  /** When set, mandates already verified are recognized without verifying their signature again. */
+  verified?: VerifiedMandates;
   /** When set, revocations are announced to every replica. */
   changes?: ChangeFeed;
   /** When set and not synchronized, enforcement points refuse with 503 instead of trusting memory. */

@@ -46,7 +46,11 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   }
   const token = match[1]!;
   const now = ctx.now();
-  const claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
+  let claims = ctx.verified?.get(presented.resource, token, now);
+  if (!claims) {
+    claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
+    ctx.verified?.set(presented.resource, token, claims);
+  }
   if (typeof claims.cnf?.jkt !== 'string') throw invalidToken('mandate is not bound to a key');
   if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate', { status: 401 });
   await verifyDpopProof(presented.dpop, {
