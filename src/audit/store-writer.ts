@@ -219,7 +219,11 @@ export class StoreAuditWriter implements AuditWriter {
     // Updated in place: a failed transaction forgets it (#commit), so it never outlives a rollback.
     const heads = this.#known?.size === size ? this.#known.heads : new Map<string, Head>();
     const unknown = chains.filter((chain) => !heads.has(chain));
-    if (unknown.length > 0) for (const [chain, head] of await loadChainHeads(trx, unknown)) heads.set(chain, head);
+    if (unknown.length > 0) {
+      const loaded = await loadChainHeads(trx, unknown);
+      // A chain with no row yet starts at the genesis hash: remember that too.
+      for (const chain of unknown) heads.set(chain, loaded.get(chain) ?? { seq: 0, hash: GENESIS_HASH, sealed: false });
+    }
     const touched = new Set<string>();
     const rows: Row[] = [];
     for (const item of batch) {
