@@ -33,6 +33,11 @@ export async function startChangingServer(): Promise<{ url: string; setDescripti
       description = text;
     },
     headers,
-    close: () => new Promise((resolve) => httpServer.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        httpServer.close(() => resolve());
+        // Gateways keep pooled connections open; do not wait for them.
+        httpServer.closeAllConnections();
+      }),
   };
 }
