@@ -50,6 +50,8 @@ export class ChangeFeed {
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
   #retryMs = RETRY_MIN_MS;
+  /** Counts losses: a resync begun before the latest loss does not make the replica synchronized. */
+  #losses = 0;
 
   constructor(store: Store, transport: ChangeTransport, onError: (error: Error) => void = () => {}) {
     this.#store = store;
@@ -114,27 +116,29 @@ export class ChangeFeed {
   }
 
   async #connect(): Promise<void> {
+    const losses = this.#losses;
     await this.#transport.listen(
       (payload) => {
         if (senderOf(payload) !== this.id) void this.#enqueue(decodeChange(payload), 'remote');
       },
       (error) => this.#lost(error),
     );
-    await this.#enqueue({ kind: 'resync' }, 'local');
+    await this.#enqueue({ kind: 'resync' }, 'local', losses);
     if (!this.#synchronized) throw new Error(`could not resynchronize: ${this.#reason}`);
   }
 
-  #enqueue(change: Change, origin: 'local' | 'remote'): Promise<void> {
-    const run = this.#queue.then(() => this.#apply(change, origin));
+  /** `losses`: how many losses the listening connection this change depends on had seen. */
+  #enqueue(change: Change, origin: 'local' | 'remote', losses?: number): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(change, origin, losses ?? this.#losses));
     this.#queue = run;
     return run;
   }
 
-  async #apply(change: Change, origin: 'local' | 'remote'): Promise<void> {
+  async #apply(change: Change, origin: 'local' | 'remote', losses: number): Promise<void> {
     this.#epoch++;
     try {
       for (const handler of this.#handlers) await handler(change, origin);
-      if (change.kind === 'resync' && !this.#closed) {
+      if (change.kind === 'resync' && !this.#closed && losses === this.#losses) {
         this.#synchronized = true;
         this.#since = new Date().toISOString();
         this.#reason = undefined;
@@ -155,6 +159,7 @@ export class ChangeFeed {
   /** Changes may have been missed: stop trusting memory, reconnect, resync. */
   #lost(error: Error): void {
     if (this.#closed) return;
+    this.#losses++;
     this.#unsynchronized(error.message || 'change feed lost');
     this.#onError(error);
     if (this.#retry) return;
