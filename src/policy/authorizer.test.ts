@@ -133,3 +133,29 @@ describe.each([{ slicing: true }, { slicing: false }])('an authorizer (slicing: 
     expect(authorizer.decide(exampleRequest()).decision).toBe('deny');
   });
 });
+
+describe('answers remembered per running set', () => {
+  const set = setOf(`${PERMIT}${HARD}`);
+
+  it('gives a remembered answer only to a request the slice’s policies cannot tell apart', () => {
+    const remembering = new Authorizer(set);
+    const asking = new Authorizer(set, { remember: false });
+    const calm = requestWith({ context: { risk: 10 } });
+    const otherTrace = requestWith({ context: { risk: 10, trace: 'ffffffffffffffffffffffffffffffff' } });
+    const risky = requestWith({ context: { risk: 90 } });
+    for (const request of [calm, otherTrace, risky, calm, risky]) {
+      const remembered = remembering.decide(request);
+      const asked = asking.decide(request);
+      expect([remembered.decision, remembered.policies]).toEqual([asked.decision, asked.policies]);
+    }
+    expect(remembering.decide(risky)).toMatchObject({ decision: 'deny', policies: ['hard-stop'] });
+    expect(remembering.decide(calm).decision).toBe('allow');
+  });
+
+  it('forgets them when a new set runs', () => {
+    const authorizer = new Authorizer(set);
+    expect(authorizer.decide(requestWith({ context: { risk: 10 } })).decision).toBe('allow');
+    authorizer.reload(setOf(HARD));
+    expect(authorizer.decide(requestWith({ context: { risk: 10 } })).decision).toBe('deny');
+  });
+});

@@ -23,6 +23,11 @@ export interface AuthorizerOptions {
   readonly slicing?: boolean;
   /** Most preparsed slices kept at once (default 4096). */
   readonly maxSlices?: number;
+  /**
+   * `true` (default): remember Cedar's answer per slice and projected inputs (up to 10,000 per
+   * running set), so a repeated call skips the engine. `false`: ask Cedar every time.
+   */
+  readonly remember?: boolean;
 }
 
 interface Running {
@@ -40,6 +45,7 @@ export class Authorizer {
       now: options.now ?? (() => new Date()),
       slicing: options.slicing ?? true,
       maxSlices: options.maxSlices ?? 4096,
+      remember: options.remember ?? true,
     };
     this.#running = this.#prepare(set);
   }
@@ -89,7 +95,7 @@ export class Authorizer {
 
   #prepare(set: PolicySet): Running {
     const sets = new PreparsedSets(this.#options.maxSlices);
-    const evaluator = this.#options.slicing ? slicedEvaluator(set, sets) : fullEvaluator(set, sets);
+    const evaluator = this.#options.slicing ? slicedEvaluator(set, sets, this.#options.remember) : fullEvaluator(set, sets);
     try {
       evaluator.prepare();
     } catch (error) {

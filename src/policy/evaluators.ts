@@ -28,11 +28,20 @@ export interface Evaluator {
   begin(request: CedarRequest): Evaluation;
 }
 
-export function slicedEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
+/** Outcomes remembered per running set: Cedar's answer is a function of the slice and its inputs. */
+const REMEMBERED = 10_000;
+
+export function slicedEvaluator(set: PolicySet, sets: PreparsedSets, remember = true): Evaluator {
   const index = new SliceIndex(set);
+  const remembered = new Map<string, Outcome>();
   const run = (request: CedarRequest, slice: Slice): Outcome => {
     if (slice.policies.length === 0) return NO_POLICY;
     const { context, entities } = project(request, slice.footprint, set.schema);
+    // The projection holds only what the slice's policies read, so calls that differ in anything
+    // else (time, trace, a budget no policy of the slice looks at) share one answer.
+    const key = remember ? `${slice.key}\u0000${JSON.stringify([request.principal, request.action, request.resource, context, entities])}` : '';
+    const known = remember ? remembered.get(key) : undefined;
+    if (known) return known;
     const answer = statefulIsAuthorized({
       principal: request.principal,
       action: request.action,
@@ -41,7 +50,11 @@ export function slicedEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator 
       entities,
       preparsedPolicySetId: sets.idFor(slice.key, slice.policies, sliceText),
     });
-    return outcomeOf(answer, slice.policies);
+    const outcome = freeze(outcomeOf(answer, slice.policies));
+    if (!remember) return outcome;
+    if (remembered.size >= REMEMBERED) remembered.delete(remembered.keys().next().value!);
+    remembered.set(key, outcome);
+    return outcome;
   };
   return {
     prepare() {},
@@ -85,6 +98,9 @@ export function fullEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
     },
   };
 }
+
+const freeze = (outcome: Outcome): Outcome =>
+  Object.freeze({ ...outcome, reason: Object.freeze([...outcome.reason]), errors: Object.freeze([...outcome.errors]), errored: Object.freeze([...outcome.errored]) }) as Outcome;
 
 const schemas = new Set<string>();
 
