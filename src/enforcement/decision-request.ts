@@ -15,6 +15,25 @@ export function policyToolset(card: AgentCard): string[] {
 }
 
 /**
+ * One principal object per card object and instance: the authorizer validates a principal and
+ * builds its entity once per object (by identity), and cards come from a cache, so calls of one
+ * instance share it until its card changes.
+ */
+const principals = new WeakMap<AgentCard, Map<string, DecisionRequest['principal']>>();
+
+function policyPrincipal(card: AgentCard, instance: string): DecisionRequest['principal'] {
+  let byInstance = principals.get(card);
+  if (!byInstance) principals.set(card, (byInstance = new Map()));
+  let principal = byInstance.get(instance);
+  if (!principal) {
+    principal = Object.freeze({ instance, agent: Object.freeze({ id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) }) });
+    if (byInstance.size >= 1000) byInstance.clear();
+    byInstance.set(instance, principal);
+  }
+  return principal;
+}
+
+/**
  * The policy request for one call, built only from verified, structured facts: the mandate, the
  * agent card, the resource's metadata and the runtime signals (DESIGN §5: deterministic).
  */
@@ -33,10 +52,7 @@ export function decisionRequest(input: {
   const claims = principal.claims;
   const remaining = input.budgetRemaining;
   return {
-    principal: {
-      instance: principal.instanceId,
-      agent: { id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) },
-    },
+    principal: policyPrincipal(card, principal.instanceId),
     person: principal.person,
     action: input.action,
     resource: input.resource,
