@@ -102,10 +102,20 @@ export async function mandateAt(replica: { url: string }, runtime: AgentRuntime,
   return { token: body.access_token, scope: body.scope, expiresAt: new Date(Date.now() + body.expires_in * 1000) };
 }
 
+/**
+ * A `fetch` for one enforcement point (`route`, e.g. `/mcp/orders`) reached on a replica's own
+ * address: the mandate, and a fresh proof per request for the public URL of that point.
+ */
+export function signedFetch(runtime: AgentRuntime, mandate: Mandate, route: string): typeof fetch {
+  return (input, init = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `DPoP ${mandate.token}`);
+    headers.set('dpop', runtime.proof((init.method ?? 'GET').toUpperCase(), `${PUBLIC}${route}`, mandate.token));
+    return fetch(input, { ...init, headers });
+  };
+}
+
 /** A call through one replica's broker, with a fresh proof for the public URL of the same path. */
 export function brokerCall(replica: { url: string }, runtime: AgentRuntime, mandate: Mandate, method: string, route: string): Promise<Response> {
-  return fetch(`${replica.url}${route}`, {
-    method,
-    headers: { authorization: `DPoP ${mandate.token}`, dpop: runtime.proof(method, `${PUBLIC}${route}`, mandate.token) },
-  });
+  return signedFetch(runtime, mandate, route)(`${replica.url}${route}`, { method });
 }

@@ -9,7 +9,7 @@ import { startUpstream } from './broker.peers.ts';
 import { startChangingServer } from './peers/changing-server.ts';
 import { CODE_HASH } from './fixtures.ts';
 import { PG_URL, postgresAvailable, readJson, uniqueSchema } from './harness.ts';
-import { adminApi, adminTokenOf, brokerCall, clusterEnv, exchangeAt, mandateAt, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
+import { adminApi, adminTokenOf, brokerCall, clusterEnv, exchangeAt, mandateAt, PUBLIC, type Replica, signedFetch, startReplica, stopReplica } from './replicas.kit.ts';
 
 /**
  * Three `mandate serve` replicas as separate processes over one PostgreSQL schema, a real HTTP
@@ -192,14 +192,8 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
       expect((await api(b, 'PUT', '/v1/agents', [card])).status).toBe(200);
       const m = await mandateAt(a, runtime, { person, scope: 'tool:orders/lookup', resource: `${PUBLIC}/mcp/orders` });
       const connect = async (replica: Replica) => {
-        const signed: typeof fetch = (input, init = {}) => {
-          const headers = new Headers(init.headers);
-          headers.set('authorization', `DPoP ${m.token}`);
-          headers.set('dpop', runtime.proof((init.method ?? 'GET').toUpperCase(), `${PUBLIC}/mcp/orders`, m.token));
-          return fetch(input, { ...init, headers });
-        };
         const client = new Client({ name: `agent-on-${replica.name}`, version: '1' });
-        await client.connect(new StreamableHTTPClientTransport(new URL(`${replica.url}/mcp/orders`), { fetch: signed }));
+        await client.connect(new StreamableHTTPClientTransport(new URL(`${replica.url}/mcp/orders`), { fetch: signedFetch(runtime, m, '/mcp/orders') }));
         return client;
       };
       const lookup = async (client: Client) => {
