@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditWriter } from '../audit/writer.ts';
-import type { Change } from '../cluster/changes.ts';
+import type { ChangeFeed } from '../cluster/feed.ts';
 import { MandateError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 import { type Approval, approvalStatus, type ApprovalStatus, decideApproval, getApproval } from './approvals.ts';
@@ -12,9 +12,8 @@ import type { GovernedCall } from './governed-call.ts';
 import { CallGovernor } from './governor.ts';
 import { sweepRateWindows } from './rate-limits.ts';
 
-export interface ChangeSink {
-  publish(change: Change): Promise<void>;
-}
+/** Where governance announces the mandates and instances it ends. */
+export type ChangeSink = Pick<ChangeFeed, 'transaction'>;
 
 const SWEEP_EVERY = 1000;
 const WAIT_POLL_MS = 200;

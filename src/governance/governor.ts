@@ -1,6 +1,9 @@
 import type { AuditWriter } from '../audit/writer.ts';
 import type { Decision } from '../policy/decision.ts';
-import { mandatesRevoked } from '../cluster/changes.ts';
+import type { Transaction } from 'kysely';
+import type { Change } from '../cluster/changes.ts';
+import { revokeAnnounced } from '../cluster/revoke.ts';
+import type { Database } from '../store/schema.ts';
 import type { Queryable } from '../store/store.ts';
 import { revokeInstance, revokeMandates } from '../tokens/revocation.ts';
 import { type Anomaly, detectAnomalies, ruleLabel } from './anomalies.ts';
@@ -83,8 +86,7 @@ export class CallGovernor {
     this.#budget = budget;
     if (budget.limit > 0 && budget.remaining <= 0 && this.#cost > 0) {
       // Normally ended by the call that spent the last unit; here when that could not finish.
-      const revoked = await revokeMandates(this.#db, [principal.claims.jti], this.#now);
-      await this.#announce(revoked);
+      const revoked = await this.#revoke((trx) => revokeMandates(trx, [principal.claims.jti], this.#now));
       if (revoked.length > 0) await this.#audit.append(mandateExhausted(this.#call, budget, revoked));
       return { code: 'ERR_BUDGET_EXHAUSTED', message: `the mandate's budget is spent (${budget.spent} of ${budget.limit}): it has ended; obtain a new mandate` };
     }
@@ -94,8 +96,7 @@ export class CallGovernor {
     for (const anomaly of this.#anomalies) await this.#audit.append(anomalyDetected(this.#call, anomaly));
     const suspending = this.#anomalies.filter((a) => a.response === 'suspend');
     if (suspending.length > 0) {
-      const revoked = await this.#gov.store.transaction((trx) => revokeInstance(trx, principal.instanceId, this.#now));
-      await this.#announce(revoked, principal.instanceId);
+      const revoked = await this.#revoke((trx) => revokeInstance(trx, principal.instanceId, this.#now), [{ kind: 'instance.revoked', id: principal.instanceId }]);
       await this.#audit.append(instanceSuspended(this.#call, suspending, revoked));
       return {
         code: 'ERR_INSTANCE_SUSPENDED',
@@ -208,18 +209,15 @@ export class CallGovernor {
     if (!allowed) return;
     if (this.#used && this.#use) await this.#audit.append(approvalConsumed(this.#call, this.#use));
     if (this.#debit && this.#debit.exhausted.length > 0) {
-      const revoked = await revokeMandates(this.#db, this.#debit.exhausted, this.#now);
-      await this.#announce(revoked);
+      const exhausted = this.#debit.exhausted;
+      const revoked = await this.#revoke((trx) => revokeMandates(trx, exhausted, this.#now));
       await this.#audit.append(mandateExhausted(this.#call, this.#debit, revoked));
     }
   }
 
-  /** Every replica stops accepting what governance just ended. */
-  async #announce(revoked: readonly string[], instance?: string): Promise<void> {
-    const changes = this.#gov.changes;
-    if (!changes) return;
-    if (instance) await changes.publish({ kind: 'instance.revoked', id: instance });
-    if (revoked.length > 0) await changes.publish(mandatesRevoked(revoked));
+  /** Ends mandates atomically; every replica stops accepting them. */
+  #revoke(work: (trx: Transaction<Database>) => Promise<string[]>, also: Change[] = []): Promise<string[]> {
+    return revokeAnnounced(this.#gov.store, this.#gov.changes, work, also);
   }
 
   #binding(): CallBinding {

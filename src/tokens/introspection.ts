@@ -2,7 +2,7 @@
 import { decodeJwt } from 'jose';
 import { delegationPath, verifyMandateJwt } from './mandate.ts';
 import type { TokenContext } from './context.ts';
-import { mandatesRevoked } from '../cluster/changes.ts';
+import { revokeAnnounced } from '../cluster/revoke.ts';
 import { mandateStanding, revokeMandates } from './revocation.ts';
 
 /**
@@ -32,13 +32,7 @@ export async function revokeToken(ctx: TokenContext, token: string): Promise<str
   } catch {
     return [];
   }
-  const revoked = ctx.changes
-    ? await ctx.changes.transaction(async (trx, emit) => {
-        const ended = await revokeMandates(trx, [jti], now);
-        if (ended.length > 0) await emit(mandatesRevoked(ended));
-        return ended;
-      })
-    : await ctx.store.transaction((trx) => revokeMandates(trx, [jti], now));
+  const revoked = await revokeAnnounced(ctx.store, ctx.changes, (trx) => revokeMandates(trx, [jti], now));
   if (revoked.length > 0) {
     await ctx.audit.append({
       chain: 'system',

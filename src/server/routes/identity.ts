@@ -9,7 +9,7 @@ import { durationSeconds } from '../../registry/duration.ts';
 import { getAgent } from '../../registry/agents.ts';
 import { MandateError } from '../../errors.ts';
 import { verifyDpopProof } from '../../tokens/dpop.ts';
-import { mandatesRevoked } from '../../cluster/changes.ts';
+import { revokeAnnounced } from '../../cluster/revoke.ts';
 import { revokeInstance } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -77,12 +77,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const now = ctx.now();
     const instance = await getInstance(ctx.store.db, id);
-    const revoked = await ctx.changes.transaction(async (trx, emit) => {
-      const ended = await revokeInstance(trx, id, now);
-      await emit({ kind: 'instance.revoked', id });
-      await emit(mandatesRevoked(ended));
-      return ended;
-    });
+    const revoked = await revokeAnnounced(ctx.store, ctx.changes, (trx) => revokeInstance(trx, id, now), [{ kind: 'instance.revoked', id }]);
     await ctx.audit.append({
       chain: `instance:${id}`,
       type: 'lifecycle.revoked',
