@@ -1,6 +1,7 @@
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { generateDpopKeyPair } from '../src/sdk/dpop.ts';
-import { readJson, type TestServer } from './harness.ts';
+import type { Dialect } from '../src/store/store.ts';
+import { readJson, startTestServer, type TestServer } from './harness.ts';
 
 export const CODE_HASH = `sha256:${'c0de'.repeat(16)}`;
 
@@ -56,3 +57,20 @@ export async function bootstrap(server: TestServer, agentId: string, extra: obje
 }
 
 export const decode = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString());
+
+/**
+ * The delegation story's cast on a fresh server: support-bot (parent) and summarizer (child)
+ * attested, a person token for alice, and the GitHub gateway resource they ask mandates for.
+ */
+export async function delegationScene(dialect: Dialect) {
+  const server = await startTestServer(dialect);
+  await register(server, supportBot);
+  await register(server, summarizer);
+  return {
+    server,
+    github: `${server.url}/mcp/github`,
+    parent: await bootstrap(server, 'support-bot'),
+    child: await bootstrap(server, 'summarizer'),
+    alice: await personToken(server, 'alice@example.com'),
+  };
+}

@@ -8,7 +8,7 @@ import { signManifest } from '../src/sdk/manifest.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { verifyPresentedMandate } from '../src/tokens/verify-request.ts';
 import { readJson, startTestServer, type TestServer } from './harness.ts';
-import { bootstrap, CODE_HASH, decode, joinToken, personToken, register, summarizer, supportBot } from './fixtures.ts';
+import { bootstrap, CODE_HASH, decode, joinToken, personToken, register, summarizer, supportBot, delegationScene } from './fixtures.ts';
 import {
   exchangeAs,
   exchangeForm,
@@ -508,13 +508,7 @@ describe('lifecycle ends mandates at once', () => {
   let github: string;
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite');
-    github = `${server.url}/mcp/github`;
-    await register(server, supportBot);
-    await register(server, summarizer);
-    parent = await bootstrap(server, 'support-bot');
-    child = await bootstrap(server, 'summarizer');
-    alice = await personToken(server, 'alice@example.com');
+    ({ server, parent, child, alice, github } = await delegationScene('sqlite'));
   });
   afterAll(() => server.close());
 

@@ -10,8 +10,8 @@ import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { type RunningServer, startServer } from '../src/server/serve.ts';
 import { revokeMandates } from '../src/tokens/revocation.ts';
 import { verifyPresentedMandate } from '../src/tokens/verify-request.ts';
-import { dialects, PG_URL, postgresAvailable, readJson, startTestServer, tempDir, type TestServer, uniqueSchema } from './harness.ts';
-import { bootstrap, CODE_HASH, decode, personToken, register, summarizer, supportBot } from './fixtures.ts';
+import { dialects, PG_URL, postgresAvailable, readJson, tempDir, type TestServer, uniqueSchema } from './harness.ts';
+import { CODE_HASH, decode, supportBot, delegationScene } from './fixtures.ts';
 import { exchangeAs, exchangeForm, expectRefused, form, formHeaders, mandateRows, proofFor, tokenRequest, tokenUrl } from './mandates.kit.ts';
 
 /** Attacks whose defence lives in the store: replay caches and revocation, on every dialect. */
@@ -23,13 +23,7 @@ describe.each(await dialects())('attacks the store must stop, on %s', (dialect) 
   let github: string;
 
   beforeAll(async () => {
-    server = await startTestServer(dialect);
-    github = `${server.url}/mcp/github`;
-    await register(server, supportBot);
-    await register(server, summarizer);
-    parent = await bootstrap(server, 'support-bot');
-    child = await bootstrap(server, 'summarizer');
-    alice = await personToken(server, 'alice@example.com');
+    ({ server, parent, child, alice, github } = await delegationScene(dialect));
   });
   afterAll(() => server.close());
 

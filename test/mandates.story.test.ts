@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
 import { verifyPresentedMandate } from '../src/tokens/verify-request.ts';
-import { dialects, readJson, startTestServer, type TestServer } from './harness.ts';
-import { bootstrap, decode, personToken, register, summarizer, supportBot } from './fixtures.ts';
+import { dialects, readJson, type TestServer } from './harness.ts';
+import { decode, delegationScene } from './fixtures.ts';
 
 describe.each(await dialects())('person → agent instance → mandate → sub-agent mandate, on %s', (dialect) => {
   let server: TestServer;
@@ -14,13 +14,7 @@ describe.each(await dialects())('person → agent instance → mandate → sub-a
   let github: string;
 
   beforeAll(async () => {
-    server = await startTestServer(dialect);
-    github = `${server.url}/mcp/github`;
-    await register(server, supportBot);
-    await register(server, summarizer);
-    parent = await bootstrap(server, 'support-bot');
-    child = await bootstrap(server, 'summarizer');
-    alice = await personToken(server, 'alice@example.com');
+    ({ server, parent, child, alice, github } = await delegationScene(dialect));
   });
   afterAll(() => server.close());
 
