@@ -20,7 +20,6 @@ export function parseOrThrow<S extends z.ZodType>(
   const first = details[0]!;
   const where = first.path ? `${first.path}: ` : '';
   throw new MandateError('ERR_VALIDATION', `invalid ${what}: ${where}${first.message}`, {
-    status: 400,
     details,
   });
 }

@@ -313,6 +313,6 @@ describe('the credential broker in front of a real HTTP API', () => {
     expect(JSON.parse(body)).toMatchObject({ error: 'ERR_UPSTREAM_UNAVAILABLE' });
     expect(body).not.toContain(SECRET);
     const results = server.audit.events.filter((e) => e.type === 'http.result' && e.status === 'failure').map((e) => e.denial_reason);
-    expect(results).toEqual(expect.arrayContaining(['ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_TOO_LARGE', 'ERR_UPSTREAM_HTTP_404', 'ERR_UPSTREAM_UNAVAILABLE']));
+    expect(results).toEqual(expect.arrayContaining(['ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_TOO_LARGE', 'ERR_UPSTREAM_HTTP_STATUS', 'ERR_UPSTREAM_UNAVAILABLE']));
   });
 });

@@ -1,5 +1,5 @@
 // Mandate audit hash chains: append, and verify one chain ordered by seq
-import { conflict, MandateError } from '../errors.ts';
+import { refusal, MandateError } from '../errors.ts';
 import { type AuditEvent, GENESIS_HASH, hashEvent, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
 
 /** The last event of a chain as someone saw it: enough to extend it or to detect a rollback. */
@@ -43,7 +43,7 @@ export function appendEvent(head: (ChainHead & { type?: string }) | null, draft:
     throw new MandateError('ERR_AUDIT_CHAIN_MISMATCH', `cannot append to ${head.chain} an event of ${draft.chain}`);
   }
   if (head?.sealed || head?.type === SEALED_TYPE) {
-    throw conflict('ERR_AUDIT_CHAIN_SEALED', `audit chain ${head.chain} is sealed`);
+    throw refusal('ERR_AUDIT_CHAIN_SEALED', `audit chain ${head.chain} is sealed`);
   }
   const unhashed: UnhashedAuditEvent = { ...draft, seq: (head?.seq ?? 0) + 1, prev_hash: head?.hash ?? GENESIS_HASH };
   return { ...unhashed, hash: hashEvent(unhashed) };

@@ -16,7 +16,7 @@ export interface Checkpoint {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const malformed = (message: string) => new MandateError('ERR_CHECKPOINT_MALFORMED', message, { status: 400 });
+const malformed = (message: string) => new MandateError('ERR_CHECKPOINT_MALFORMED', message);
 
 /** The note text: origin, decimal size without leading zeros, base64 root hash, extension lines. */
 export function formatCheckpoint(checkpoint: Checkpoint): string {
@@ -57,7 +57,7 @@ export function verifyCheckpoint(
   const { text } = openNote(note, Array.isArray(trusted) ? trusted : [trusted as NoteVerifier]);
   const checkpoint = parseBody(text);
   if (options.origin !== undefined && checkpoint.origin !== options.origin) {
-    throw new MandateError('ERR_CHECKPOINT_ORIGIN_MISMATCH', `checkpoint is for ${checkpoint.origin}`, { status: 400 });
+    throw new MandateError('ERR_CHECKPOINT_ORIGIN_MISMATCH', `checkpoint is for ${checkpoint.origin}`);
   }
   return checkpoint;
 }
@@ -73,19 +73,17 @@ export function isFork(a: Checkpoint, b: Checkpoint): boolean {
  */
 export function assertConsistent(older: Checkpoint, newer: Checkpoint, proof: readonly Uint8Array[]): void {
   if (older.origin !== newer.origin) {
-    throw new MandateError('ERR_CHECKPOINT_ORIGIN_MISMATCH', 'checkpoints are from different logs', { status: 400 });
+    throw new MandateError('ERR_CHECKPOINT_ORIGIN_MISMATCH', 'checkpoints are from different logs');
   }
   if (isFork(older, newer)) {
-    throw new MandateError('ERR_CHECKPOINT_FORK', `two roots signed for size ${older.size}`, { status: 409 });
+    throw new MandateError('ERR_CHECKPOINT_FORK', `two roots signed for size ${older.size}`);
   }
   if (newer.size < older.size) {
     throw new MandateError('ERR_CHECKPOINT_ROLLBACK', `log shrank from ${older.size} to ${newer.size}`, {
-      status: 409,
     });
   }
   if (!verifyConsistency(older.size, newer.size, older.rootHash, newer.rootHash, proof)) {
     throw new MandateError('ERR_CHECKPOINT_INCONSISTENT', `size ${newer.size} does not extend size ${older.size}`, {
-      status: 409,
     });
   }
 }

@@ -1,7 +1,7 @@
 // Mandate audit event: one record of a per-chain hash chain, hashed over its RFC 8785 (JCS) form
 import { hash } from 'node:crypto';
 import { z } from 'zod';
-import { badRequest } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import { canonicalize } from './jcs.ts';
 import { leafHash } from './merkle.ts';
 
@@ -98,7 +98,7 @@ export function eventLeafHash(event: Pick<AuditEvent, 'hash'>): Uint8Array {
 export function parseAuditEvent(input: unknown): AuditEvent {
   const result = auditEventSchema.safeParse(input);
   if (result.success) return result.data;
-  throw badRequest(
+  throw refusal(
     'ERR_AUDIT_EVENT_INVALID',
     'audit event is not valid',
     result.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),

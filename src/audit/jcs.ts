@@ -1,5 +1,5 @@
 // RFC 8785 — JSON Canonicalization Scheme (JCS)
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 
 /**
  * The JSON data model JCS works on (RFC 8785 §3.1: I-JSON, RFC 7493). Object members whose value
@@ -38,7 +38,6 @@ export function canonicalize(value: unknown): string {
     if (!(e instanceof Refusal)) throw e;
     const path = `$${e.path.reverse().join('')}`;
     throw new MandateError(e.code, `cannot canonicalize ${path}: ${e.reason}`, {
-      status: 400,
       details: [{ path, message: e.reason }],
     });
   }
@@ -73,10 +72,10 @@ function isOrderedJson(value: unknown, depth: number): boolean {
 
 /** Internal carrier that collects the JSON path while the error unwinds. */
 class Refusal {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly reason: string;
   readonly path: string[] = [];
-  constructor(code: string, reason: string) {
+  constructor(code: ErrorCode, reason: string) {
     this.code = code;
     this.reason = reason;
   }

@@ -1,6 +1,6 @@
 // The audit log in the store: rows, tree head, checkpoints, RFC 9162 proofs and queries
 import { sql } from 'kysely';
-import { MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import { parseDurationSeconds } from '../registry/duration.ts';
 import type { AuditEventsTable } from '../store/schema.ts';
 import type { Dialect, Queryable } from '../store/store.ts';
@@ -133,7 +133,7 @@ export async function loadLeaves(db: Queryable, size: number, pageSize = 20_000)
       leaves.push(leafHash(Buffer.from(row.hash, 'hex')));
     }
     if (rows.length === 0 || Number(rows.at(-1)!.leaf_index) !== leaves.length - 1) {
-      throw new MandateError('ERR_AUDIT_LOG_GAP', `audit leaf ${leaves.length} is missing`, { status: 409 });
+      throw new MandateError('ERR_AUDIT_LOG_GAP', `audit leaf ${leaves.length} is missing`);
     }
   }
   return leaves;
@@ -247,7 +247,7 @@ export function instantFrom(value: string | undefined, now: Date, name = 'time')
   const seconds = parseDurationSeconds(value);
   const time = seconds !== undefined ? now.getTime() - seconds * 1000 : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
   if (!Number.isFinite(time)) {
-    throw new MandateError('ERR_VALIDATION', `invalid ${name}: must be an ISO-8601 time or a duration such as 15m, 24h, 7d`, { status: 400 });
+    throw new MandateError('ERR_VALIDATION', `invalid ${name}: must be an ISO-8601 time or a duration such as 15m, 24h, 7d`);
   }
   return new Date(time).toISOString();
 }
@@ -258,13 +258,13 @@ export const encodeCursor = (leaf: number) => Buffer.from(`l${leaf}`).toString('
 export function decodeCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const match = /^l(0|[1-9][0-9]{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new MandateError('ERR_AUDIT_CURSOR', 'cursor is not valid', { status: 400 });
+  if (!match) throw new MandateError('ERR_AUDIT_CURSOR', 'cursor is not valid');
   return Number(match[1]);
 }
 
 export async function getEventAt(db: Queryable, leaf: number): Promise<AuditEvent> {
   const row = await db.selectFrom('audit_events').select(['hash', 'body']).where('leaf_index', '=', leaf).executeTakeFirst();
-  if (!row) throw notFound('ERR_AUDIT_EVENT_NOT_FOUND', `no audit event at leaf ${leaf}`);
+  if (!row) throw refusal('ERR_AUDIT_EVENT_NOT_FOUND', `no audit event at leaf ${leaf}`);
   return eventOf(row);
 }
 

@@ -130,5 +130,5 @@ function checkHash(hash: Uint8Array | undefined): Uint8Array {
 }
 
 export function rangeError(message: string): MandateError {
-  return new MandateError('ERR_MERKLE_RANGE', message, { status: 400 });
+  return new MandateError('ERR_MERKLE_RANGE', message);
 }

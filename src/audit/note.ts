@@ -27,8 +27,8 @@ const MAX_NOTE_BYTES = 1 << 20;
 const FORBIDDEN = /[\x00-\x09\x0b-\x1f]|\p{Cs}/u;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const malformed = (message: string) => new MandateError('ERR_NOTE_MALFORMED', message, { status: 400 });
-const badKey = (message: string) => new MandateError('ERR_NOTE_KEY_INVALID', message, { status: 400 });
+const malformed = (message: string) => new MandateError('ERR_NOTE_MALFORMED', message);
+const badKey = (message: string) => new MandateError('ERR_NOTE_KEY_INVALID', message);
 
 /** key ID = SHA-256(key name || 0x0A || 0x01 || 32-byte Ed25519 public key)[:4] */
 export function keyId(name: string, publicKey: KeyObject): Buffer {
@@ -101,13 +101,12 @@ export function openNote(note: string, trusted: readonly NoteVerifier[]): { text
     if (!key) continue;
     if (!verify(null, Buffer.from(text), key.publicKey, sig.signature)) {
       throw new MandateError('ERR_NOTE_SIGNATURE_INVALID', `signature by ${key.name} does not verify`, {
-        status: 400,
       });
     }
     signedBy.push(key.name);
   }
   if (signedBy.length === 0) {
-    throw new MandateError('ERR_NOTE_UNVERIFIED', 'note carries no signature from a trusted key', { status: 400 });
+    throw new MandateError('ERR_NOTE_UNVERIFIED', 'note carries no signature from a trusted key');
   }
   return { text, signedBy };
 }

@@ -1,7 +1,7 @@
 // Durable audit writer: group commit into the store, one gap-free sequencer, per-chain heads
 import crypto, { hash as digest } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
-import { badRequest } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import type { Store, Queryable } from '../store/store.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { type AuditEvent, EVENT_TYPE, GENESIS_HASH, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
@@ -113,7 +113,7 @@ export class StoreAuditWriter implements AuditWriter {
    * Resolves null when the chain was sealed already.
    */
   sealChain(chain: string, detail?: SealDetail): Promise<AuditEvent | null> {
-    if (chain === SYSTEM_CHAIN) return Promise.reject(badRequest('ERR_AUDIT_CHAIN_INVALID', 'the system chain is never sealed'));
+    if (chain === SYSTEM_CHAIN) return Promise.reject(refusal('ERR_AUDIT_CHAIN_INVALID', 'the system chain is never sealed'));
     return this.#enqueue(sealRecord(chain, detail), true);
   }
 
@@ -148,10 +148,10 @@ export class StoreAuditWriter implements AuditWriter {
   #enqueue(record: AuditRecord, seal: boolean): Promise<AuditEvent | null> {
     if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
     if (typeof record?.chain !== 'string' || !CHAIN.test(record.chain)) {
-      return Promise.reject(badRequest('ERR_AUDIT_EVENT_INVALID', 'audit chain must be system or instance:<id>'));
+      return Promise.reject(refusal('ERR_AUDIT_EVENT_INVALID', 'audit chain must be system or instance:<id>'));
     }
     if (typeof record.type !== 'string' || !EVENT_TYPE.test(record.type) || record.type.length > 128) {
-      return Promise.reject(badRequest('ERR_AUDIT_EVENT_INVALID', `audit event type ${String(record.type)} is not valid`));
+      return Promise.reject(refusal('ERR_AUDIT_EVENT_INVALID', `audit event type ${String(record.type)} is not valid`));
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ record, time: this.#now().toISOString(), seal, resolve, reject });

@@ -86,7 +86,7 @@ export function addressRefusal(ip: string, named: boolean): string | null {
   return null;
 }
 
-const badBaseUrl = (message: string) => new MandateError('ERR_CONNECTION_BASE_URL', message, { status: 400 });
+const badBaseUrl = (message: string) => new MandateError('ERR_CONNECTION_BASE_URL', message);
 
 /** The host exactly as written in an absolute URL, before WHATWG parsing rewrites it. */
 const rawHostOf = (text: string) => /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/?#\\]*@)?(\[[^\]]*\]|[^:/?#\\]*)/.exec(text)?.[1]?.toLowerCase();

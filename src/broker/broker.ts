@@ -87,17 +87,17 @@ export class Broker {
     let headers: http.OutgoingHttpHeaders = {};
     let query = '';
     try {
-      if (!METHODS.has(method)) throw new MandateError('ERR_BROKER_METHOD', `the broker does not forward ${method.slice(0, 20)} requests`, { status: 405 });
+      if (!METHODS.has(method)) throw new MandateError('ERR_BROKER_METHOD', `the broker does not forward ${method.slice(0, 20)} requests`);
       path = normalizeBrokerPath(call.rawPath);
       if (spec.type === 'http') {
         upstream = this.#upstream(spec);
         if (!upstream.connection.allow.some((rule) => ruleMatches(rule, method, path.segments))) {
-          throw new MandateError('ERR_BROKER_ENDPOINT_NOT_ALLOWED', `connection ${spec.name} does not allow ${method} ${path.text}`, { status: 403 });
+          throw new MandateError('ERR_BROKER_ENDPOINT_NOT_ALLOWED', `connection ${spec.name} does not allow ${method} ${path.text}`);
         }
         query = checkQuery(call.query ?? '');
         headers = forwardedRequestHeaders(call.headers, injectedHeaderNames(upstream.connection.inject));
       } else if (method !== 'POST' || path.text !== '/query') {
-        throw new MandateError('ERR_BROKER_ENDPOINT_UNKNOWN', `database connection ${spec.name} answers only POST /query`, { status: 404 });
+        throw new MandateError('ERR_BROKER_ENDPOINT_UNKNOWN', `database connection ${spec.name} answers only POST /query`);
       }
     } catch (error) {
       if (isMandateError(error)) await recordRefusal(this.deps, refusalBase, error.code, error.message);
@@ -133,7 +133,7 @@ export class Broker {
       throw error;
     }
     const failed = reply.status >= 400;
-    await recordResult(this.deps, request, outcome.callId, { ok: !failed, bytes: reply.body.length, ...(failed ? { error: `ERR_UPSTREAM_HTTP_${reply.status}` } : {}) });
+    await recordResult(this.deps, request, outcome.callId, { ok: !failed, bytes: reply.body.length, ...(failed ? { error: 'ERR_UPSTREAM_HTTP_STATUS', upstreamStatus: reply.status } : {}) });
     return reply;
   }
 
@@ -141,7 +141,7 @@ export class Broker {
     const { spec, inject } = upstream.connection;
     const injection = await fillInjection(this.deps.store.db, this.deps.masterKey, inject, call.principal.person).catch((error: unknown) => {
       if (isMandateError(error) && error.code === 'ERR_SECRET_NOT_FOUND') {
-        throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no stored credential${call.principal.person ? ' for this person' : ''}`, { status: 502, expose: true });
+        throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no stored credential${call.principal.person ? ' for this person' : ''}`, { expose: true });
       }
       throw error;
     });

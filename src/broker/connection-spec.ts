@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conflict, MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import { CLASSIFICATIONS } from '../policy/request.ts';
 import type { Queryable } from '../store/store.ts';
 import { type PathGlob, parsePathGlob, pathCovers } from '../tokens/scope-path.ts';
@@ -65,7 +65,7 @@ export interface RequestRule {
 export function parseRequestRule(text: string): RequestRule {
   const match = /^(\*|[A-Z]{1,20}) (\/.*)$/.exec(text);
   const path = match ? parsePathGlob(match[2]!, true) : 'expected METHOD path-glob';
-  if (!match || typeof path === 'string') throw new MandateError('ERR_CONNECTION_RULE', `rule ${JSON.stringify(text.slice(0, 80))} is invalid: ${path}`, { status: 400 });
+  if (!match || typeof path === 'string') throw new MandateError('ERR_CONNECTION_RULE', `rule ${JSON.stringify(text.slice(0, 80))} is invalid: ${path}`);
   return { method: match[1]!, path };
 }
 
@@ -126,7 +126,7 @@ export const compileHttp = (spec: HttpConnectionSpec): HttpConnection => ({
 
 export async function addConnection(db: Queryable, spec: ConnectionSpec, now: Date, replace = false): Promise<ConnectionSpec> {
   const existing = await db.selectFrom('connections').select('name').where('name', '=', spec.name).executeTakeFirst();
-  if (existing && !replace) throw conflict('ERR_CONNECTION_EXISTS', `connection ${spec.name} already exists`);
+  if (existing && !replace) throw refusal('ERR_CONNECTION_EXISTS', `connection ${spec.name} already exists`);
   const at = now.toISOString();
   if (existing) await db.updateTable('connections').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
   else await db.insertInto('connections').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();
@@ -140,7 +140,7 @@ export async function findConnection(db: Queryable, name: string): Promise<Conne
 
 export async function getConnection(db: Queryable, name: string): Promise<ConnectionSpec> {
   const spec = await findConnection(db, name);
-  if (!spec) throw notFound('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
+  if (!spec) throw refusal('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
   return spec;
 }
 
@@ -151,5 +151,5 @@ export async function listConnections(db: Queryable): Promise<ConnectionSpec[]> 
 
 export async function removeConnection(db: Queryable, name: string): Promise<void> {
   const result = await db.deleteFrom('connections').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw notFound('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
+  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
 }

@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 
 /**
  * One upstream exchange over node:http(s): sockets come from the connection's own agent, whose
@@ -33,8 +33,7 @@ export function connectionAgent(url: URL, lookup: LookupFunction): http.Agent {
   return url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
 }
 
-export const upstreamError = (code: string, message: string) =>
-  new MandateError(code, message, { status: code === 'ERR_UPSTREAM_TIMEOUT' ? 504 : 502, expose: true });
+export const upstreamError = (code: ErrorCode, message: string) => new MandateError(code, message, { expose: true });
 
 function failure(error: NodeJS.ErrnoException, connection: string): MandateError {
   if (error instanceof MandateError) return error;

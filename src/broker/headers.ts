@@ -33,7 +33,7 @@ const connectionListed = (headers: IncomingHttpHeaders) =>
   new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
 
 const headerInvalid = (name: string) =>
-  new MandateError('ERR_BROKER_HEADER_INVALID', `header ${name.slice(0, 60)} holds CR, LF or NUL`, { status: 400 });
+  new MandateError('ERR_BROKER_HEADER_INVALID', `header ${name.slice(0, 60)} holds CR, LF or NUL`);
 
 /** The agent's headers as forwarded: stripped, checked, and without the names the connection injects. */
 export function forwardedRequestHeaders(headers: IncomingHttpHeaders, injected: readonly string[]): OutgoingHttpHeaders {

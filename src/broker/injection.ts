@@ -22,7 +22,7 @@ const PLACEHOLDER = /\{\{secret:[A-Za-z0-9_.-]{1,100}(?:\/<sub>)?\}\}/g;
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'dpop', 'cookie2', 'content-encoding', 'accept-encoding']);
 
 const invalid = (rule: string, why: string) =>
-  new MandateError('ERR_CONNECTION_INJECT', `inject rule ${JSON.stringify(rule.split(/[=:]/)[0] + ':…')} is invalid: ${why}`, { status: 400 });
+  new MandateError('ERR_CONNECTION_INJECT', `inject rule ${JSON.stringify(rule.split(/[=:]/)[0] + ':…')} is invalid: ${why}`);
 
 function checkTemplate(rule: string, template: string): string {
   if (template.length === 0 || template.length > 4096) throw invalid(rule, 'the value must be 1 to 4096 characters');
@@ -74,7 +74,7 @@ export interface Injection {
 }
 
 const credentialInvalid = () =>
-  new MandateError('ERR_BROKER_CREDENTIAL_INVALID', 'the stored credential for this connection cannot be sent in a header (CR, LF, NUL or non-Latin-1 characters)', { status: 502, expose: true });
+  new MandateError('ERR_BROKER_CREDENTIAL_INVALID', 'the stored credential for this connection cannot be sent in a header (CR, LF, NUL or non-Latin-1 characters)', { expose: true });
 
 /** Fill every rule for this call's person; the values exist only for the life of the call. */
 export async function fillInjection(db: Queryable, master: MasterKey, rules: readonly InjectRule[], person: string | null): Promise<Injection> {

@@ -1,5 +1,5 @@
 // RFC 3986 §3.3, §5.2.4, §6.2.2 — the path an agent asks the broker for, made safe to forward
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 import type { PathGlob } from '../tokens/scope-path.ts';
 
 /**
@@ -23,7 +23,7 @@ export const MAX_PATH_LENGTH = 240;
 const PCHAR = /^(?:[A-Za-z0-9\-._~!$&'()+,;=:@]|%[0-9A-Fa-f]{2})+$/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
-const refuse = (code: string, message: string) => new MandateError(code, message, { status: 400 });
+const refuse = (code: ErrorCode, message: string) => new MandateError(code, message);
 const traversal = () => refuse('ERR_BROKER_PATH_TRAVERSAL', 'the path has a dot segment (. or ..) in some spelling; it is refused, not resolved');
 
 function normalizeSegment(raw: string): string {

@@ -32,9 +32,9 @@ export async function rewrapRolePasswords(db: Queryable, from: MasterKey, to: Ma
 export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile: string): Promise<{ secrets: number; database_roles: number; signing_keys: number; master_key_id: string }> {
   const from = loadMasterKey({ file: oldKeyFile, create: false }).key;
   const to = loadMasterKey({ file: newKeyFile, create: false }).key;
-  if (from.id === to.id) throw new MandateError('ERR_MASTER_KEY', 'the old and new master keys are the same key', { status: 400 });
+  if (from.id === to.id) throw new MandateError('ERR_MASTER_KEY', 'the old and new master keys are the same key');
   if (!config.databaseUrl && !fs.existsSync(path.join(config.dataDir, 'mandate.db'))) {
-    throw new MandateError('ERR_STORE_CONFIG', `no Mandate store in ${config.dataDir} (give --data-dir)`, { status: 400 });
+    throw new MandateError('ERR_STORE_CONFIG', `no Mandate store in ${config.dataDir} (give --data-dir)`);
   }
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {

@@ -151,13 +151,13 @@ function readLimited(stream: Readable, limit: number): Promise<Buffer> {
       if (size > limit) {
         stream.off('data', onData);
         stream.resume();
-        reject(new MandateError('ERR_BODY_TOO_LARGE', `the request body is larger than the connection's limit of ${limit} bytes`, { status: 413 }));
+        reject(new MandateError('ERR_BODY_TOO_LARGE', `the request body is larger than the connection's limit of ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
     };
     stream.on('data', onData);
     stream.once('end', () => resolve(Buffer.concat(chunks, size)));
-    stream.once('error', () => reject(new MandateError('ERR_BODY_INCOMPLETE', 'the request body could not be read', { status: 400 })));
+    stream.once('error', () => reject(new MandateError('ERR_BODY_INCOMPLETE', 'the request body could not be read')));
   });
 }

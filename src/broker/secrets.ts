@@ -1,4 +1,4 @@
-import { MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
 import type { Queryable } from '../store/store.ts';
@@ -20,8 +20,8 @@ export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,100}(\/[A-Za-z0-9_.@+|:=-]{1,200})
 const context = (name: string) => `secret:${name}`;
 
 export async function setSecret(db: Queryable, master: MasterKey, name: string, value: string, now: Date): Promise<SecretMetadata> {
-  if (!SECRET_NAME.test(name)) throw new MandateError('ERR_SECRET_NAME', 'secret names are letters, digits, _ . - (optionally /<person>)', { status: 400 });
-  if (value.length === 0 || value.length > 64 * 1024) throw new MandateError('ERR_SECRET_VALUE', 'secret value must be 1 byte to 64 KiB', { status: 400 });
+  if (!SECRET_NAME.test(name)) throw new MandateError('ERR_SECRET_NAME', 'secret names are letters, digits, _ . - (optionally /<person>)');
+  if (value.length === 0 || value.length > 64 * 1024) throw new MandateError('ERR_SECRET_VALUE', 'secret value must be 1 byte to 64 KiB');
   const at = now.toISOString();
   const sealed = seal(master, value, context(name));
   await db
@@ -39,13 +39,13 @@ export async function listSecrets(db: Queryable): Promise<SecretMetadata[]> {
 /** The clear value, for injection only. Never log or return it. */
 export async function revealSecret(db: Queryable, master: MasterKey, name: string): Promise<string> {
   const row = await db.selectFrom('secrets').select(['sealed']).where('name', '=', name).executeTakeFirst();
-  if (!row) throw notFound('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+  if (!row) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
   return unseal(master, row.sealed, context(name)).toString('utf8');
 }
 
 export async function deleteSecret(db: Queryable, name: string): Promise<void> {
   const result = await db.deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw notFound('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
 }
 
 /** Re-seal every secret under a new master key (after a rotation); returns how many moved. */
@@ -75,7 +75,7 @@ export async function fillTemplate(
   let text = '';
   let last = 0;
   for (const match of template.matchAll(/\{\{secret:([A-Za-z0-9_.-]{1,100})(\/<sub>)?\}\}/g)) {
-    if (match[2] && !person) throw new MandateError('ERR_SECRET_PERSON', 'this credential is per person and the mandate names none', { status: 403 });
+    if (match[2] && !person) throw new MandateError('ERR_SECRET_PERSON', 'this credential is per person and the mandate names none');
     const value = await revealSecret(db, master, match[2] ? `${match[1]}/${person}` : match[1]!);
     secrets.push(value);
     text += template.slice(last, match.index) + value;

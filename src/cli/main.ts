@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isMandateError } from '../errors.ts';
+import { cliLine } from '../errors/render.ts';
 import { CliError } from './client.ts';
 import { agentCommand } from './commands/agent.ts';
 import { auditCommand } from './commands/audit.ts';
@@ -54,7 +55,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${error.message}\n${error.details.map((d) => `  ${d}\n`).join('')}`);
       return error.exitCode;
     }
-    if (isMandateError(error) || error instanceof Error) {
+    if (isMandateError(error)) {
+      process.stderr.write(`${cliLine(error.code, error.message)}\n`);
+      return 1;
+    }
+    if (error instanceof Error) {
       process.stderr.write(`error: ${error.message}\n`);
       return 1;
     }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { ErrorCode } from '../errors.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import { digestArguments } from '../audit/redact.ts';
 import { type AuditWriter, instanceChain } from '../audit/writer.ts';
@@ -80,7 +81,7 @@ export type CallOutcome =
     }
   | {
       allowed: false;
-      code: string;
+      code: ErrorCode;
       message: string;
       decision: Decision | null;
       approvalRequired: boolean;
@@ -226,7 +227,7 @@ export async function recordResult(
   deps: CallDeps,
   request: CallRequest,
   callId: string,
-  result: { ok: boolean; bytes: number; error?: string; resources?: readonly string[] },
+  result: { ok: boolean; bytes: number; error?: ErrorCode; upstreamStatus?: number; resources?: readonly string[] },
 ): Promise<void> {
   await deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
@@ -238,12 +239,12 @@ export async function recordResult(
     denial_reason: result.error ?? null,
     trace_id: request.traceId ?? null,
     cost: request.resource.cost ?? 0,
-    data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes },
+    data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes, ...(result.upstreamStatus === undefined ? {} : { upstream_status: result.upstreamStatus }) },
   });
 }
 
 /** A call refused before the decision path (unknown or quarantined tool, bad arguments): audited all the same. */
-export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card'>, code: string, message: string): Promise<void> {
+export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card'>, code: ErrorCode, message: string): Promise<void> {
   await deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: request.action === 'http:request' ? 'http.decision' : 'tool.decision',

@@ -15,7 +15,7 @@ export function checkArguments(pin: Pin, args: unknown): void {
     try {
       validate = ajv.compile(pin.definition.inputSchema as object);
     } catch {
-      throw new MandateError('ERR_TOOL_SCHEMA', `the pinned input schema of ${pin.tool} cannot be used`, { status: 502 });
+      throw new MandateError('ERR_TOOL_SCHEMA', `the pinned input schema of ${pin.tool} cannot be used`);
     }
     if (compiled.size > 4096) compiled.clear();
     compiled.set(pin.hash, validate);
@@ -23,6 +23,6 @@ export function checkArguments(pin: Pin, args: unknown): void {
   if (!validate(args ?? {})) {
     const first = validate.errors?.[0];
     const where = first?.instancePath || '(arguments)';
-    throw new MandateError('ERR_TOOL_ARGUMENTS', `arguments do not match the input schema of ${pin.tool}: ${where} ${first?.message ?? 'invalid'}`, { status: 400 });
+    throw new MandateError('ERR_TOOL_ARGUMENTS', `arguments do not match the input schema of ${pin.tool}: ${where} ${first?.message ?? 'invalid'}`);
   }
 }

@@ -4,7 +4,7 @@ import { scrubSecrets } from '../audit/redact.ts';
 import type { Change } from '../cluster/changes.ts';
 import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
 import { type CallDeps, type CallOutcome, type CallRequest, cardOf, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
-import { isMandateError, MandateError } from '../errors.ts';
+import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
 import { permits } from '../tokens/scope.ts';
@@ -109,7 +109,7 @@ export class Gateway {
 
   async #upstream(name: string): Promise<UpstreamContext> {
     const spec = await this.spec(name);
-    if (!spec) throw new MandateError('ERR_SERVER_NOT_FOUND', `server ${name} not found`, { status: 404 });
+    if (!spec) throw new MandateError('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
     const upstream = await this.pool.get(spec);
     const tools = await upstream.tools();
     let pins = this.#pins.get(name);
@@ -136,7 +136,7 @@ export class Gateway {
 
   async requireWholeServer(server: string, principal: Principal): Promise<Upstream> {
     if (!principal.scope.some((s) => s.kind === 'tool' && s.server === server && s.tool === '*')) {
-      throw new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`, { status: 403 });
+      throw new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`);
     }
     return (await this.#upstream(server)).upstream;
   }
@@ -157,7 +157,7 @@ export class Gateway {
     const pin = pins.get(name);
     const meta = toolMetaOf(spec, name);
     const resource = { type: 'tool' as const, server, name, highImpact: meta.high_impact, cost: meta.cost, classification: meta.classification };
-    const refuse = async (code: string, message: string) => {
+    const refuse = async (code: ErrorCode, message: string) => {
       await recordRefusal(this.deps, { ...base, resource }, code, message);
       return refusal(message);
     };

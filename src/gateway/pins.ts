@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalize } from '../audit/jcs.ts';
 import { SYSTEM_CHAIN, type AuditWriter } from '../audit/writer.ts';
-import { notFound } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -75,7 +75,7 @@ export async function loadPins(db: Queryable, server: string): Promise<Map<strin
 /** An admin accepts the upstream's new definition of a quarantined tool. */
 export async function approvePin(db: Queryable, server: string, tool: string, now: Date): Promise<Pin> {
   const row = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).where('tool', '=', tool).executeTakeFirst();
-  if (!row) throw notFound('ERR_TOOL_NOT_FOUND', `tool ${server}/${tool} is not pinned`);
+  if (!row) throw refusal('ERR_TOOL_NOT_FOUND', `tool ${server}/${tool} is not pinned`);
   const hash = row.pending_hash ?? row.hash;
   const definition = row.pending_definition ?? row.definition;
   await db

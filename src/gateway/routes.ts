@@ -1,6 +1,7 @@
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isMandateError } from '../errors.ts';
+import { jsonRpcError } from '../errors/render.ts';
 import type { ServerContext } from '../server/context.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
@@ -37,7 +38,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     return reply
       .status(status === 400 ? 401 : status)
       .header('www-authenticate', `DPoP ${parts.filter(Boolean).join(', ')}`)
-      .send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: body.error_description ?? body.error } });
+      .send(jsonRpcError(isMandateError(error) && error.expose ? error.code : 'ERR_TOKEN_INVALID', body.error_description ?? body.error));
   };
 
   const authenticate = async (request: FastifyRequest, server: string): Promise<Principal> => {
@@ -61,10 +62,10 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     // DNS rebinding: a browser page from another origin never reaches the gateway.
     const origin = request.headers.origin;
     if (origin && origin !== new URL(ctx.issuer).origin) {
-      return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'foreign Origin refused' } });
+      return reply.status(403).send(jsonRpcError('ERR_ORIGIN_REFUSED', 'foreign Origin refused'));
     }
     if (!(await gateway.spec(server))) {
-      return reply.status(404).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `no MCP server ${server}` } });
+      return reply.status(404).send(jsonRpcError('ERR_SERVER_NOT_FOUND', `no MCP server ${server}`));
     }
     let principal: Principal;
     try {
@@ -77,10 +78,10 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
       if (!session || session.server !== server) {
-        return reply.status(404).send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'session not found' } });
+        return reply.status(404).send(jsonRpcError('ERR_SESSION_NOT_FOUND', 'session not found'));
       }
       if (session.binding !== bindingOf(principal)) {
-        return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'this session belongs to another principal' } });
+        return reply.status(403).send(jsonRpcError('ERR_SESSION_FOREIGN', 'this session belongs to another principal'));
       }
       transport = session.transport;
     } else {

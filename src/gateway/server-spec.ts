@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conflict, notFound } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
 import { parseOrThrow } from '../validation.ts';
 
@@ -40,7 +40,7 @@ export const parseServerSpec = (input: unknown) => parseOrThrow(serverSpecSchema
 
 export async function addServer(db: Queryable, spec: ServerSpec, now: Date, replace = false): Promise<ServerSpec> {
   const existing = await db.selectFrom('mcp_servers').select('name').where('name', '=', spec.name).executeTakeFirst();
-  if (existing && !replace) throw conflict('ERR_SERVER_EXISTS', `server ${spec.name} already exists`);
+  if (existing && !replace) throw refusal('ERR_SERVER_EXISTS', `server ${spec.name} already exists`);
   const at = now.toISOString();
   if (existing) await db.updateTable('mcp_servers').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
   else await db.insertInto('mcp_servers').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();
@@ -54,7 +54,7 @@ export async function findServer(db: Queryable, name: string): Promise<ServerSpe
 
 export async function getServer(db: Queryable, name: string): Promise<ServerSpec> {
   const spec = await findServer(db, name);
-  if (!spec) throw notFound('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
+  if (!spec) throw refusal('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
   return spec;
 }
 
@@ -65,6 +65,6 @@ export async function listServers(db: Queryable): Promise<ServerSpec[]> {
 
 export async function removeServer(db: Queryable, name: string): Promise<void> {
   const result = await db.deleteFrom('mcp_servers').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw notFound('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
+  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
   await db.deleteFrom('tool_pins').where('server', '=', name).execute();
 }

@@ -33,7 +33,7 @@ export interface UpstreamDeps {
 }
 
 export const upstreamUnavailable = (server: string) =>
-  new MandateError('ERR_UPSTREAM_UNAVAILABLE', `upstream server ${server} is unavailable`, { status: 502 });
+  new MandateError('ERR_UPSTREAM_UNAVAILABLE', `upstream server ${server} is unavailable`);
 
 export class UpstreamPool {
   readonly #deps: UpstreamDeps;

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import type { ApprovalsTable } from '../store/schema.ts';
 import type { Queryable } from '../store/store.ts';
 
@@ -117,7 +117,7 @@ export async function approvalForCall(db: Queryable, binding: CallBinding, now: 
 
 export async function getApproval(db: Queryable, id: string, now: Date): Promise<Approval> {
   const row = await db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw notFound('ERR_APPROVAL_NOT_FOUND', `approval ${id} not found`);
+  if (!row) throw refusal('ERR_APPROVAL_NOT_FOUND', `approval ${id} not found`);
   return toApproval(row, now);
 }
 
@@ -163,8 +163,8 @@ export async function decideApproval(
     .executeTakeFirst();
   const approval = await getApproval(db, id, input.now);
   if (Number(result.numUpdatedRows) === 1) return approval;
-  if (approval.status === 'expired') throw new MandateError('ERR_APPROVAL_EXPIRED', `approval ${id} expired at ${approval.expires_at}`, { status: 409 });
-  throw new MandateError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${approval.status}`, { status: 409 });
+  if (approval.status === 'expired') throw new MandateError('ERR_APPROVAL_EXPIRED', `approval ${id} expired at ${approval.expires_at}`);
+  throw new MandateError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${approval.status}`);
 }
 
 /** Use a granted approval for its call: true for exactly one caller. */

@@ -69,7 +69,7 @@ export class Governance {
     if (input.verdict === 'granted' && separationOfDuties) {
       const pending = await getApproval(this.store.db, id, input.now);
       if (input.by === pending.person || input.by === pending.owner) {
-        throw new MandateError('ERR_APPROVAL_SELF', `${input.by} may not approve a call made for them or by an agent they own`, { status: 403 });
+        throw new MandateError('ERR_APPROVAL_SELF', `${input.by} may not approve a call made for them or by an agent they own`);
       }
     }
     const approval = await decideApproval(this.store.db, id, { verdict: input.verdict, by: input.by, note: input.note ?? null, now: input.now, ttlSeconds });

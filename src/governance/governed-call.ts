@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.ts';
 import type { ResourceInput } from '../policy/request.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import type { CallRef } from './events.ts';
@@ -15,7 +16,7 @@ export interface GovernedCall extends CallRef {
 
 /** A refusal with its stable code, what the agent is told, and when or how it may try again. */
 export interface Refusal {
-  code: string;
+  code: ErrorCode;
   message: string;
   /** Seconds after which the same call may succeed (rate limits). */
   retryAfter?: number;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { instanceChain, SYSTEM_CHAIN } from '../audit/writer.ts';
-import { isMandateError, notFound } from '../errors.ts';
+import { isMandateError, refusal } from '../errors.ts';
 import { findAgent } from '../registry/agents.ts';
 import type { TokenContext } from '../tokens/context.ts';
 import { checkManifestAgainstCard } from './card-checks.ts';
@@ -33,7 +33,7 @@ export async function attestInstance(ctx: TokenContext & { trustDomain: string }
     agentId = manifest.agent_id;
     const joinTokenId = await spendJoinToken(ctx.store.db, manifest.join_token, manifest.agent_id, now);
     const card = await findAgent(ctx.store.db, manifest.agent_id);
-    if (!card) throw notFound('ERR_AGENT_NOT_FOUND', `agent ${manifest.agent_id} not found`);
+    if (!card) throw refusal('ERR_AGENT_NOT_FOUND', `agent ${manifest.agent_id} not found`);
     checkManifestAgainstCard(manifest, card);
     const id = crypto.randomBytes(9).toString('base64url').replace(/[-_]/g, 'x');
     const spiffeId = instanceSpiffeId(ctx.trustDomain, card.id, id);

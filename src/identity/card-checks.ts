@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import type { Manifest } from './manifest.ts';
 
@@ -11,31 +11,30 @@ export function toolsetHash(toolset: readonly string[]): string {
     .digest('hex')}`;
 }
 
-const refuse = (claim: string, message: string) =>
-  new MandateError(`ERR_ATTESTATION_${claim.toUpperCase()}`, message, { status: 403 });
+const refuse = (code: Extract<ErrorCode, `ERR_ATTESTATION_${string}`>, message: string) => new MandateError(code, message);
 
 /**
  * The manifest must match the agent card, claim by claim; the first mismatch is refused with
  * the claim's name. An agent without allowed code hashes may attest only in dev.
  */
 export function checkManifestAgainstCard(manifest: Manifest, card: AgentCard): void {
-  if (card.status !== 'active') throw refuse('agent', `agent ${card.id} is ${card.status}`);
+  if (card.status !== 'active') throw refuse('ERR_ATTESTATION_AGENT', `agent ${card.id} is ${card.status}`);
   if (manifest.environment !== card.environment) {
-    throw refuse('environment', `environment ${manifest.environment} does not match the card (${card.environment})`);
+    throw refuse('ERR_ATTESTATION_ENVIRONMENT', `environment ${manifest.environment} does not match the card (${card.environment})`);
   }
   if (card.code_hashes.length > 0 ? !card.code_hashes.includes(manifest.code_hash) : card.environment !== 'dev') {
-    throw refuse('code_hash', `code hash ${manifest.code_hash} is not allowed for agent ${card.id}`);
+    throw refuse('ERR_ATTESTATION_CODE_HASH', `code hash ${manifest.code_hash} is not allowed for agent ${card.id}`);
   }
   if (card.model && manifest.model !== card.model) {
-    throw refuse('model', `model ${manifest.model ?? '(none)'} does not match the card (${card.model})`);
+    throw refuse('ERR_ATTESTATION_MODEL', `model ${manifest.model ?? '(none)'} does not match the card (${card.model})`);
   }
   if (card.version && manifest.version !== card.version) {
-    throw refuse('version', `version ${manifest.version ?? '(none)'} does not match the card (${card.version})`);
+    throw refuse('ERR_ATTESTATION_VERSION', `version ${manifest.version ?? '(none)'} does not match the card (${card.version})`);
   }
   if (manifest.toolset_hash !== undefined && manifest.toolset_hash !== toolsetHash(card.toolset)) {
-    throw refuse('toolset_hash', 'toolset hash does not match the card toolset');
+    throw refuse('ERR_ATTESTATION_TOOLSET_HASH', 'toolset hash does not match the card toolset');
   }
   if (card.config_hashes.length > 0 && (!manifest.config_hash || !card.config_hashes.includes(manifest.config_hash))) {
-    throw refuse('config_hash', `config hash ${manifest.config_hash ?? '(none)'} is not allowed for agent ${card.id}`);
+    throw refuse('ERR_ATTESTATION_CONFIG_HASH', `config hash ${manifest.config_hash ?? '(none)'} is not allowed for agent ${card.id}`);
   }
 }

@@ -1,4 +1,4 @@
-import { MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import type { InstancesTable } from '../store/schema.ts';
 import { isUniqueViolation } from '../store/errors.ts';
 import type { Queryable } from '../store/store.ts';
@@ -23,7 +23,7 @@ const fromRow = (row: InstancesTable): Instance => ({
 });
 
 export async function insertInstance(db: Queryable, instance: Omit<Instance, 'revoked_at' | 'status'>): Promise<void> {
-  const reused = () => new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance', { status: 409 });
+  const reused = () => new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance');
   const taken = await db.selectFrom('instances').select('id').where('jkt', '=', instance.jkt).executeTakeFirst();
   if (taken) throw reused();
   try {
@@ -51,7 +51,7 @@ export async function findInstance(db: Queryable, id: string): Promise<Instance 
 
 export async function getInstance(db: Queryable, id: string): Promise<Instance> {
   const instance = await findInstance(db, id);
-  if (!instance) throw notFound('ERR_INSTANCE_NOT_FOUND', `instance ${id} not found`);
+  if (!instance) throw refusal('ERR_INSTANCE_NOT_FOUND', `instance ${id} not found`);
   return instance;
 }
 

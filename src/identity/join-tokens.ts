@@ -38,7 +38,7 @@ export async function createJoinToken(
   return { id, token, agent_id: input.agentId, uses: input.uses, expires_at };
 }
 
-const refused = (message: string) => new MandateError('ERR_JOIN_TOKEN', message, { status: 401 });
+const refused = (message: string) => new MandateError('ERR_JOIN_TOKEN', message);
 
 /**
  * Spend one use of a join token for `agentId`, atomically: two runtimes racing with the same

@@ -67,7 +67,7 @@ export class KeyRing {
   }
 
   signer(): SigningKey {
-    if (!this.#signer) throw new MandateError('ERR_NO_SIGNING_KEY', 'no active signing key', { status: 503 });
+    if (!this.#signer) throw new MandateError('ERR_NO_SIGNING_KEY', 'no active signing key');
     return this.#signer;
   }
 

@@ -43,7 +43,7 @@ export interface VerifiedManifest {
   publicJwk: { kty: 'OKP'; crv: 'Ed25519'; x: string };
 }
 
-const invalid = (message: string) => new MandateError('ERR_MANIFEST_INVALID', `manifest ${message}`, { status: 400 });
+const invalid = (message: string) => new MandateError('ERR_MANIFEST_INVALID', `manifest ${message}`);
 
 export function verifyManifest(jws: unknown, now: Date): VerifiedManifest {
   const parsed = parseCompact(jws, MAX_MANIFEST_LENGTH);
@@ -55,7 +55,7 @@ export function verifyManifest(jws: unknown, now: Date): VerifiedManifest {
   const key = importProofKey('EdDSA', header.jwk);
   if (typeof key === 'string') throw invalid(key);
   if (!verifyProofSignature('EdDSA', key.key, signingInput, signature)) {
-    throw new MandateError('ERR_MANIFEST_SIGNATURE', 'manifest signature does not verify with its key', { status: 400 });
+    throw new MandateError('ERR_MANIFEST_SIGNATURE', 'manifest signature does not verify with its key');
   }
   const body = parseJsonObject(payload);
   if (!body.ok) throw invalid('payload is not a JSON object with unique members');

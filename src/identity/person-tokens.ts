@@ -23,7 +23,7 @@ const PERSON_TOKEN_SECONDS = 3600;
 const EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
 const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+jwt']);
 
-const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message, { status: 400 });
+const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message);
 
 export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS) {
   const signer = keys.signer();

@@ -4,7 +4,7 @@
  * object: an enforcement point that keeps one principal object per mandate pays for it once.
  */
 import type { Context, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
-import { badRequest } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import { requestContext } from './context.ts';
 import { principalEntity, resourceEntities } from './entities.ts';
 import {
@@ -59,7 +59,7 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
   ];
   if (!principal.ok || !rest.success || problems.length > 0) {
     const first = problems[0];
-    throw badRequest(
+    throw refusal(
       'ERR_POLICY_REQUEST_INVALID',
       `Invalid request: ${first?.path}: ${first?.message}`,
       problems,
@@ -73,7 +73,7 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
   const resource = resourceEntities(request.resource, request.principal.agent);
   if (action === undefined || !action.resourceTypes.includes(resource.uid.type)) {
     const expected = action?.resourceTypes.join(' or ') ?? 'nothing';
-    throw badRequest(
+    throw refusal(
       'ERR_POLICY_REQUEST_INVALID',
       `Invalid request: ${request.action} applies to ${expected}, not ${resource.uid.type}`,
       [

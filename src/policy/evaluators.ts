@@ -109,7 +109,7 @@ function preparedSchema(schema: Schema): string {
   if (!schemas.has(name)) {
     const answer = preparseSchema(name, schema.text);
     if (answer.type === 'failure') {
-      throw new MandateError('ERR_SCHEMA_INVALID', 'Cedar could not preparse the schema', { status: 500 });
+      throw new MandateError('ERR_SCHEMA_INVALID', 'Cedar could not preparse the schema');
     }
     schemas.add(name);
   }

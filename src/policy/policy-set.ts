@@ -89,7 +89,6 @@ function invalid(problems: readonly PolicyProblem[]): MandateError {
   const first = details[0];
   const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
   return new MandateError('ERR_POLICY_INVALID', `${first?.path}: ${first?.message}${more}`, {
-    status: 400,
     details,
   });
 }

@@ -12,7 +12,7 @@
  */
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { badRequest } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import { Authorizer } from './authorizer.ts';
 import { authorizeAuthZen } from './authzen.ts';
 import type { Decision } from './decision.ts';
@@ -54,12 +54,12 @@ export function parsePolicyTests(yamlText: string): PolicyTestCase[] {
   try {
     document = parse(yamlText);
   } catch (error) {
-    throw badRequest('ERR_POLICY_TESTS_INVALID', `The cases file is not YAML: ${(error as Error).message}`);
+    throw refusal('ERR_POLICY_TESTS_INVALID', `The cases file is not YAML: ${(error as Error).message}`);
   }
   const parsed = casesSchema.safeParse(document);
   if (!parsed.success) {
     const details = issuesOf(parsed.error);
-    throw badRequest(
+    throw refusal(
       'ERR_POLICY_TESTS_INVALID',
       `Invalid cases file: ${details[0]?.path}: ${details[0]?.message}`,
       details,

@@ -47,13 +47,11 @@ export function loadSchema(text: string = bundledSchemaText()): Schema {
   if (answer.type === 'failure') {
     const reasons = answer.errors.map((e) => e.message).join('; ');
     throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`, {
-      status: 500,
     });
   }
   const namespace = answer.json[NAMESPACE];
   if (namespace === undefined) {
     throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema has no \`${NAMESPACE}\` namespace`, {
-      status: 500,
     });
   }
   const actionsJson = namespace.actions as Record<string, ActionJson>;

@@ -1,4 +1,4 @@
-import { conflict, MandateError, notFound } from '../errors.ts';
+import { MandateError, refusal } from '../errors.ts';
 import type { AgentsTable } from '../store/schema.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { parseOrThrow } from '../validation.ts';
@@ -21,7 +21,6 @@ export function parseAgentCard(input: unknown, pathPrefix = ''): AgentCardSpec {
       'ERR_OWNER_REQUIRED',
       `agent ${spec.id} is in prod and has no owner; set owner to a person`,
       {
-        status: 400,
         details: [{ path, message: 'required for environment prod' }],
       },
     );
@@ -77,7 +76,7 @@ export async function findAgent(db: Queryable, id: string): Promise<AgentCard | 
 
 export async function getAgent(db: Queryable, id: string): Promise<AgentCard> {
   const agent = await findAgent(db, id);
-  if (!agent) throw notFound('ERR_AGENT_NOT_FOUND', `agent ${id} not found`);
+  if (!agent) throw refusal('ERR_AGENT_NOT_FOUND', `agent ${id} not found`);
   return agent;
 }
 
@@ -96,7 +95,7 @@ export async function listAgents(db: Queryable, filter: AgentFilter = {}): Promi
 }
 
 export async function registerAgent(db: Queryable, spec: AgentCardSpec, now: Date): Promise<AgentCard> {
-  if (await findAgent(db, spec.id)) throw conflict('ERR_AGENT_EXISTS', `agent ${spec.id} already exists`);
+  if (await findAgent(db, spec.id)) throw refusal('ERR_AGENT_EXISTS', `agent ${spec.id} already exists`);
   const at = now.toISOString();
   await db
     .insertInto('agents')
@@ -119,7 +118,7 @@ export async function applyAgents(
   const seen = new Set<string>();
   for (const spec of specs) {
     if (seen.has(spec.id))
-      throw conflict('ERR_AGENT_DUPLICATE', `agent ${spec.id} appears twice in the input`);
+      throw refusal('ERR_AGENT_DUPLICATE', `agent ${spec.id} appears twice in the input`);
     seen.add(spec.id);
   }
   return store.transaction(async (trx) => {
@@ -139,7 +138,7 @@ export async function applyAgents(
           .execute();
         results.push({ id: spec.id, outcome: 'created' });
       } else if (current.status === 'retired') {
-        throw conflict('ERR_AGENT_RETIRED', `agent ${spec.id} is retired; its id cannot be reused`);
+        throw refusal('ERR_AGENT_RETIRED', `agent ${spec.id} is retired; its id cannot be reused`);
       } else if (current.spec_hash === row.spec_hash) {
         results.push({ id: spec.id, outcome: 'unchanged' });
       } else {
@@ -172,7 +171,7 @@ export async function changeAgentStatus(
   const agent = await getAgent(db, id);
   const rule = lifecycleActions[action];
   if (!(rule.from as readonly string[]).includes(agent.status)) {
-    throw conflict('ERR_AGENT_STATE', `cannot ${action} agent ${id}: it is ${agent.status}`);
+    throw refusal('ERR_AGENT_STATE', `cannot ${action} agent ${id}: it is ${agent.status}`);
   }
   await db
     .updateTable('agents')

@@ -47,7 +47,6 @@ export function adminGuard(ctx: ServerContext) {
         'ERR_FORBIDDEN',
         `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`,
         {
-          status: 403,
         },
       );
     }

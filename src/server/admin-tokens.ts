@@ -50,7 +50,7 @@ export async function countAdminTokens(db: Queryable): Promise<number> {
 }
 
 const unauthorized = () =>
-  new MandateError('ERR_UNAUTHENTICATED', 'a valid admin bearer token is required', { status: 401 });
+  new MandateError('ERR_UNAUTHENTICATED', 'a valid admin bearer token is required');
 
 export async function authenticateAdmin(db: Queryable, token: string | undefined): Promise<AdminPrincipal> {
   const match = token ? TOKEN_PATTERN.exec(token) : null;

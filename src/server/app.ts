@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { badRequest } from '../errors.ts';
+import { refusal } from '../errors.ts';
 import { adminGuard } from './access.ts';
 import type { ServerContext } from './context.ts';
 import { registerMetrics } from './metrics.ts';
@@ -45,7 +45,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,
-      problem(404, 'ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      problem('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
   app.addContentTypeParser(
@@ -58,7 +58,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
         const where =
           error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
         const reason = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
-        done(badRequest('ERR_MALFORMED_YAML', `malformed YAML${where}: ${reason}`), undefined);
+        done(refusal('ERR_MALFORMED_YAML', `malformed YAML${where}: ${reason}`), undefined);
       }
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isMandateError } from '../errors.ts';
+import { CATALOGUE } from '../errors/catalogue.ts';
+import { type ErrorCode, isMandateError } from '../errors.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 
 /**
@@ -11,7 +12,7 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   errors?: ReadonlyArray<{ path: string; message: string }>;
 }
 
@@ -29,7 +30,9 @@ const titles: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail: string, errors?: Problem['errors']): Problem {
+/** The problem for a catalogued code; its status is the catalogue's. */
+export function problem(code: ErrorCode, detail: string, errors?: Problem['errors']): Problem {
+  const status = CATALOGUE[code].status;
   return {
     type: `urn:mandate:error:${code}`,
     title: titles[status] ?? 'Error',
@@ -41,36 +44,28 @@ export function problem(status: number, code: string, detail: string, errors?: P
 }
 
 /** Map fastify's own errors (body limits, bad JSON, media types) to stable codes. */
-const fastifyCodes: Record<string, { status: number; code: string; detail?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: {
-    status: 413,
-    code: 'ERR_BODY_TOO_LARGE',
-    detail: 'request body exceeds 1 MiB',
-  },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'ERR_MEDIA_TYPE', detail: 'unsupported content type' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'ERR_BODY_EMPTY', detail: 'request body is empty' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
-    status: 400,
-    code: 'ERR_BODY_LENGTH',
-    detail: 'invalid content length',
-  },
+const fastifyCodes: Record<string, { code: ErrorCode; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'ERR_BODY_TOO_LARGE', detail: 'request body exceeds 1 MiB' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'ERR_MEDIA_TYPE', detail: 'unsupported content type' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'ERR_BODY_EMPTY', detail: 'request body is empty' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'ERR_BODY_LENGTH', detail: 'invalid content length' },
 };
 
 export function toProblem(thrown: unknown): Problem {
   const error = isStoreUnavailable(thrown) ? storeUnavailable() : thrown;
   if (isMandateError(error) && error.expose) {
-    return problem(error.status, error.code, error.message, error.details);
+    return problem(error.code, error.message, error.details);
   }
   const fe = error as Partial<FastifyError>;
   const known = fe.code ? fastifyCodes[fe.code] : undefined;
-  if (known) return problem(known.status, known.code, known.detail ?? fe.message ?? '');
+  if (known) return problem(known.code, known.detail);
   if (error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return problem(400, 'ERR_MALFORMED_JSON', `malformed JSON body: ${(error as Error).message}`);
+    return problem('ERR_MALFORMED_JSON', `malformed JSON body: ${(error as Error).message}`);
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return problem(fe.statusCode, 'ERR_BAD_REQUEST', fe.message ?? 'bad request');
+    return { ...problem('ERR_BAD_REQUEST', fe.message ?? 'bad request'), status: fe.statusCode };
   }
-  return problem(500, 'ERR_INTERNAL', 'internal error');
+  return problem('ERR_INTERNAL', 'internal error');
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {

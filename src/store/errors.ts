@@ -15,7 +15,7 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 export const storeUnavailable = (cause?: unknown) =>
-  new MandateError('ERR_STORE_UNAVAILABLE', 'the database is not reachable; nothing was decided or forwarded', { status: 503, expose: true, cause });
+  new MandateError('ERR_STORE_UNAVAILABLE', 'the database is not reachable; nothing was decided or forwarded', { expose: true, cause });
 
 /** A write refused because a unique key is taken (PostgreSQL 23505, SQLite's UNIQUE/PRIMARY KEY constraint). */
 export function isUniqueViolation(error: unknown): boolean {

@@ -1,6 +1,6 @@
 // RFC 9449 — DPoP proofs
 import crypto from 'node:crypto';
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 import { DPOP_ALGS, type DpopAlg, importProofKey, verifyProofSignature } from './dpop-key.ts';
 import { htuMatches } from './dpop-htu.ts';
 import { parseCompact } from './jws-compact.ts';
@@ -36,7 +36,7 @@ export interface VerifiedDpopProof {
   iat: number;
 }
 
-const fail = (code: string, message: string) => new MandateError(code, message, { status: 400, expose: true });
+const fail = (code: ErrorCode, message: string) => new MandateError(code, message, { expose: true });
 const invalid = (message: string) => fail('ERR_DPOP_INVALID', `DPoP proof ${message}`);
 
 const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('base64url');

@@ -27,13 +27,13 @@ const REQUIRED: Record<string, readonly string[]> = {
 export function jwkThumbprint(jwk: ThumbprintJwk): string {
   const kty = jwk.kty;
   const members = typeof kty === 'string' ? REQUIRED[kty] : undefined;
-  if (!members) throw new MandateError('ERR_JWK_INVALID', 'JWK "kty" must be EC, OKP or RSA', { status: 400 });
+  if (!members) throw new MandateError('ERR_JWK_INVALID', 'JWK "kty" must be EC, OKP or RSA');
   const canonical: Record<string, string> = {};
   for (const name of members) {
     const value = (jwk as Record<string, unknown>)[name];
     // RFC 7638 §3.2: required members must be present; their values are strings for these types.
     if (typeof value !== 'string' || value === '') {
-      throw new MandateError('ERR_JWK_INVALID', `JWK member "${name}" is missing or not a string`, { status: 400 });
+      throw new MandateError('ERR_JWK_INVALID', `JWK member "${name}" is missing or not a string`);
     }
     canonical[name] = value;
   }

@@ -1,6 +1,6 @@
 // RFC 7515 — JWS compact signing and verification of Mandate's own tokens (RFC 8725 profile: EdDSA only)
 import crypto, { type KeyObject } from 'node:crypto';
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 import { base64url } from './base64url.ts';
 import { type CompactFailure, parseCompact, quote } from './jws-compact.ts';
 import { checkClaims } from './jwt-claims.ts';
@@ -38,9 +38,9 @@ export interface VerifiedJws {
   payload: JwtPayload;
 }
 
-const fail = (code: string, message: string) => new MandateError(code, message, { status: 401, expose: true });
+const fail = (code: ErrorCode, message: string) => new MandateError(code, message, { expose: true });
 
-const compactCodes: Record<CompactFailure, string> = {
+const compactCodes: Record<CompactFailure, ErrorCode> = {
   too_large: 'ERR_TOKEN_TOO_LARGE',
   malformed: 'ERR_TOKEN_MALFORMED',
   duplicate_member: 'ERR_TOKEN_DUPLICATE_MEMBER',

@@ -1,5 +1,5 @@
 // RFC 7519 §4.1 — registered JWT claims: iss, aud, exp, nbf, iat
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 
 export interface ClaimsExpectations {
   issuer: string;
@@ -9,7 +9,7 @@ export interface ClaimsExpectations {
   clockSkewSeconds: number;
 }
 
-const fail = (code: string, message: string) => new MandateError(code, message, { status: 401, expose: true });
+const fail = (code: ErrorCode, message: string) => new MandateError(code, message, { expose: true });
 
 const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 

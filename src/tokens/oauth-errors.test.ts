@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MandateError } from '../errors.ts';
+import { type ErrorCode, MandateError } from '../errors.ts';
 import { toOAuthError } from './oauth-errors.ts';
 
-const error = (code: string, status = 400, message = 'm') => new MandateError(code, message, { status });
+const error = (code: ErrorCode, message = 'm') => new MandateError(code, message);
+/** A thrown value that looks like a MandateError but carries a code outside the catalogue. */
+const foreign = (code: string, status: number, message = 'm') => Object.assign(new Error(message), { code, status, expose: status < 500 });
 
 describe('OAuth wire errors', () => {
   it('answers DPoP failures with invalid_dpop_proof and a missing nonce with use_dpop_nonce', () => {
@@ -15,11 +17,11 @@ describe('OAuth wire errors', () => {
   });
 
   it('answers an invalid subject or actor token with invalid_request at the token endpoint (RFC 8693 §2.2.2)', () => {
-    expect(toOAuthError(error('ERR_TOKEN_EXPIRED', 401), 'token_endpoint')).toMatchObject({
+    expect(toOAuthError(error('ERR_TOKEN_EXPIRED'), 'token_endpoint')).toMatchObject({
       status: 400,
       body: { error: 'invalid_request' },
     });
-    expect(toOAuthError(error('ERR_TOKEN_EXPIRED', 401), 'resource')).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    expect(toOAuthError(error('ERR_TOKEN_EXPIRED'), 'resource')).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
   });
 
   it('answers scope errors with invalid_scope, or insufficient_scope at a resource', () => {
@@ -28,13 +30,13 @@ describe('OAuth wire errors', () => {
   });
 
   it('keeps error_description inside the RFC 6749 character set', () => {
-    const description = toOAuthError(error('ERR_TOKEN_MALFORMED', 401, 'claim "exp" \\ é'), 'resource').body.error_description;
+    const description = toOAuthError(error('ERR_TOKEN_MALFORMED', 'claim "exp" \\ é'), 'resource').body.error_description;
     expect(description).toBe("claim 'exp' ' ?");
   });
 
   it('hides internal errors and unknown throwables behind server_error', () => {
-    expect(toOAuthError(error('ERR_STORE', 500, 'db password wrong'), 'token_endpoint')).toEqual({ status: 500, body: { error: 'server_error' } });
+    expect(toOAuthError(foreign('ERR_STORE', 500, 'db password wrong'), 'token_endpoint')).toEqual({ status: 500, body: { error: 'server_error' } });
     expect(toOAuthError(new Error('boom'), 'resource')).toEqual({ status: 500, body: { error: 'server_error' } });
-    expect(toOAuthError(error('constructor'), 'resource').body.error).toBe('invalid_request');
+    expect(toOAuthError(foreign('constructor', 400), 'resource').body.error).toBe('invalid_request');
   });
 });

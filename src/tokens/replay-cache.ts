@@ -33,7 +33,7 @@ export class InMemoryReplayCache implements ReplayCache {
     if (this.#seen.size >= this.#maxEntries) this.#prune(now);
     // Fail closed: forgetting a live entry would let its proof be replayed.
     if (this.#seen.size >= this.#maxEntries) {
-      throw new MandateError('ERR_DPOP_REPLAY_CACHE_FULL', 'DPoP replay cache is full', { status: 503 });
+      throw new MandateError('ERR_DPOP_REPLAY_CACHE_FULL', 'DPoP replay cache is full');
     }
     this.#seen.set(jti, expiresAtSeconds);
     return true;

@@ -36,7 +36,7 @@ const MAX_ITEMS = 256;
 
 const invalid = (item: string, why: string) => {
   const shown = item.length > 80 ? `${item.slice(0, 80)}…` : item;
-  return new MandateError('ERR_SCOPE_INVALID', `scope item ${JSON.stringify(shown)} is invalid: ${why}`, { status: 400 });
+  return new MandateError('ERR_SCOPE_INVALID', `scope item ${JSON.stringify(shown)} is invalid: ${why}`);
 };
 
 /** One scope item, normalized; ERR_SCOPE_INVALID naming the item when it is outside the grammar. */
@@ -71,7 +71,7 @@ export function formatScopeItem(item: ScopeItem): string {
 export function parseScope(scope: string): ScopeItem[] {
   const tokens = scope.split(' ').filter((token) => token !== '');
   if (tokens.length > MAX_ITEMS) {
-    throw new MandateError('ERR_SCOPE_INVALID', `scope has ${tokens.length} items, at most ${MAX_ITEMS}`, { status: 400 });
+    throw new MandateError('ERR_SCOPE_INVALID', `scope has ${tokens.length} items, at most ${MAX_ITEMS}`);
   }
   const items = new Map<string, ScopeItem>();
   for (const token of tokens) {

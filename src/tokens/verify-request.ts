@@ -26,7 +26,7 @@ export interface PresentedCredentials {
   resource: string;
 }
 
-const invalidToken = (message: string) => new MandateError('ERR_TOKEN_INVALID', message, { status: 401 });
+const invalidToken = (message: string) => new MandateError('ERR_TOKEN_INVALID', message);
 
 /**
  * The one verification every enforcement point calls: `Authorization: DPoP <mandate>`, our
@@ -39,10 +39,10 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   if (!match) {
     throw /^Bearer\s/i.test(presented.authorization ?? '')
       ? invalidToken('mandates are DPoP-bound: use Authorization: DPoP with a DPoP proof')
-      : new MandateError('ERR_TOKEN_MISSING', 'a mandate is required (Authorization: DPoP)', { status: 401 });
+      : new MandateError('ERR_TOKEN_MISSING', 'a mandate is required (Authorization: DPoP)');
   }
   if (ctx.sync && !ctx.sync.synchronized) {
-    throw new MandateError('ERR_NOT_SYNCHRONIZED', 'this replica is resynchronizing with the database; retry shortly', { status: 503, expose: true });
+    throw new MandateError('ERR_NOT_SYNCHRONIZED', 'this replica is resynchronizing with the database; retry shortly', { expose: true });
   }
   const token = match[1]!;
   const now = ctx.now();
@@ -52,7 +52,7 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     ctx.verified?.set(presented.resource, token, claims);
   }
   if (typeof claims.cnf?.jkt !== 'string') throw invalidToken('mandate is not bound to a key');
-  if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate', { status: 401 });
+  if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate');
   await verifyDpopProof(presented.dpop, {
     htm: presented.htm,
     htu: presented.htu,
@@ -64,7 +64,7 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   const read = () => mandateStanding(ctx.store.db, claims.jti);
   const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
   if (!live) {
-    throw new MandateError('ERR_TOKEN_REVOKED', 'mandate has been revoked', { status: 401 });
+    throw new MandateError('ERR_TOKEN_REVOKED', 'mandate has been revoked');
   }
   return {
     claims,

@@ -18,7 +18,7 @@ export function fromJsonLine(line: string): AuditEvent {
   try {
     value = JSON.parse(line);
   } catch {
-    throw new MandateError('ERR_AUDIT_LINE_INVALID', 'line is not JSON', { status: 400 });
+    throw new MandateError('ERR_AUDIT_LINE_INVALID', 'line is not JSON');
   }
   return parseAuditEvent(value);
 }

@@ -58,7 +58,7 @@ export class DatabaseBroker {
     } catch {
       const message = 'the body must be JSON {"sql": "…", "params": [ … ]}';
       await recordRefusal(this.#deps, { principal, action: 'http:request', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, 'ERR_BROKER_QUERY_INVALID', message);
-      throw new MandateError('ERR_BROKER_QUERY_INVALID', message, { status: 400 });
+      throw new MandateError('ERR_BROKER_QUERY_INVALID', message);
     }
     const tables = tablesTouched(input.sql);
     const meta = endpointMetaOf(spec, 'POST', ['query']);
@@ -84,7 +84,7 @@ export class DatabaseBroker {
       secrets = [password, ...adminPassword(admin.dsn)];
       const result = await runQuery(this.#rolePool(role, password, admin.dsn), input.sql, input.params, { timeoutMs: spec.timeout_ms, maxRows: spec.max_rows });
       const json = Buffer.from(JSON.stringify(scrubSecrets(result, secrets)));
-      if (json.length > spec.body_limit) throw new MandateError('ERR_UPSTREAM_TOO_LARGE', `the result is larger than the connection's limit of ${spec.body_limit} bytes`, { status: 502, expose: true });
+      if (json.length > spec.body_limit) throw new MandateError('ERR_UPSTREAM_TOO_LARGE', `the result is larger than the connection's limit of ${spec.body_limit} bytes`, { expose: true });
       await recordResult(this.#deps, request, outcome.callId, { ok: true, bytes: json.length, resources });
       return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: json };
     } catch (error) {
@@ -127,7 +127,7 @@ export class DatabaseBroker {
         } catch (error) {
           await store.db.deleteFrom('broker_db_roles').where('role', '=', role).execute();
           this.#deps.logger.error({ connection: spec.name, sqlstate: (error as { code?: unknown }).code }, 'creating a mandate database role failed');
-          throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate could not be created on ${spec.name}`, { status: 502, expose: true });
+          throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate could not be created on ${spec.name}`, { expose: true });
         } finally {
           admin.release();
         }
@@ -140,7 +140,7 @@ export class DatabaseBroker {
     for (const started = Date.now(); row?.status === 'creating' && Date.now() - started < ROLE_WAIT_MS; row = await find()) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    if (row?.status !== 'ready') throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate is not ready on ${spec.name}`, { status: 503, expose: true });
+    if (row?.status !== 'ready') throw new MandateError('ERR_DB_ROLE_NOT_READY', `the database role for this mandate is not ready on ${spec.name}`, { expose: true });
     return { role: row.role, password: unseal(masterKey, row.password_sealed, context).toString('utf8') };
   }
 
@@ -150,7 +150,7 @@ export class DatabaseBroker {
       dsn = await revealSecret(this.#deps.store.db, this.#deps.masterKey, spec.dsn_secret);
       if (!/^postgres(ql)?:\/\//.test(dsn)) throw new Error('not a URL');
     } catch {
-      throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no usable admin DSN (secret ${spec.dsn_secret} must hold a postgres:// URL)`, { status: 502, expose: true });
+      throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no usable admin DSN (secret ${spec.dsn_secret} must hold a postgres:// URL)`, { expose: true });
     }
     const cached = this.#admin.get(spec.name);
     if (cached?.dsn === dsn) return cached;

@@ -51,9 +51,9 @@ export function databaseError(error: unknown, secrets: readonly string[]): Manda
   const e = error as { code?: unknown; message?: unknown };
   const state = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : '';
   const message = scrubSecrets(String(e.message ?? '').split('\n')[0]!.slice(0, 300), secrets);
-  if (state === '42501') return new MandateError('ERR_DB_PERMISSION_DENIED', `${message} (the mandate's role was not granted this)`, { status: 403, expose: true });
-  if (state === '25006') return new MandateError('ERR_DB_PERMISSION_DENIED', message, { status: 403, expose: true });
-  if (state === '57014') return new MandateError('ERR_DB_TIMEOUT', 'the statement ran past the connection timeout and was cancelled', { status: 504, expose: true });
-  if (SHOWN.test(state)) return new MandateError('ERR_DB_QUERY_INVALID', `${message} (SQLSTATE ${state})`, { status: 400, expose: true });
-  return new MandateError('ERR_DB_UNAVAILABLE', 'the database could not run the statement', { status: 502, expose: true });
+  if (state === '42501') return new MandateError('ERR_DB_PERMISSION_DENIED', `${message} (the mandate's role was not granted this)`, { expose: true });
+  if (state === '25006') return new MandateError('ERR_DB_PERMISSION_DENIED', message, { expose: true });
+  if (state === '57014') return new MandateError('ERR_DB_TIMEOUT', 'the statement ran past the connection timeout and was cancelled', { expose: true });
+  if (SHOWN.test(state)) return new MandateError('ERR_DB_QUERY_INVALID', `${message} (SQLSTATE ${state})`, { expose: true });
+  return new MandateError('ERR_DB_UNAVAILABLE', 'the database could not run the statement', { expose: true });
 }

@@ -18,7 +18,7 @@ import {
 import { searchDigest } from '../../audit/redact.ts';
 import { verifyAuditLog } from '../../audit/verify-log.ts';
 import { SYSTEM_CHAIN } from '../../audit/writer.ts';
-import { notFound } from '../../errors.ts';
+import { refusal } from '../../errors.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { VERSION } from '../app.ts';
 import type { ServerContext } from '../context.ts';
@@ -103,7 +103,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
   // The latest signed checkpoint alone, as witnesses fetch it (C2SP tlog-checkpoint text).
   app.get('/v1/audit/checkpoint', { config: { access: 'public' } }, async (_request, reply) => {
     const latest = await latestCheckpoint(ctx.store.db);
-    if (!latest) throw notFound('ERR_AUDIT_NO_CHECKPOINT', 'no checkpoint has been signed yet');
+    if (!latest) throw refusal('ERR_AUDIT_NO_CHECKPOINT', 'no checkpoint has been signed yet');
     return reply.type('text/plain; charset=utf-8').send(latest.note);
   });
 
@@ -158,7 +158,7 @@ async function verify(ctx: ServerContext, key: CheckpointKey, options: { chain?:
 /** Proofs default to the latest signed checkpoint's size: the one witnesses hold. */
 async function defaultSize(ctx: ServerContext): Promise<number> {
   const latest = await latestCheckpoint(ctx.store.db);
-  if (!latest) throw notFound('ERR_AUDIT_NO_CHECKPOINT', 'no checkpoint has been signed yet: give the tree size');
+  if (!latest) throw refusal('ERR_AUDIT_NO_CHECKPOINT', 'no checkpoint has been signed yet: give the tree size');
   return latest.size;
 }
 

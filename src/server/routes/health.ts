@@ -14,11 +14,11 @@ export function healthRoutes(app: FastifyInstance, ctx: ServerContext) {
       await ctx.store.ping();
     } catch (err) {
       request.log.warn({ err }, 'store not reachable');
-      return sendProblem(reply, problem(503, 'ERR_STORE_UNAVAILABLE', 'store is not reachable'));
+      return sendProblem(reply, problem('ERR_STORE_UNAVAILABLE', 'store is not reachable'));
     }
     const sync = ctx.changes.status();
     if (!sync.synchronized) {
-      return sendProblem(reply, problem(503, 'ERR_NOT_SYNCHRONIZED', `replica is not synchronized since ${sync.since}: ${sync.reason ?? 'resynchronizing'}`));
+      return sendProblem(reply, problem('ERR_NOT_SYNCHRONIZED', `replica is not synchronized since ${sync.since}: ${sync.reason ?? 'resynchronizing'}`));
     }
     return { status: 'ready', store: ctx.store.dialect, synchronized: true, since: sync.since };
   });

@@ -30,7 +30,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const body = parseOrThrow(joinTokenBody, request.body ?? {}, 'join token request');
     const agent = await getAgent(ctx.store.db, id);
-    if (agent.status !== 'active') throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status}`, { status: 409 });
+    if (agent.status !== 'active') throw new MandateError('ERR_AGENT_STATE', `agent ${id} is ${agent.status}`);
     reply.status(201);
     return createJoinToken(ctx.store.db, { agentId: id, ttlSeconds: body.ttl, uses: body.uses, now: ctx.now() });
   });
@@ -46,7 +46,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const proof = request.headers.dpop;
     const instance = await getInstance(ctx.store.db, id).catch(() => undefined);
-    const refused = new MandateError('ERR_RENEWAL_REFUSED', 'identity renewal needs a DPoP proof from an active instance key', { status: 401 });
+    const refused = new MandateError('ERR_RENEWAL_REFUSED', 'identity renewal needs a DPoP proof from an active instance key');
     if (!instance || instance.status !== 'active' || typeof proof !== 'string') throw refused;
     const now = ctx.now();
     await verifyDpopProof(proof, { htm: 'POST', htu: `${ctx.issuer}/v1/instances/${id}/token`, now, replay: ctx.replay, expectedJkt: instance.jkt });
@@ -92,7 +92,7 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   });
 
   app.post('/v1/users/token', async (request) => {
-    if (!ctx.devIssuer) throw new MandateError('ERR_DEV_ISSUER_OFF', 'the development issuer is switched off', { status: 409 });
+    if (!ctx.devIssuer) throw new MandateError('ERR_DEV_ISSUER_OFF', 'the development issuer is switched off');
     const body = parseOrThrow(userTokenBody, request.body, 'user token request');
     const { token, claims } = issueDevPersonToken(ctx.keys, ctx.issuer, body.subject, ctx.now(), body.ttl);
     return { token, subject: claims.sub, issuer: claims.iss, expires_in: body.ttl };

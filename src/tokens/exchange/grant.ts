@@ -1,5 +1,5 @@
 // RFC 8693 §2.2, RFC 8707 §2 — what a mandate may grant: never more than card, subject or parent
-import { MandateError } from '../../errors.ts';
+import { type ErrorCode, MandateError } from '../../errors.ts';
 import { findAgent } from '../../registry/agents.ts';
 import type { TokenContext } from '../context.ts';
 import { formatScope, formatScopeItem, intersect, parseScope, type ScopeItem } from '../scope.ts';
@@ -7,7 +7,7 @@ import { DEFAULT_MANDATE_SECONDS } from '../token-types.ts';
 import type { Actor, Subject } from './parties.ts';
 import type { ExchangeRequest } from './request.ts';
 
-const fail = (code: string, message: string) => new MandateError(code, message, { status: 400 });
+const fail = (code: ErrorCode, message: string) => new MandateError(code, message);
 
 /** On-behalf-of mode of the card: `required` needs a person, `none` refuses one. */
 export function checkOnBehalfOf(actor: Actor, subject: Subject): void {

@@ -1,6 +1,6 @@
 // RFC 8693 §2.1 — the subject and the actor of a token exchange
 import { decodeProtectedHeader } from 'jose';
-import { MandateError } from '../../errors.ts';
+import { type ErrorCode, MandateError } from '../../errors.ts';
 import { verifyIdentityToken } from '../../identity/identity-token.ts';
 import { findInstance, type Instance } from '../../identity/instances.ts';
 import { verifyPersonToken } from '../../identity/person-tokens.ts';
@@ -23,13 +23,13 @@ export type Subject =
   | { kind: 'mandate'; parent: MandateClaims }
   | { kind: 'self'; sub: string; exp: number };
 
-const grant = (code: string, message: string) => new MandateError(code, message, { status: 400 });
+const grant = (code: ErrorCode, message: string) => new MandateError(code, message);
 
 /** The actor token is the instance's identity token, bound to the key that signed the DPoP proof. */
 export async function verifyActor(ctx: TokenContext, actorToken: string, proofJkt: string, now: Date): Promise<Actor> {
   const claims = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys, now }));
   if (claims.cnf?.jkt !== proofJkt) {
-    throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to', { status: 400 });
+    throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to');
   }
   const instance = await findInstance(ctx.store.db, claims.instance_id);
   if (!instance || instance.status !== 'active') throw grant('ERR_ACTOR_REVOKED', 'actor instance is revoked or unknown');
@@ -44,7 +44,7 @@ export async function verifySubject(ctx: TokenContext, token: string, actor: Act
   try {
     typ = decodeProtectedHeader(token).typ;
   } catch {
-    throw new MandateError('ERR_SUBJECT_INVALID', 'subject token is not a JWT', { status: 400 });
+    throw new MandateError('ERR_SUBJECT_INVALID', 'subject token is not a JWT');
   }
   if (typ === TYP.mandate) {
     const parent = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, keys, now }));

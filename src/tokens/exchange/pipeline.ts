@@ -34,7 +34,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
   let actor: Actor | undefined;
   try {
     const request = parseExchangeRequest(form);
-    if (!dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required: mandates are sender-constrained', { status: 400 });
+    if (!dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required: mandates are sender-constrained');
     const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay });
     actor = await verifyActor(ctx, request.actorToken, proof.jkt, now);
     const subject = await verifySubject(ctx, request.subjectToken, actor, now);
@@ -129,7 +129,7 @@ async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, no
 async function holdParent(trx: Queryable, parentJti: string): Promise<void> {
   const held = await trx.updateTable('mandates').set({ revoked_at: null }).where('jti', '=', parentJti).where('revoked_at', 'is', null).executeTakeFirst();
   if (Number(held.numUpdatedRows) !== 1) {
-    throw new MandateError('ERR_GRANT_INVALID', 'the parent mandate has been revoked', { status: 400 });
+    throw new MandateError('ERR_GRANT_INVALID', 'the parent mandate has been revoked');
   }
 }
 

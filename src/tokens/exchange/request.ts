@@ -35,12 +35,12 @@ export interface ExchangeRequest {
   task: z.infer<typeof taskDetail> | undefined;
 }
 
-const invalid = (message: string) => new MandateError('ERR_EXCHANGE_REQUEST', message, { status: 400 });
+const invalid = (message: string) => new MandateError('ERR_EXCHANGE_REQUEST', message);
 
 export function parseExchangeRequest(form: unknown): ExchangeRequest {
   const grant = (form as { grant_type?: unknown } | null)?.grant_type;
   if (grant !== TOKEN_EXCHANGE_GRANT) {
-    throw new MandateError('ERR_GRANT_TYPE_UNSUPPORTED', `grant_type must be ${TOKEN_EXCHANGE_GRANT}`, { status: 400 });
+    throw new MandateError('ERR_GRANT_TYPE_UNSUPPORTED', `grant_type must be ${TOKEN_EXCHANGE_GRANT}`);
   }
   const parsed = schema.safeParse(form);
   if (!parsed.success) {
@@ -51,11 +51,11 @@ export function parseExchangeRequest(form: unknown): ExchangeRequest {
   // RFC 8693 §2.1: an agent never acts as the person with no attribution; the actor is required.
   if (!p.actor_token) throw invalid('actor_token is required: an agent instance must identify itself');
   if (!p.scope?.trim()) {
-    throw new MandateError('ERR_SCOPE_INVALID', 'scope is required: name the tools the task needs', { status: 400 });
+    throw new MandateError('ERR_SCOPE_INVALID', 'scope is required: name the tools the task needs');
   }
   const resources = p.resource === undefined ? [] : one(p.resource).map(String);
   if (resources.length === 0) {
-    throw new MandateError('ERR_TARGET_INVALID', 'resource is required: the enforcement point the mandate is for', { status: 400 });
+    throw new MandateError('ERR_TARGET_INVALID', 'resource is required: the enforcement point the mandate is for');
   }
   let task: ExchangeRequest['task'];
   if (p.authorization_details) {

@@ -1,0 +1,280 @@
+// RFC 6749 §5.2, RFC 6750 §3.1, RFC 8693 §2.2.2, RFC 9449 §7.1/§8/§9, RFC 9457, JSON-RPC 2.0 §5.1 —
+// the one catalogue of Mandate's error codes.
+
+/** The `error` values Mandate's OAuth endpoints and resource servers answer with (RFC 6749 §5.2, RFC 6750 §3.1, RFC 9449). */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+export interface WireError {
+  error: OAuthErrorCode;
+  status: number;
+}
+
+/** Where an OAuth error is answered: the token endpoint or a protected resource (gateway, broker). */
+export type OAuthSurface = 'token_endpoint' | 'resource';
+export type OAuthMapping = Readonly<Record<OAuthSurface, WireError>>;
+
+/** JSON-RPC 2.0 §5.1 codes, and the implementation-defined ones Mandate uses on MCP endpoints. */
+export const JSONRPC = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internalError: -32603,
+  /** A refusal by Mandate at the MCP endpoint (server-defined range, JSON-RPC §5.1). */
+  refused: -32000,
+  /** The request's mandate or DPoP proof was not accepted (the HTTP answer is 401 with a DPoP challenge). */
+  unauthorized: -32001,
+  /** The MCP session is unknown here (the MCP SDK's convention). */
+  sessionNotFound: -32001,
+} as const;
+
+export interface CatalogueEntry {
+  /** HTTP status on the admin API and the default at enforcement points. */
+  readonly status: number;
+  /** One line: what happened, as the caller should read it. */
+  readonly meaning: string;
+  /** The RFC 6749 wire error per surface, where the code is answered on an OAuth endpoint or a protected resource. */
+  readonly oauth?: OAuthMapping;
+  /** The JSON-RPC error code on MCP endpoints, where it differs from the default (-32000). */
+  readonly jsonrpc?: number;
+}
+
+const at = (tokenEndpoint: WireError, resource: WireError): OAuthMapping => ({ token_endpoint: tokenEndpoint, resource });
+const only = (error: OAuthErrorCode, status = 400): OAuthMapping => at({ error, status }, { error, status });
+// RFC 9449 §5 / §7.1: 400 at the token endpoint, 401 with WWW-Authenticate at a resource.
+const dpopProof = at({ error: 'invalid_dpop_proof', status: 400 }, { error: 'invalid_dpop_proof', status: 401 });
+const dpopNonce = at({ error: 'use_dpop_nonce', status: 400 }, { error: 'use_dpop_nonce', status: 401 });
+// RFC 8693 §2.2.2: an invalid subject_token or actor_token is `invalid_request` at the token endpoint.
+const token = at({ error: 'invalid_request', status: 400 }, { error: 'invalid_token', status: 401 });
+// RFC 6750 §3.1: a resource answers 403 insufficient_scope.
+const scope = at({ error: 'invalid_scope', status: 400 }, { error: 'insufficient_scope', status: 403 });
+const grant = only('invalid_grant');
+
+const e = (status: number, meaning: string, more: Omit<CatalogueEntry, 'status' | 'meaning'> = {}): CatalogueEntry => ({ status, meaning, ...more });
+const dpop = (meaning: string) => e(400, meaning, { oauth: dpopProof, jsonrpc: JSONRPC.unauthorized });
+const tok = (meaning: string) => e(401, meaning, { oauth: token, jsonrpc: JSONRPC.unauthorized });
+
+/**
+ * Every code Mandate answers with. `ErrorCode` is derived from it, so only catalogued codes
+ * compile; `docs/errors.md` is generated from it (`npm run docs:errors`).
+ */
+export const CATALOGUE = {
+  // Requests and bodies
+  ERR_VALIDATION: e(400, 'A field of the request is missing or invalid; `errors` names each one.'),
+  ERR_BAD_REQUEST: e(400, 'The request could not be read.', { jsonrpc: JSONRPC.invalidRequest }),
+  ERR_MALFORMED_JSON: e(400, 'The body is not valid JSON.', { jsonrpc: JSONRPC.parseError }),
+  ERR_MALFORMED_YAML: e(400, 'The body is not valid YAML.'),
+  ERR_BODY_TOO_LARGE: e(413, 'The request body exceeds the size limit.'),
+  ERR_BODY_EMPTY: e(400, 'The request body is empty.'),
+  ERR_BODY_LENGTH: e(400, 'The Content-Length header is invalid.'),
+  ERR_BODY_INCOMPLETE: e(400, 'The request body ended before its declared length.'),
+  ERR_MEDIA_TYPE: e(415, 'The content type is not supported here.'),
+  ERR_NOT_FOUND: e(404, 'No route answers this method and path.'),
+  ERR_INTERNAL: e(500, 'Mandate failed unexpectedly; nothing was decided or forwarded. The server log has the cause.', { jsonrpc: JSONRPC.internalError }),
+
+  // Admin authentication
+  ERR_UNAUTHENTICATED: e(401, 'The admin API needs a valid bearer token.'),
+  ERR_FORBIDDEN: e(403, "The caller's role does not allow this operation."),
+
+  // Storage and replicas
+  ERR_STORE_UNAVAILABLE: e(503, 'The database is not reachable; nothing was decided or forwarded.', { oauth: only('temporarily_unavailable', 503) }),
+  ERR_STORE_CONFIG: e(500, 'The storage configuration is invalid.'),
+  ERR_STORE_MIGRATION: e(500, 'The database schema could not be migrated.'),
+  ERR_NOT_SYNCHRONIZED: e(503, 'This replica is resynchronizing with the database; retry shortly.', { oauth: only('temporarily_unavailable', 503) }),
+
+  // Keys and sealed data
+  ERR_MASTER_KEY: e(500, 'The master key is missing, unreadable or of the wrong size.'),
+  ERR_SEALED_FORMAT: e(500, 'A sealed value is not in the sealed format.'),
+  ERR_SEALED_KEY: e(500, 'A sealed value was sealed under another master key.'),
+  ERR_SEALED_INTEGRITY: e(500, 'A sealed value failed its integrity check.'),
+  ERR_NO_SIGNING_KEY: e(503, 'The control plane holds no usable signing key.'),
+
+  // Agent registry
+  ERR_AGENT_NOT_FOUND: e(404, 'No agent card has this id.'),
+  ERR_AGENT_EXISTS: e(409, 'An agent card with this id exists already.'),
+  ERR_AGENT_DUPLICATE: e(409, 'The same agent id appears twice in the input.'),
+  ERR_AGENT_RETIRED: e(409, 'The agent is retired; its id is never reused.'),
+  ERR_AGENT_STATE: e(409, "The agent's lifecycle status does not allow this change."),
+  ERR_OWNER_REQUIRED: e(400, 'A prod agent must name its owner.'),
+
+  // Instances and attestation
+  ERR_JOIN_TOKEN: e(401, 'The join token is unknown, spent, expired or for another agent.'),
+  ERR_MANIFEST_INVALID: e(400, 'The attestation manifest is malformed.'),
+  ERR_MANIFEST_SIGNATURE: e(400, 'The attestation manifest is not signed by the key it presents.'),
+  ERR_ATTESTATION_AGENT: e(403, 'The agent is not active, so no instance may attest.'),
+  ERR_ATTESTATION_ENVIRONMENT: e(403, "The manifest's environment does not match the agent card."),
+  ERR_ATTESTATION_CODE_HASH: e(403, "The manifest's code hash is not allowed by the agent card."),
+  ERR_ATTESTATION_MODEL: e(403, "The manifest's model does not match the agent card."),
+  ERR_ATTESTATION_VERSION: e(403, "The manifest's version does not match the agent card."),
+  ERR_ATTESTATION_TOOLSET_HASH: e(403, "The manifest's toolset hash does not match the agent card's toolset."),
+  ERR_ATTESTATION_CONFIG_HASH: e(403, "The manifest's config hash is not allowed by the agent card."),
+  ERR_ATTESTATION_KEY_REUSED: e(409, 'The instance key is already bound to another instance.'),
+  ERR_INSTANCE_NOT_FOUND: e(404, 'No instance has this id.'),
+  ERR_INSTANCE_SUSPENDED: e(403, 'The instance or its agent is suspended; its calls are refused.'),
+  ERR_RENEWAL_REFUSED: e(401, 'Identity renewal needs a DPoP proof from an active instance key.'),
+  ERR_DEV_ISSUER_OFF: e(409, 'The development person issuer is switched off.'),
+
+  // Tokens (RFC 7515/7519/8725) and DPoP (RFC 9449)
+  ERR_TOKEN_MISSING: tok('A mandate is required (Authorization: DPoP).'),
+  ERR_TOKEN_INVALID: tok('The presented token is not a usable mandate.'),
+  ERR_TOKEN_MALFORMED: tok('The token is not a well-formed compact JWS/JWT.'),
+  ERR_TOKEN_TOO_LARGE: tok('The token exceeds the size limit.'),
+  ERR_TOKEN_DUPLICATE_MEMBER: tok('The token header or claims repeat a member name.'),
+  ERR_TOKEN_ALG: tok('The token is not signed with an accepted algorithm (EdDSA for Mandate tokens).'),
+  ERR_TOKEN_TYP: tok('The token has the wrong `typ` for where it was presented.'),
+  ERR_TOKEN_KID: tok('The token `kid` names no key Mandate publishes.'),
+  ERR_TOKEN_KEY_TYPE: e(500, 'A verification key is not of the expected type.'),
+  ERR_TOKEN_CRIT: tok('The token header lists a `crit` extension Mandate does not understand.'),
+  ERR_TOKEN_HEADER: tok('The token header carries a member that is refused (jku, x5u, jwk, x5c).'),
+  ERR_TOKEN_SIGNATURE: tok('The token signature does not verify.'),
+  ERR_TOKEN_EXPIRED: tok('The token has expired.'),
+  ERR_TOKEN_NOT_YET_VALID: tok('The token is not valid yet.'),
+  ERR_TOKEN_AUDIENCE: tok('The token is not meant for this resource.'),
+  ERR_TOKEN_ISSUER: tok('The token was issued by an issuer that is not trusted here.'),
+  ERR_TOKEN_REVOKED: tok('The mandate was revoked.'),
+  ERR_JWK_INVALID: e(400, 'The JWK is not a valid public key.'),
+  ERR_JWT_INVALID: tok('A token from a trusted issuer did not verify.'),
+  ERR_DPOP_INVALID: dpop('The DPoP proof is missing or malformed.'),
+  ERR_DPOP_REPLAY: dpop('The DPoP proof was used before (its jti was seen).'),
+  ERR_DPOP_HTM: dpop("The DPoP proof's htm does not match the request method."),
+  ERR_DPOP_HTU: dpop("The DPoP proof's htu does not match the request URL."),
+  ERR_DPOP_IAT: dpop("The DPoP proof's iat is outside the accepted window."),
+  ERR_DPOP_ATH: dpop("The DPoP proof's ath does not match the access token."),
+  ERR_DPOP_KEY_MISMATCH: dpop("The DPoP proof is not signed by the token's bound key (cnf.jkt)."),
+  ERR_DPOP_NONCE: e(400, 'The server requires a DPoP nonce: retry with the nonce from the DPoP-Nonce header.', { oauth: dpopNonce, jsonrpc: JSONRPC.unauthorized }),
+  ERR_DPOP_REPLAY_CACHE_FULL: e(503, 'The DPoP replay cache is full; retry shortly.', { oauth: only('temporarily_unavailable', 503) }),
+
+  // Token exchange (RFC 8693)
+  ERR_EXCHANGE_REQUEST: e(400, 'The token exchange request is malformed.', { oauth: only('invalid_request') }),
+  ERR_GRANT_TYPE_UNSUPPORTED: e(400, 'The grant type is not supported.', { oauth: only('unsupported_grant_type') }),
+  ERR_GRANT_INVALID: e(400, 'The grant is refused (policy, card or instance state).', { oauth: grant }),
+  ERR_SUBJECT_INVALID: tok('The subject token is not valid.'),
+  ERR_ACTOR_REVOKED: e(400, 'The actor instance is revoked or suspended.', { oauth: grant }),
+  ERR_DELEGATION_NOT_ALLOWED: e(400, "The parent agent's card does not allow delegation to this agent.", { oauth: grant }),
+  ERR_DELEGATION_DEPTH: e(400, 'The delegation chain is too deep.', { oauth: grant }),
+  ERR_SCOPE_INVALID: e(400, 'The scope is malformed or not within what may be granted.', { oauth: scope }),
+  ERR_SCOPE_EXCEEDS_PARENT: e(400, 'The requested scope exceeds the parent mandate.', { oauth: scope }),
+  ERR_SCOPE_NOT_GRANTED: e(403, 'The mandate does not cover this tool or endpoint.'),
+  ERR_TARGET_INVALID: e(400, 'The resource indicator names no enforcement point this mandate may reach.', { oauth: only('invalid_target') }),
+  ERR_BUDGET_EXCEEDS_PARENT: e(400, 'The requested budget exceeds the parent mandate.', { oauth: only('invalid_request') }),
+
+  // Policy
+  ERR_POLICY_DENIED: e(403, 'Policy forbids this call.'),
+  ERR_POLICY_INVALID: e(400, 'The policy set does not parse or validate; `errors` gives file:line:column.'),
+  ERR_POLICY_MISSING: e(500, 'The database holds no policy set.'),
+  ERR_POLICY_PREPARSE: e(500, 'The policy engine could not preparse the policy set.'),
+  ERR_POLICY_REQUEST_INVALID: e(400, 'The authorization request is not valid against the Cedar schema.'),
+  ERR_POLICY_TESTS_INVALID: e(400, 'The policy test file is not valid.'),
+  ERR_SCHEMA_INVALID: e(500, 'The Cedar schema does not parse.'),
+
+  // Governance
+  ERR_RATE_LIMITED: e(429, 'Too many calls; retry after the number of seconds in Retry-After.'),
+  ERR_BUDGET_EXHAUSTED: e(403, "The mandate's budget cannot pay for this call."),
+  ERR_BUDGET_EXCEEDED: e(403, 'The budget was spent by a concurrent call before this one committed.'),
+  ERR_APPROVAL_REQUIRED: e(403, "The call is held for a person's approval."),
+  ERR_APPROVAL_DENIED: e(403, 'A person denied this call.'),
+  ERR_APPROVAL_USED: e(403, 'The approval was already used by another call.'),
+  ERR_APPROVAL_NOT_FOUND: e(404, 'No approval has this id.'),
+  ERR_APPROVAL_DECIDED: e(409, 'The approval was decided already.'),
+  ERR_APPROVAL_EXPIRED: e(409, 'The approval expired before it was decided.'),
+  ERR_APPROVAL_SELF: e(403, 'A person may not approve a call made on their own behalf.'),
+  ERR_GOVERNANCE_UNAVAILABLE: e(503, 'Budgets or approvals could not be checked; nothing was forwarded.'),
+
+  // Audit
+  ERR_AUDIT_UNAVAILABLE: e(503, 'The decision could not be recorded in the audit trail; nothing was forwarded.'),
+  ERR_AUDIT_STORE: e(500, 'The audit store is inconsistent.'),
+  ERR_AUDIT_EVENT_INVALID: e(400, 'The audit event is not valid.'),
+  ERR_AUDIT_EVENT_NOT_FOUND: e(404, 'No audit event has this id.'),
+  ERR_AUDIT_CHAIN_INVALID: e(400, 'This chain cannot be sealed or appended to.'),
+  ERR_AUDIT_CHAIN_MISMATCH: e(500, 'The chain head moved under the writer.'),
+  ERR_AUDIT_CHAIN_SEALED: e(409, 'The chain is sealed; nothing more is appended to it.'),
+  ERR_AUDIT_CURSOR: e(400, 'The query cursor is invalid.'),
+  ERR_AUDIT_KEY_INVALID: e(500, 'The audit checkpoint or redaction key is invalid.'),
+  ERR_AUDIT_LINE_INVALID: e(400, 'A line of the JSON lines export is not a valid event.'),
+  ERR_AUDIT_LOG_GAP: e(409, 'The audit log is missing a leaf.'),
+  ERR_AUDIT_NO_CHECKPOINT: e(404, 'No signed checkpoint exists yet.'),
+  ERR_AUDIT_NO_DATABASE: e(500, 'No Mandate audit log was found at the given place.'),
+  ERR_CHECKPOINT_MALFORMED: e(400, 'The checkpoint is malformed.'),
+  ERR_CHECKPOINT_ORIGIN_MISMATCH: e(400, 'The checkpoint belongs to another log (origin).'),
+  ERR_CHECKPOINT_FORK: e(409, 'Two checkpoints of one size disagree: the log forked.'),
+  ERR_CHECKPOINT_ROLLBACK: e(409, 'The checkpoint is smaller than one already seen: the log rolled back.'),
+  ERR_CHECKPOINT_INCONSISTENT: e(409, 'The consistency proof between two checkpoints fails.'),
+  ERR_MERKLE_RANGE: e(400, 'The Merkle tree range is out of bounds.'),
+  ERR_NOTE_MALFORMED: e(400, 'The signed note is malformed.'),
+  ERR_NOTE_KEY_INVALID: e(400, 'The signed-note verifier key is invalid.'),
+  ERR_NOTE_SIGNATURE_INVALID: e(400, 'A signed-note signature does not verify.'),
+  ERR_NOTE_UNVERIFIED: e(400, 'The note carries no signature from a trusted key.'),
+  ERR_JCS_CYCLE: e(400, 'The value cannot be canonicalized (RFC 8785): it refers to itself.', { jsonrpc: JSONRPC.invalidParams }),
+  ERR_JCS_TOO_DEEP: e(400, 'The value cannot be canonicalized (RFC 8785): it is nested too deeply.', { jsonrpc: JSONRPC.invalidParams }),
+  ERR_JCS_NON_FINITE_NUMBER: e(400, 'The value cannot be canonicalized (RFC 8785): it holds a non-finite number.', { jsonrpc: JSONRPC.invalidParams }),
+  ERR_JCS_LONE_SURROGATE: e(400, 'The value cannot be canonicalized (RFC 8785): it holds a lone surrogate.', { jsonrpc: JSONRPC.invalidParams }),
+  ERR_JCS_UNSUPPORTED_TYPE: e(400, 'The value cannot be canonicalized (RFC 8785): it holds a non-JSON type.', { jsonrpc: JSONRPC.invalidParams }),
+
+  // MCP gateway
+  ERR_ORIGIN_REFUSED: e(403, 'A request from a foreign browser Origin is refused (DNS rebinding).'),
+  ERR_SERVER_NOT_FOUND: e(404, 'No MCP server has this name.'),
+  ERR_SERVER_EXISTS: e(409, 'An MCP server with this name exists already.'),
+  ERR_SESSION_NOT_FOUND: e(404, 'The MCP session is unknown here; initialize a new one.', { jsonrpc: JSONRPC.sessionNotFound }),
+  ERR_SESSION_FOREIGN: e(403, 'The MCP session belongs to another mandate holder.'),
+  ERR_TOOL_UNKNOWN: e(404, 'The MCP server has no such tool.', { jsonrpc: JSONRPC.invalidParams }),
+  ERR_TOOL_NOT_FOUND: e(404, 'No pinned tool has this name.'),
+  ERR_TOOL_QUARANTINED: e(403, 'The tool changed upstream and is quarantined until an admin approves it.'),
+  ERR_TOOL_ARGUMENTS: e(400, "The arguments do not match the tool's pinned input schema.", { jsonrpc: JSONRPC.invalidParams }),
+  ERR_TOOL_SCHEMA: e(502, "The tool's pinned input schema cannot be used."),
+  ERR_UPSTREAM_UNAVAILABLE: e(502, 'The upstream could not be reached.'),
+  ERR_UPSTREAM_TIMEOUT: e(504, 'The upstream did not answer in time.'),
+  ERR_UPSTREAM_FAILED: e(502, 'The upstream failed the call.'),
+  ERR_UPSTREAM_TOO_LARGE: e(502, "The upstream response exceeds the connection's limit."),
+  ERR_UPSTREAM_ENCODING: e(502, 'The upstream response is in a corrupt or unsupported content coding.'),
+  ERR_UPSTREAM_ADDRESS_REFUSED: e(502, 'The upstream resolved to an address the broker does not reach.'),
+  ERR_UPSTREAM_SECRET_IN_BODY: e(502, 'The upstream returned a binary body holding the injected credential; it is withheld.'),
+  ERR_UPSTREAM_HTTP_STATUS: e(502, 'The upstream answered with an error status (recorded on the call result).'),
+
+  // Credential broker
+  ERR_CONNECTION_NOT_FOUND: e(404, 'No connection has this name.'),
+  ERR_CONNECTION_EXISTS: e(409, 'A connection with this name exists already.'),
+  ERR_CONNECTION_RULE: e(400, 'An endpoint rule of the connection is invalid.'),
+  ERR_CONNECTION_INJECT: e(400, "The connection's injection setting is invalid."),
+  ERR_CONNECTION_BASE_URL: e(400, "The connection's base URL is invalid or not allowed."),
+  ERR_BROKER_METHOD: e(405, 'The connection does not allow this HTTP method.'),
+  ERR_BROKER_ENDPOINT_UNKNOWN: e(404, 'No endpoint rule of the connection matches this path.'),
+  ERR_BROKER_ENDPOINT_NOT_ALLOWED: e(403, 'The endpoint is not in the connection allow list.'),
+  ERR_BROKER_PATH_INVALID: e(400, 'The request path is not in a form the broker accepts.'),
+  ERR_BROKER_PATH_TRAVERSAL: e(400, 'The request path climbs out of its base (dot segments).'),
+  ERR_BROKER_PATH_ENCODED_SEPARATOR: e(400, 'The request path holds an encoded separator (%2F, %5C).'),
+  ERR_BROKER_QUERY_INVALID: e(400, 'The query string or statement is invalid.'),
+  ERR_BROKER_HEADER_INVALID: e(400, 'A request header is refused by the broker.'),
+  ERR_BROKER_CREDENTIAL_MISSING: e(502, "The connection's credential is not set."),
+  ERR_BROKER_CREDENTIAL_INVALID: e(502, "The connection's credential cannot be injected."),
+  ERR_BROKER_INTERNAL: e(500, 'The broker failed unexpectedly; nothing was forwarded.'),
+  ERR_SECRET_NAME: e(400, 'The secret name is invalid.'),
+  ERR_SECRET_VALUE: e(400, 'The secret value is invalid.'),
+  ERR_SECRET_NOT_FOUND: e(404, 'No secret has this name.'),
+  ERR_SECRET_PERSON: e(403, 'The credential is per person and the mandate names none.'),
+  ERR_DB_PERMISSION_DENIED: e(403, "The database refused the statement under the mandate's role."),
+  ERR_DB_QUERY_INVALID: e(400, 'The database refused the statement as invalid.'),
+  ERR_DB_TIMEOUT: e(504, 'The database statement timed out.'),
+  ERR_DB_UNAVAILABLE: e(502, 'The upstream database could not be reached.'),
+  ERR_DB_ROLE_FAILED: e(502, 'The database role for this mandate could not be created.'),
+  ERR_DB_ROLE_NOT_READY: e(503, 'The database role for this mandate is still being created by another replica; retry.'),
+} as const satisfies Record<string, CatalogueEntry>;
+
+/** A catalogued error code: the only codes a `MandateError` can carry. */
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(CATALOGUE, code);
+
+export const entryOf = (code: ErrorCode): CatalogueEntry => CATALOGUE[code];
