@@ -10,7 +10,7 @@ import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkBaseUrl, pinnedLookup, type Resolver } from './address-guard.ts';
-import { type ConnectionSpec, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
+import { type ConnectionSpec, caseInsensitive, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
 import { DatabaseBroker } from './postgres/database-broker.ts';
 import { BrokerDenial } from './denial.ts';
 import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
@@ -88,7 +88,7 @@ export class Broker {
     let query = '';
     try {
       if (!METHODS.has(method)) throw new MandateError('ERR_BROKER_METHOD', `the broker does not forward ${method.slice(0, 20)} requests`, { status: 405 });
-      path = normalizeBrokerPath(call.rawPath);
+      path = normalizeBrokerPath(call.rawPath, { caseInsensitive: caseInsensitive(spec) });
       if (spec.type === 'http') {
         upstream = this.#upstream(spec);
         if (!upstream.connection.allow.some((rule) => ruleMatches(rule, method, path.segments))) {
@@ -146,7 +146,7 @@ export class Broker {
       throw error;
     });
     const url = new URL(upstream.base.href);
-    url.pathname = `${upstream.base.pathname.replace(/\/$/, '')}${path.text}`;
+    url.pathname = `${upstream.base.pathname.replace(/\/$/, '')}${path.forwarded}`;
     url.search = injectQuery(query, injection.query);
     const response = await forward(spec.name, {
       url,
