@@ -1,3 +1,4 @@
+import { toOcsf } from '../src/audit/export/ocsf.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
 import { CODE_HASH, bootstrap, personToken, register } from './fixtures.ts';
@@ -133,6 +134,25 @@ describe('the broker decides on one canonical path, whatever the spelling', () =
     expect(upstream.received.slice(before).map((r) => r.url)).toEqual(['/api/~user/A-B:/', '/api/public/%C3%A9t%C3%A9?Q=1', '/api/Admin']);
     const decided = server.audit.events.filter((e) => e.type === 'http.decision').slice(-3).map((e) => e.resource);
     expect(decided).toEqual(['guarded GET /~user/A-B:', 'folded GET /public/%C3%A9t%C3%A9', 'guarded GET /Admin']);
+  });
+
+  it('records the method on every broker event, so the OCSF export gives each its activity', async () => {
+    const port = Number(new URL(server.url).port);
+    const send = (method: string, target: string) =>
+      rawRequest(port, method, target, { authorization: `DPoP ${mandate.token}`, dpop: runtime.proof(method, `${server.url}${target}`, mandate.token) });
+    const from = server.audit.events.length;
+    expect((await call('/broker/guarded/reports')).status).toBe(200);
+    expect((await send('DELETE', '/broker/guarded/reports/1')).status).toBe(403);
+    expect((await send('POST', '/broker/guarded/a;b')).status).toBe(400);
+    const events = server.audit.events.slice(from).filter((e) => e.type.startsWith('http.'));
+    const exported = events.map((e) => toOcsf(e, { productVersion: 'test' }));
+    expect(exported.map((o) => [o.activity_id, (o.http_request as { http_method?: string }).http_method])).toEqual([
+      [2, 'GET'],
+      [2, 'GET'],
+      [4, 'DELETE'],
+      [1, 'POST'],
+    ]);
+    expect(events.map((e) => e.data?.method)).toEqual(['GET', 'GET', 'DELETE', 'POST']);
   });
 
   it('refuses an unknown path_case setting when the connection is added', async () => {

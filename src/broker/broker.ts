@@ -81,7 +81,7 @@ export class Broker {
   async call(call: BrokerCall): Promise<BrokerReply> {
     const { spec, principal, method } = call;
     const label = `${spec.name} ${method} ${call.rawPath.slice(0, 300) || '/'}`;
-    const refusalBase = { principal, action: 'http:request' as const, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
+    const refusalBase = { principal, action: 'http:request' as const, httpMethod: method, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
     let path: BrokerPath;
     let upstream: Upstream | undefined;
     let headers: http.OutgoingHttpHeaders = {};
@@ -114,6 +114,7 @@ export class Broker {
       principal,
       card: await cardOf(this.deps, principal.agentId),
       action: 'http:request',
+      httpMethod: method,
       scopeItem: `http:${spec.name}:${method}:/${path.segments.join('/')}`,
       resource: { type: 'endpoint', connection: spec.name, name: `${method} ${path.text}`, highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },
       label: `${spec.name} ${method} ${path.text}`,
