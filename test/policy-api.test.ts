@@ -43,6 +43,44 @@ describe('policy over HTTP and the CLI', () => {
     expect(unknown.decision).toBe(false);
   });
 
+  it('explains on exactly the inputs /v1/authorize decides on, so the explanation never contradicts the decision', async () => {
+    // The caller claims a wider card (and the narrower one) than the registry holds.
+    const claims = (tool: string, properties: object) => {
+      const body = authzen(tool);
+      return { ...body, subject: { ...body.subject, properties: { ...body.subject.properties, ...properties } } };
+    };
+    const wider = claims('delete_repo', { roles: ['operator', 'admin'], toolset: ['tool:github/*'], environment: 'dev', owner: null });
+    const narrower = claims('search', { roles: [], toolset: [] });
+    const ghost = { ...authzen('search'), subject: { type: 'agent', id: 'ghost', properties: { instance: 'i-1', roles: ['operator'], toolset: ['tool:github/*'], environment: 'dev', owner: null } } };
+    const asDecisionRequest = {
+      principal: { instance: 'i-1', agent: { id: 'reader-bot', roles: ['operator'], owner: null, environment: 'dev', toolset: ['github/*'] } },
+      person: null,
+      action: 'tools/call',
+      resource: { type: 'tool', server: 'github', name: 'delete_repo', highImpact: false },
+      context: wider.context,
+    };
+    const outcomes = [];
+    for (const body of [wider, narrower, ghost]) {
+      const decided = (await readJson(await server.api('POST', '/v1/authorize', body))).decision;
+      const explained = await readJson(await server.api('POST', '/v1/policies/explain', body));
+      outcomes.push([decided, explained.decision.decision === 'allow']);
+    }
+    expect(outcomes).toEqual([
+      [false, false],
+      [true, true],
+      [false, false],
+    ]);
+    const fromCard = await readJson(await server.api('POST', '/v1/policies/explain', asDecisionRequest));
+    expect(fromCard.decision.decision).toBe('deny');
+    expect(fromCard.text).toContain('resource  Mandate::Tool::"github/delete_repo"');
+    // The CLI asks the server the same question.
+    const file = path.join(tempDir(), 'wider.json');
+    fs.writeFileSync(file, JSON.stringify(wider));
+    const cli = await run(['policy', 'explain', '--server', file], env);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^DENY {2}\(policy set sha256:/);
+  });
+
   it('validates a directory offline and refuses a broken file with its location', async () => {
     const ok = await run(['policy', 'validate'], env);
     expect(ok.code).toBe(0);
