@@ -155,6 +155,25 @@ describe('the broker decides on one canonical path, whatever the spelling', () =
     expect(events.map((e) => e.data?.method)).toEqual(['GET', 'GET', 'DELETE', 'POST']);
   });
 
+  it('refuses connection names and path segments not in their canonical form, forwarding nothing', async () => {
+    const before = upstream.received.length;
+    const cases: Array<[string, string]> = [
+      ['/broker/guarded%00/public', 'ERR_IDENTIFIER_NOT_CANONICAL'],
+      ['/broker/%20guarded/public', 'ERR_IDENTIFIER_NOT_CANONICAL'],
+      ['/broker/guarded%E2%80%8B/public', 'ERR_IDENTIFIER_NOT_CANONICAL'],
+      ['/broker/guarded/admin%20', 'ERR_BROKER_PATH_INVALID'],
+      ['/broker/guarded/%E2%80%8Badmin', 'ERR_BROKER_PATH_INVALID'],
+      ['/broker/guarded/admin%E2%80%AE', 'ERR_BROKER_PATH_INVALID'],
+      ['/broker/guarded/cafe%CC%81', 'ERR_BROKER_PATH_INVALID'],
+      ['/broker/guarded/a%0Ab', 'ERR_BROKER_PATH_INVALID'],
+    ];
+    for (const [target, error] of cases) {
+      const res = await call(target);
+      expect({ target, status: res.status, error: errorOf(res.body) }).toEqual({ target, status: 400, error });
+    }
+    expect(upstream.received.length).toBe(before);
+  });
+
   it('refuses an unknown path_case setting when the connection is added', async () => {
     const res = await server.api('POST', '/v1/connections', { name: 'odd', base_url: `${upstream.url}/api`, allow: ['GET /**'], path_case: 'folded' });
     expect(res.status).toBe(400);

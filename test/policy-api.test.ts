@@ -43,6 +43,27 @@ describe('policy over HTTP and the CLI', () => {
     expect(unknown.decision).toBe(false);
   });
 
+  it('refuses names not in their canonical form at /v1/authorize and explain, with one code', async () => {
+    const base = authzen('search');
+    const bodies = [
+      { ...base, subject: { ...base.subject, id: 'reader-bot\u0000' } },
+      { ...base, subject: { ...base.subject, id: ' reader-bot' } },
+      { ...base, subject: { ...base.subject, properties: { instance: 'i-1\u202e' } } },
+      { ...base, action: { name: 'tools/call\n' } },
+      { ...base, resource: { ...base.resource, id: 'github/search\u200b' } },
+      { ...base, resource: { ...base.resource, id: 'github/cafe\u0301' } },
+      { ...base, context: { ...base.context, person: 'alice@example.com\t' } },
+    ];
+    for (const body of bodies) {
+      for (const route of ['/v1/authorize', '/v1/policies/explain']) {
+        const res = await server.api('POST', route, body);
+        expect({ route, body, status: res.status, code: (await readJson(res)).code }).toEqual({ route, body, status: 400, code: 'ERR_IDENTIFIER_NOT_CANONICAL' });
+      }
+    }
+    const decisionRequest = { principal: { instance: 'i-1', agent: { id: 'reader-bot\u0007' } }, person: null, action: 'tools/call', resource: { type: 'tool', server: 'github', name: 'search', highImpact: false }, context: base.context };
+    expect((await readJson(await server.api('POST', '/v1/policies/explain', decisionRequest))).code).toBe('ERR_IDENTIFIER_NOT_CANONICAL');
+  });
+
   it('explains on exactly the inputs /v1/authorize decides on, so the explanation never contradicts the decision', async () => {
     // The caller claims a wider card (and the narrower one) than the registry holds.
     const claims = (tool: string, properties: object) => {

@@ -1,5 +1,6 @@
 // RFC 3986 §3.3, §5.2.4, §6.2.2 — the path an agent asks the broker for, in the one form that is decided
 import { MandateError } from '../errors.ts';
+import { identifierProblem } from '../validation.ts';
 import { canonicalSegment, type PathGlob } from '../tokens/scope-path.ts';
 
 /**
@@ -18,8 +19,9 @@ import { canonicalSegment, type PathGlob } from '../tokens/scope-path.ts';
  *   `%25XX` (`%252F`: decoded twice is `/`)    refused: ERR_BROKER_PATH_DOUBLE_ENCODED
  *   matrix parameters (`/a;x/b`, `%3B`)        refused: ERR_BROKER_PATH_MATRIX_PARAMS (servlet
  *                                              containers drop them, others keep them)
- *   `//`, control characters, not UTF-8,       refused: ERR_BROKER_PATH_INVALID
- *     not NFC, outside pchar
+ *   `//`, control or invisible characters,     refused: ERR_BROKER_PATH_INVALID
+ *     not UTF-8, not NFC, surrounding spaces,
+ *     outside pchar
  */
 export interface BrokerPath {
   /** Canonical segments, matched against allow rules and scope items. */
@@ -54,7 +56,7 @@ function checkSegment(raw: string, index: number, options: PathOptions): string 
   } catch {
     throw refuse('ERR_BROKER_PATH_INVALID', `segment ${index + 1} is not valid percent-encoded UTF-8`);
   }
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(decoded)) throw refuse('ERR_BROKER_PATH_INVALID', `segment ${index + 1} has control characters`);
+
   for (const form of [decoded, decoded.normalize('NFKC')]) {
     if (/[/\\]/.test(form)) throw separator();
     const beforeParams = form.split(';')[0]!;
@@ -62,7 +64,10 @@ function checkSegment(raw: string, index: number, options: PathOptions): string 
   }
   if (/%[0-9A-Fa-f]{2}/.test(decoded)) throw refuse('ERR_BROKER_PATH_DOUBLE_ENCODED', `segment ${index + 1} is percent-encoded twice (%25XX); a server that decodes again would see another path`);
   if (decoded.includes(';')) throw refuse('ERR_BROKER_PATH_MATRIX_PARAMS', `segment ${index + 1} has a matrix parameter (;); servers disagree on whether it names another resource`);
-  if (decoded !== decoded.normalize('NFC')) throw refuse('ERR_BROKER_PATH_INVALID', `segment ${index + 1} is not in Unicode normalization form C`);
+  // The identifier rules: no control or invisible characters, NFC, no surrounding whitespace
+  // (Windows servers drop a trailing space: `/admin%20` is `/admin` there).
+  const problem = identifierProblem(decoded);
+  if (problem) throw refuse('ERR_BROKER_PATH_INVALID', `segment ${index + 1} ${problem}`);
   return canonicalSegment(options.caseInsensitive ? decoded.toLowerCase() : decoded);
 }
 

@@ -9,7 +9,7 @@ import { explain } from '../../policy/explain.ts';
 import { loadPolicySet } from '../../policy/policy-set.ts';
 import { findAgent } from '../../registry/agents.ts';
 import { policyToolset } from '../../enforcement/decision-request.ts';
-import { parseOrThrow } from '../../validation.ts';
+import { checkIdentifier, parseOrThrow } from '../../validation.ts';
 import type { AgentCardFacts } from '../../policy/request.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -38,6 +38,32 @@ function writePolicyDir(dir: string, files: ReadonlyArray<{ file: string; text: 
   fs.rmSync(staging, { recursive: true, force: true });
 }
 
+/**
+ * The names a decision request is about, by where they sit in an AuthZEN body or a decision
+ * request: each must be in its canonical form (see `checkIdentifier`), or the request is a 400.
+ */
+const IDENTIFIER_FIELDS: ReadonlyArray<readonly string[]> = [
+  ['subject', 'id'],
+  ['subject', 'properties', 'instance'],
+  ['action', 'name'],
+  ['resource', 'id'],
+  ['context', 'person'],
+  ['principal', 'instance'],
+  ['principal', 'agent', 'id'],
+  ['person'],
+  ['resource', 'name'],
+  ['resource', 'server'],
+  ['resource', 'connection'],
+];
+
+function checkRequestIdentifiers(body: unknown): void {
+  for (const field of IDENTIFIER_FIELDS) {
+    let value: unknown = body;
+    for (const key of field) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    if (typeof value === 'string') checkIdentifier(value, field.join('.'));
+  }
+}
+
 /** The card facts a decision is asked on: the registry's, for an active agent only. */
 async function registeredCard(ctx: ServerContext, id: unknown): Promise<AgentCardFacts | undefined> {
   const card = typeof id === 'string' ? await findAgent(ctx.store.db, id) : undefined;
@@ -52,6 +78,7 @@ async function registeredCard(ctx: ServerContext, id: unknown): Promise<AgentCar
  */
 export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.post('/v1/authorize', { config: { access: 'read' } }, async (request) => {
+    checkRequestIdentifiers(request.body);
     const facts = await registeredCard(ctx, (request.body as { subject?: { id?: unknown } } | null)?.subject?.id);
     return toAuthZen(authorizeAuthZen(ctx.authorizer, request.body, () => facts));
   });
@@ -92,6 +119,7 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
 
   // The same inputs as /v1/authorize: the registry's card, never the card facts the caller sent.
   app.post('/v1/policies/explain', { config: { access: 'read' } }, async (request) => {
+    checkRequestIdentifiers(request.body);
     const body = request.body as { subject?: { id?: unknown }; principal?: { agent?: { id?: unknown } } } | null;
     const facts = await registeredCard(ctx, body?.subject ? body.subject.id : body?.principal?.agent?.id);
     return explain(ctx.authorizer.policySet, request.body, { cardOf: () => facts });
