@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressRefusal, checkBaseUrl, pinnedLookup } from '../src/broker/address-guard.ts';
-import { endpointMetaOf, parseConnectionSpec } from '../src/broker/connection-spec.ts';
+import { compileHttp, endpointMetaOf, parseConnectionSpec, ruleMatches } from '../src/broker/connection-spec.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from '../src/broker/headers.ts';
 import { injectQuery, parseInjectRule } from '../src/broker/injection.ts';
 import { scramVerifier } from '../src/broker/postgres/roles.ts';
@@ -140,6 +140,19 @@ describe('connection specs and injection rules', () => {
     expect(endpointMetaOf(spec, 'DELETE', ['repos', 'x'])).toEqual({ cost: 50, classification: 'internal', highImpact: true });
     expect(codeOf(() => parseConnectionSpec({ name: 'gh', base_url: 'https://x.test', allow: ['GET repos'] }))).toBe('ERR_CONNECTION_RULE');
     expect(codeOf(() => parseConnectionSpec({ name: '..', base_url: 'https://x.test', allow: ['GET /'] }))).toBe('ERR_VALIDATION');
+  });
+
+  it('folds allow rules and endpoint matches to lower case when the upstream ignores case, and only then', () => {
+    const rules = { base_url: 'https://x.test', allow: ['GET /Public/**'], endpoints: [{ match: 'DELETE /Admin/**', high_impact: true }] };
+    const folded = parseConnectionSpec({ name: 'ci', path_case: 'insensitive', ...rules });
+    const exact = parseConnectionSpec({ name: 'cs', ...rules });
+    expect(exact).toMatchObject({ path_case: 'sensitive' });
+    expect(endpointMetaOf(folded, 'DELETE', ['admin', 'users']).highImpact).toBe(true);
+    expect(endpointMetaOf(exact, 'DELETE', ['admin', 'users']).highImpact).toBe(false);
+    expect(endpointMetaOf(exact, 'DELETE', ['Admin', 'users']).highImpact).toBe(true);
+    const allowed = (spec: ReturnType<typeof parseConnectionSpec>, path: string[]) =>
+      spec.type === 'http' && compileHttp(spec).allow.some((rule) => ruleMatches(rule, 'GET', path));
+    expect([allowed(folded, ['public', 'x']), allowed(folded, ['Public', 'x']), allowed(exact, ['public', 'x'])]).toEqual([true, false, false]);
   });
 });
 
