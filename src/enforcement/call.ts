@@ -257,7 +257,7 @@ export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, '
     denial_reason: code,
     trace_id: request.traceId ?? null,
     reasons: { message },
-    ...(request.httpMethod && methodOf(request).method ? { data: methodOf(request) } : {}),
+    ...(methodOf(request).method ? { data: methodOf(request) } : {}),
   });
 }
 
