@@ -31,3 +31,25 @@ function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {
   }
   return out;
 }
+
+/**
+ * Why an identifier a decision is asked about (agent, instance, tool, server, connection, endpoint,
+ * person) is not in its one canonical form, or null when it is. Refused, never repaired: two
+ * spellings of one name must not reach two different decisions (or one decision and another
+ * upstream). Control characters include the invisible format ones (bidi overrides, zero-width
+ * characters, BOM) and line separators; the form is Unicode NFC without surrounding whitespace.
+ */
+export function identifierProblem(value: string): string | null {
+  if (/\p{Cs}/u.test(value)) return 'has an unpaired surrogate';
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value)) return 'has control or invisible format characters';
+  if (value !== value.trim()) return 'has leading or trailing whitespace';
+  if (value !== value.normalize('NFC')) return 'is not in Unicode normalization form C';
+  return null;
+}
+
+/** @throws MandateError `ERR_IDENTIFIER_NOT_CANONICAL` (400) naming the field, never echoing the value raw. */
+export function checkIdentifier(value: string, field: string): string {
+  const problem = identifierProblem(value);
+  if (problem) throw new MandateError('ERR_IDENTIFIER_NOT_CANONICAL', `${field} ${problem}; identifiers are refused unless in their canonical form`);
+  return value;
+}

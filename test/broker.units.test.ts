@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addressRefusal, checkBaseUrl, pinnedLookup } from '../src/broker/address-guard.ts';
-import { endpointMetaOf, parseConnectionSpec } from '../src/broker/connection-spec.ts';
+import { compileHttp, endpointMetaOf, parseConnectionSpec, ruleMatches } from '../src/broker/connection-spec.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from '../src/broker/headers.ts';
 import { injectQuery, parseInjectRule } from '../src/broker/injection.ts';
 import { scramVerifier } from '../src/broker/postgres/roles.ts';
@@ -19,18 +19,36 @@ const codeOf = (f: () => unknown) => {
 };
 
 describe('broker request paths', () => {
-  it('normalizes percent-encoding per RFC 3986 and keeps one trailing slash', () => {
-    expect(normalizeBrokerPath('/repos/%7euser/a%2d%3a')).toEqual({ segments: ['repos', '~user', 'a-%3A'], text: '/repos/~user/a-%3A' });
-    expect(normalizeBrokerPath('/a/b/').text).toBe('/a/b/');
+  it('writes every percent-encoding in one spelling and decides without the trailing slash', () => {
+    expect(normalizeBrokerPath('/repos/%7euser/a%2d%3a/%c3%a9')).toEqual({ segments: ['repos', '~user', 'a-:', '%C3%A9'], text: '/repos/~user/a-:/%C3%A9', forwarded: '/repos/~user/a-:/%C3%A9' });
+    expect(normalizeBrokerPath('/%61dmin/%55sers')).toMatchObject({ text: '/admin/Users' });
+    expect(normalizeBrokerPath('/a/b/')).toEqual({ segments: ['a', 'b'], text: '/a/b', forwarded: '/a/b/' });
     expect(normalizeBrokerPath('').text).toBe('/');
   });
 
-  it('refuses every dot-segment spelling and encoded separator with its own code', () => {
-    expect(codeOf(() => normalizeBrokerPath('/a/%C0%AE%C0%AE/b'))).toBe('ERR_BROKER_PATH_INVALID');
-    expect(codeOf(() => normalizeBrokerPath('/a/.;x=1/b'))).toBe('ERR_BROKER_PATH_TRAVERSAL');
-    expect(codeOf(() => normalizeBrokerPath('/a/%252e%252e/b'))).toBe(null);
-    expect(codeOf(() => normalizeBrokerPath('/a/b\\c'))).toBe('ERR_BROKER_PATH_INVALID');
-    expect(codeOf(() => normalizeBrokerPath('/a/%EF%BC%8F/b'))).toBe('ERR_BROKER_PATH_ENCODED_SEPARATOR');
+  it('folds letter case only for a connection whose upstream ignores it', () => {
+    expect(normalizeBrokerPath('/Admin/%55SERS/%C3%89t%C3%A9').text).toBe('/Admin/USERS/%C3%89t%C3%A9');
+    expect(normalizeBrokerPath('/Admin/%55SERS/%C3%89t%C3%A9', { caseInsensitive: true })).toMatchObject({ segments: ['admin', 'users', '%C3%A9t%C3%A9'], forwarded: '/admin/users/%C3%A9t%C3%A9' });
+  });
+
+  it('refuses every dot-segment spelling, separator spelling, double encoding and matrix parameter with its own code', () => {
+    const cases: Array<[string, string]> = [
+      ['/a/%C0%AE%C0%AE/b', 'ERR_BROKER_PATH_INVALID'],
+      ['/a/.;x=1/b', 'ERR_BROKER_PATH_TRAVERSAL'],
+      ['/a/./b', 'ERR_BROKER_PATH_TRAVERSAL'],
+      ['/a/../b', 'ERR_BROKER_PATH_TRAVERSAL'],
+      ['/a/%252e%252e/b', 'ERR_BROKER_PATH_DOUBLE_ENCODED'],
+      ['/a/%252F/b', 'ERR_BROKER_PATH_DOUBLE_ENCODED'],
+      ['/a/b\\c', 'ERR_BROKER_PATH_ENCODED_SEPARATOR'],
+      ['/a/%2F/b', 'ERR_BROKER_PATH_ENCODED_SEPARATOR'],
+      ['/a/%EF%BC%8F/b', 'ERR_BROKER_PATH_ENCODED_SEPARATOR'],
+      ['/admin;x/b', 'ERR_BROKER_PATH_MATRIX_PARAMS'],
+      ['/admin%3bx/b', 'ERR_BROKER_PATH_MATRIX_PARAMS'],
+      ['/a//b', 'ERR_BROKER_PATH_INVALID'],
+      ['/a/e%CC%81', 'ERR_BROKER_PATH_INVALID'],
+      ['/a/%C2%85', 'ERR_BROKER_PATH_INVALID'],
+    ];
+    expect(cases.map(([path]) => [path, codeOf(() => normalizeBrokerPath(path))])).toEqual(cases);
   });
 
   it('never yields a path that climbs out of the base, whatever the input', () => {
@@ -40,7 +58,7 @@ describe('broker request paths', () => {
           const { segments } = normalizeBrokerPath(`/${parts.join('/')}`);
           return segments.every((s) => {
             const decoded = decodeURIComponent(s);
-            return s !== '' && !/[/\\]/.test(decoded) && !['.', '..'].includes(decoded.split(';')[0]!);
+            return s !== '' && !/[/\\;]/.test(decoded) && !['.', '..'].includes(decoded);
           });
         } catch (error) {
           return /^ERR_BROKER_PATH_/.test((error as { code: string }).code);
@@ -122,6 +140,19 @@ describe('connection specs and injection rules', () => {
     expect(endpointMetaOf(spec, 'DELETE', ['repos', 'x'])).toEqual({ cost: 50, classification: 'internal', highImpact: true });
     expect(codeOf(() => parseConnectionSpec({ name: 'gh', base_url: 'https://x.test', allow: ['GET repos'] }))).toBe('ERR_CONNECTION_RULE');
     expect(codeOf(() => parseConnectionSpec({ name: '..', base_url: 'https://x.test', allow: ['GET /'] }))).toBe('ERR_VALIDATION');
+  });
+
+  it('folds allow rules and endpoint matches to lower case when the upstream ignores case, and only then', () => {
+    const rules = { base_url: 'https://x.test', allow: ['GET /Public/**'], endpoints: [{ match: 'DELETE /Admin/**', high_impact: true }] };
+    const folded = parseConnectionSpec({ name: 'ci', path_case: 'insensitive', ...rules });
+    const exact = parseConnectionSpec({ name: 'cs', ...rules });
+    expect(exact).toMatchObject({ path_case: 'sensitive' });
+    expect(endpointMetaOf(folded, 'DELETE', ['admin', 'users']).highImpact).toBe(true);
+    expect(endpointMetaOf(exact, 'DELETE', ['admin', 'users']).highImpact).toBe(false);
+    expect(endpointMetaOf(exact, 'DELETE', ['Admin', 'users']).highImpact).toBe(true);
+    const allowed = (spec: ReturnType<typeof parseConnectionSpec>, path: string[]) =>
+      spec.type === 'http' && compileHttp(spec).allow.some((rule) => ruleMatches(rule, 'GET', path));
+    expect([allowed(folded, ['public', 'x']), allowed(folded, ['Public', 'x']), allowed(exact, ['public', 'x'])]).toEqual([true, false, false]);
   });
 });
 

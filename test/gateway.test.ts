@@ -104,6 +104,19 @@ describe('the MCP gateway in front of a real MCP server', () => {
     });
   });
 
+  it('refuses a tool name in another spelling (control, invisible, whitespace, not NFC) before any upstream, and audits it', async () => {
+    for (const name of ['echo\u0000', 'ech\u200bo', 'echo ', '\u202eecho', 'e\u0301cho']) {
+      const result = (await client.callTool({ name, arguments: { message: 'spelled' } })) as CallToolResult;
+      expect({ name, isError: result.isError, code: (result._meta?.['mandate/refusal'] as { code?: string } | undefined)?.code }).toEqual({ name, isError: true, code: 'ERR_IDENTIFIER_NOT_CANONICAL' });
+      expect(text(result)).not.toContain('spelled');
+    }
+    const refusals = server.audit.events.filter((e) => e.denial_reason === 'ERR_IDENTIFIER_NOT_CANONICAL');
+    expect(refusals.map((e) => [e.type, e.decision])).toEqual(Array(5).fill(['tool.decision', 'deny']));
+    // Nothing was forwarded: no result was ever recorded for these names.
+    const labels = new Set(refusals.map((e) => e.resource));
+    expect(server.audit.events.filter((e) => e.type === 'tool.result' && labels.has(e.resource))).toEqual([]);
+  });
+
   it('validates arguments against the pinned schema before forwarding', async () => {
     const result = await client.callTool({ name: 'echo', arguments: { message: 42 } });
     expect(result.isError).toBe(true);

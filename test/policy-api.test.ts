@@ -43,6 +43,65 @@ describe('policy over HTTP and the CLI', () => {
     expect(unknown.decision).toBe(false);
   });
 
+  it('refuses names not in their canonical form at /v1/authorize and explain, with one code', async () => {
+    const base = authzen('search');
+    const bodies = [
+      { ...base, subject: { ...base.subject, id: 'reader-bot\u0000' } },
+      { ...base, subject: { ...base.subject, id: ' reader-bot' } },
+      { ...base, subject: { ...base.subject, properties: { instance: 'i-1\u202e' } } },
+      { ...base, action: { name: 'tools/call\n' } },
+      { ...base, resource: { ...base.resource, id: 'github/search\u200b' } },
+      { ...base, resource: { ...base.resource, id: 'github/cafe\u0301' } },
+      { ...base, context: { ...base.context, person: 'alice@example.com\t' } },
+    ];
+    for (const body of bodies) {
+      for (const route of ['/v1/authorize', '/v1/policies/explain']) {
+        const res = await server.api('POST', route, body);
+        expect({ route, body, status: res.status, code: (await readJson(res)).code }).toEqual({ route, body, status: 400, code: 'ERR_IDENTIFIER_NOT_CANONICAL' });
+      }
+    }
+    const decisionRequest = { principal: { instance: 'i-1', agent: { id: 'reader-bot\u0007' } }, person: null, action: 'tools/call', resource: { type: 'tool', server: 'github', name: 'search', highImpact: false }, context: base.context };
+    expect((await readJson(await server.api('POST', '/v1/policies/explain', decisionRequest))).code).toBe('ERR_IDENTIFIER_NOT_CANONICAL');
+  });
+
+  it('explains on exactly the inputs /v1/authorize decides on, so the explanation never contradicts the decision', async () => {
+    // The caller claims a wider card (and the narrower one) than the registry holds.
+    const claims = (tool: string, properties: object) => {
+      const body = authzen(tool);
+      return { ...body, subject: { ...body.subject, properties: { ...body.subject.properties, ...properties } } };
+    };
+    const wider = claims('delete_repo', { roles: ['operator', 'admin'], toolset: ['tool:github/*'], environment: 'dev', owner: null });
+    const narrower = claims('search', { roles: [], toolset: [] });
+    const ghost = { ...authzen('search'), subject: { type: 'agent', id: 'ghost', properties: { instance: 'i-1', roles: ['operator'], toolset: ['tool:github/*'], environment: 'dev', owner: null } } };
+    const asDecisionRequest = {
+      principal: { instance: 'i-1', agent: { id: 'reader-bot', roles: ['operator'], owner: null, environment: 'dev', toolset: ['github/*'] } },
+      person: null,
+      action: 'tools/call',
+      resource: { type: 'tool', server: 'github', name: 'delete_repo', highImpact: false },
+      context: wider.context,
+    };
+    const outcomes = [];
+    for (const body of [wider, narrower, ghost]) {
+      const decided = (await readJson(await server.api('POST', '/v1/authorize', body))).decision;
+      const explained = await readJson(await server.api('POST', '/v1/policies/explain', body));
+      outcomes.push([decided, explained.decision.decision === 'allow']);
+    }
+    expect(outcomes).toEqual([
+      [false, false],
+      [true, true],
+      [false, false],
+    ]);
+    const fromCard = await readJson(await server.api('POST', '/v1/policies/explain', asDecisionRequest));
+    expect(fromCard.decision.decision).toBe('deny');
+    expect(fromCard.text).toContain('resource  Mandate::Tool::"github/delete_repo"');
+    // The CLI asks the server the same question.
+    const file = path.join(tempDir(), 'wider.json');
+    fs.writeFileSync(file, JSON.stringify(wider));
+    const cli = await run(['policy', 'explain', '--server', file], env);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^DENY {2}\(policy set sha256:/);
+  });
+
   it('validates a directory offline and refuses a broken file with its location', async () => {
     const ok = await run(['policy', 'validate'], env);
     expect(ok.code).toBe(0);

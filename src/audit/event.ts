@@ -59,7 +59,12 @@ export const auditEventSchema = z.strictObject({
   /** Stable error code of a denial or failure, e.g. `ERR_SCOPE_NOT_GRANTED`. */
   denial_reason: z.string().max(256).nullish(),
   data: z
-    .strictObject({ resources: z.array(z.string().max(4096)).optional(), bytes: z.int().min(0).optional() })
+    .strictObject({
+      resources: z.array(z.string().max(4096)).optional(),
+      bytes: z.int().min(0).optional(),
+      /** The HTTP method of a broker call (`http.*` events). */
+      method: z.string().regex(/^[A-Z]{1,20}$/).optional(),
+    })
     .nullish(),
   cost: z.number().min(0).nullish(),
   policy_version: z.string().max(256).nullish(),

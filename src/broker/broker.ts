@@ -10,7 +10,7 @@ import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkBaseUrl, pinnedLookup, type Resolver } from './address-guard.ts';
-import { type ConnectionSpec, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
+import { type ConnectionSpec, caseInsensitive, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
 import { DatabaseBroker } from './postgres/database-broker.ts';
 import { BrokerDenial } from './denial.ts';
 import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
@@ -81,14 +81,14 @@ export class Broker {
   async call(call: BrokerCall): Promise<BrokerReply> {
     const { spec, principal, method } = call;
     const label = `${spec.name} ${method} ${call.rawPath.slice(0, 300) || '/'}`;
-    const refusalBase = { principal, action: 'http:request' as const, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
+    const refusalBase = { principal, action: 'http:request' as const, httpMethod: method, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
     let path: BrokerPath;
     let upstream: Upstream | undefined;
     let headers: http.OutgoingHttpHeaders = {};
     let query = '';
     try {
       if (!METHODS.has(method)) throw new MandateError('ERR_BROKER_METHOD', `the broker does not forward ${method.slice(0, 20)} requests`);
-      path = normalizeBrokerPath(call.rawPath);
+      path = normalizeBrokerPath(call.rawPath, { caseInsensitive: caseInsensitive(spec) });
       if (spec.type === 'http') {
         upstream = this.#upstream(spec);
         if (!upstream.connection.allow.some((rule) => ruleMatches(rule, method, path.segments))) {
@@ -114,6 +114,7 @@ export class Broker {
       principal,
       card: await cardOf(this.deps, principal.agentId),
       action: 'http:request',
+      httpMethod: method,
       scopeItem: `http:${spec.name}:${method}:/${path.segments.join('/')}`,
       resource: { type: 'endpoint', connection: spec.name, name: `${method} ${path.text}`, highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },
       label: `${spec.name} ${method} ${path.text}`,
@@ -146,7 +147,7 @@ export class Broker {
       throw error;
     });
     const url = new URL(upstream.base.href);
-    url.pathname = `${upstream.base.pathname.replace(/\/$/, '')}${path.text}`;
+    url.pathname = `${upstream.base.pathname.replace(/\/$/, '')}${path.forwarded}`;
     url.search = injectQuery(query, injection.query);
     const response = await forward(spec.name, {
       url,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MandateError, refusal } from '../errors.ts';
 import { CLASSIFICATIONS } from '../policy/request.ts';
 import type { Queryable } from '../store/store.ts';
-import { type PathGlob, parsePathGlob, pathCovers } from '../tokens/scope-path.ts';
+import { lowerSegment, type PathGlob, parsePathGlob, pathCovers } from '../tokens/scope-path.ts';
 import { parseOrThrow } from '../validation.ts';
 import { checkBaseUrl } from './address-guard.ts';
 import { type InjectRule, parseInjectRule } from './injection.ts';
@@ -40,6 +40,12 @@ const httpSpec = z.strictObject({
   allow: z.array(z.string().min(2).max(1100)).min(1, 'at least one METHOD path-glob rule').max(256),
   /** Allow plain http: to a named or non-loopback host (development only). */
   insecure: z.boolean().default(false),
+  /**
+   * Whether the upstream tells `/Admin` from `/admin`. `insensitive`: paths, allow rules and
+   * endpoint matches are folded to lower case before any decision, and the lower-case path is
+   * forwarded, so no spelling of a denied path reaches it.
+   */
+  path_case: z.enum(['sensitive', 'insensitive']).default('sensitive'),
 });
 
 const postgresSpec = z.strictObject({
@@ -68,6 +74,14 @@ export function parseRequestRule(text: string): RequestRule {
   if (!match || typeof path === 'string') throw new MandateError('ERR_CONNECTION_RULE', `rule ${JSON.stringify(text.slice(0, 80))} is invalid: ${path}`);
   return { method: match[1]!, path };
 }
+
+/** The rule as the connection compares it: folded to lower case when its upstream ignores case. */
+export const ruleFor = (spec: ConnectionSpec, text: string): RequestRule => {
+  const rule = parseRequestRule(text);
+  return caseInsensitive(spec) ? { method: rule.method, path: rule.path.map(lowerSegment) } : rule;
+};
+
+export const caseInsensitive = (spec: ConnectionSpec): boolean => spec.type === 'http' && spec.path_case === 'insensitive';
 
 export const ruleMatches = (rule: RequestRule, method: string, path: PathGlob) => (rule.method === '*' || rule.method === method) && pathCovers(rule.path, path);
 
@@ -99,7 +113,7 @@ export function endpointMetaOf(spec: ConnectionSpec, method: string, path: PathG
   const meta: EndpointMeta = { cost: 0, classification: 'internal', highImpact: false };
   let classified = false;
   for (const entry of spec.endpoints) {
-    if (!ruleMatches(parseRequestRule(entry.match), method, path)) continue;
+    if (!ruleMatches(ruleFor(spec, entry.match), method, path)) continue;
     if (entry.cost !== undefined) meta.cost = Math.max(meta.cost, entry.cost);
     if (entry.high_impact) meta.highImpact = true;
     if (entry.classification) {
@@ -120,7 +134,7 @@ export interface HttpConnection {
 
 export const compileHttp = (spec: HttpConnectionSpec): HttpConnection => ({
   spec,
-  allow: spec.allow.map(parseRequestRule),
+  allow: spec.allow.map((rule) => ruleFor(spec, rule)),
   inject: spec.inject.map(parseInjectRule),
 });
 

@@ -4,6 +4,7 @@ import { traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
+import { identifierProblem } from '../validation.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
@@ -99,6 +100,8 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
     const match = /^\/broker\/([^/]*)(.*)$/s.exec(q < 0 ? target : target.slice(0, q));
     const connection = match?.[1] ?? '';
     const rawPath = match?.[2] ?? '';
+    const named = identifierProblemOf(connection);
+    if (named) return send(reply, 400, 'ERR_IDENTIFIER_NOT_CANONICAL', `the connection name ${named}; identifiers are refused unless in their canonical form`);
     if (!CONNECTION.test(connection)) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', 'no such connection');
     // DNS rebinding: a browser page from another origin never reaches the broker.
     const origin = request.headers.origin;
@@ -138,6 +141,17 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
 
   scope.all('/broker/:connection', handle);
   scope.all('/broker/:connection/*', handle);
+}
+
+/** The identifier problem of a connection name as the agent spelled it (percent-decoded), if any. */
+function identifierProblemOf(raw: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  return identifierProblem(decoded);
 }
 
 /** Read a request body, refusing it (413) past `limit` bytes without buffering the rest. */

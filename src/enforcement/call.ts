@@ -59,6 +59,8 @@ export interface CallRequest {
   args?: Record<string, unknown>;
   /** Top-level argument fields safe to keep in clear. */
   allowArgs?: readonly string[];
+  /** The HTTP method of a broker call, recorded on its audit events (`data.method`). */
+  httpMethod?: string;
   /** Outbound host the call reaches (the broker's connection host): a behavior signal. */
   destination?: string;
   traceId?: string | null;
@@ -136,7 +138,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
         ...notes,
         ...(risk ? { risk } : {}),
       },
-      data: { resources: [callId] },
+      data: { resources: [callId], ...methodOf(request) },
     });
   } catch {
     await governor?.rollback().catch(() => {});
@@ -239,7 +241,7 @@ export async function recordResult(
     denial_reason: result.error ?? null,
     trace_id: request.traceId ?? null,
     cost: request.resource.cost ?? 0,
-    data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes, ...(result.upstreamStatus === undefined ? {} : { upstream_status: result.upstreamStatus }) },
+    data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes, ...methodOf(request), ...(result.upstreamStatus === undefined ? {} : { upstream_status: result.upstreamStatus }) },
   });
 }
 
@@ -256,8 +258,13 @@ export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, '
     denial_reason: code,
     trace_id: request.traceId ?? null,
     reasons: { message },
+    ...(methodOf(request).method ? { data: methodOf(request) } : {}),
   });
 }
+
+/** `data.method` for a broker call whose method is an HTTP token (anything else is left out). */
+const methodOf = (request: Pick<CallRequest, 'httpMethod'>): { method?: string } =>
+  request.httpMethod && /^[A-Z]{1,20}$/.test(request.httpMethod) ? { method: request.httpMethod } : {};
 
 /** The trace id of a W3C `traceparent` header, or null. */
 export function traceIdOf(traceparent: string | undefined): string | null {

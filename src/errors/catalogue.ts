@@ -83,6 +83,7 @@ export const CATALOGUE = {
   ERR_BODY_INCOMPLETE: e(400, 'The request body ended before its declared length.'),
   ERR_MEDIA_TYPE: e(415, 'The content type is not supported here.'),
   ERR_NOT_FOUND: e(404, 'No route answers this method and path.'),
+  ERR_IDENTIFIER_NOT_CANONICAL: e(400, 'A name a decision is about holds control or invisible characters, surrounding whitespace, or is not in Unicode NFC.', { jsonrpc: JSONRPC.invalidParams }),
   ERR_INTERNAL: e(500, 'Mandate failed unexpectedly; nothing was decided or forwarded. The server log has the cause.', { jsonrpc: JSONRPC.internalError }),
 
   // Admin authentication
@@ -255,6 +256,8 @@ export const CATALOGUE = {
   ERR_BROKER_PATH_INVALID: e(400, 'The request path is not in a form the broker accepts.'),
   ERR_BROKER_PATH_TRAVERSAL: e(400, 'The request path climbs out of its base (dot segments).'),
   ERR_BROKER_PATH_ENCODED_SEPARATOR: e(400, 'The request path holds an encoded separator (%2F, %5C).'),
+  ERR_BROKER_PATH_DOUBLE_ENCODED: e(400, 'A request path segment is percent-encoded twice (%252F).'),
+  ERR_BROKER_PATH_MATRIX_PARAMS: e(400, 'A request path segment holds a matrix parameter (; or %3B), which servers disagree on.'),
   ERR_BROKER_QUERY_INVALID: e(400, 'The query string or statement is invalid.'),
   ERR_BROKER_HEADER_INVALID: e(400, 'A request header is refused by the broker.'),
   ERR_BROKER_CREDENTIAL_MISSING: e(502, "The connection's credential is not set."),

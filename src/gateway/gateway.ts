@@ -4,6 +4,7 @@ import { scrubSecrets } from '../audit/redact.ts';
 import type { Change } from '../cluster/changes.ts';
 import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
 import { type CallDeps, type CallOutcome, type CallRequest, cardOf, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
+import { identifierProblem } from '../validation.ts';
 import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
@@ -144,6 +145,14 @@ export class Gateway {
   async callTool(server: string, principal: Principal, name: string, args: Record<string, unknown>, traceparent?: string): Promise<CallToolResult> {
     const traceId = traceIdOf(traceparent);
     const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, traceId };
+    // A tool or server name in another spelling is refused before any upstream is reached.
+    const problem = identifierProblem(name) ?? identifierProblem(server);
+    if (problem) {
+      const message = `the ${identifierProblem(name) ? 'tool' : 'server'} name ${problem}; identifiers are refused unless in their canonical form`;
+      const label = JSON.stringify(`${server}/${name}`).slice(1, -1);
+      await recordRefusal(this.deps, { ...base, label, resource: { type: 'server', server } }, 'ERR_IDENTIFIER_NOT_CANONICAL', message);
+      return { ...refusal(message), _meta: { 'mandate/refusal': { code: 'ERR_IDENTIFIER_NOT_CANONICAL' } } };
+    }
     let context: UpstreamContext;
     try {
       context = await this.#upstream(server);

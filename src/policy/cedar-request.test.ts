@@ -96,3 +96,37 @@ describe('a decision on bad input', () => {
     );
   });
 });
+
+describe('an endpoint’s path as structured data', () => {
+  const SUBTREE = `@id("no-admin")
+forbid (principal, action == Mandate::Action::"http:request", resource)
+when { resource.pathPrefixes.contains("/admin") && resource.method != "GET" };
+@id("calls")
+permit (principal, action == Mandate::Action::"http:request", resource);
+`;
+  const endpoint = (name: string) => ({
+    ...exampleRequest(),
+    action: 'http:request' as const,
+    resource: { type: 'endpoint' as const, connection: 'api', name, highImpact: false },
+  });
+
+  it('carries the method, the path and every ancestor of it', () => {
+    const cedar = toCedarRequest(endpoint('DELETE /admin/users/7'), mandateSchema(), () => new Date());
+    expect(cedar.entities.resource[0]!.attrs).toEqual({ highImpact: false, method: 'DELETE', path: '/admin/users/7', pathPrefixes: ['/', '/admin', '/admin/users', '/admin/users/7'] });
+    const other = toCedarRequest(endpoint('refunds.create'), mandateSchema(), () => new Date());
+    expect(other.entities.resource[0]!.attrs).toEqual({ highImpact: false, method: '', path: '', pathPrefixes: [] });
+  });
+
+  it.each([{ slicing: true }, { slicing: false }])('lets one policy forbid a whole subtree (slicing: $slicing)', (options) => {
+    const authorizer = new Authorizer(loadPolicySet([{ file: 'p.cedar', text: SUBTREE }]), options);
+    const decided = ['DELETE /admin', 'POST /admin/users', 'PUT /admin/users/7/keys', 'GET /admin/users', 'DELETE /administrator', 'DELETE /public/admin'].map((name) => [name, authorizer.decide(endpoint(name)).decision]);
+    expect(decided).toEqual([
+      ['DELETE /admin', 'deny'],
+      ['POST /admin/users', 'deny'],
+      ['PUT /admin/users/7/keys', 'deny'],
+      ['GET /admin/users', 'allow'],
+      ['DELETE /administrator', 'allow'],
+      ['DELETE /public/admin', 'allow'],
+    ]);
+  });
+});

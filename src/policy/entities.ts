@@ -51,6 +51,20 @@ const listsWhole = (toolset: readonly string[], container: string) =>
 const listsAny = (toolset: readonly string[], container: string) =>
   listsWhole(toolset, container) || toolset.some((entry) => entry.startsWith(`${container}/`));
 
+/**
+ * An endpoint named `<METHOD> <path>` (the broker's) as structured data, so a policy can name a
+ * subtree: `resource.pathPrefixes.contains("/admin")` holds for `/admin` and everything under it.
+ * Other endpoint names (`refunds.create`) have an empty method, path and prefix set.
+ */
+export function endpointPath(name: string): { method: string; path: string; pathPrefixes: string[] } {
+  const match = /^([A-Z]{1,20}) (\/[^ ]*)$/.exec(name);
+  if (!match) return { method: '', path: '', pathPrefixes: [] };
+  const path = match[2]!.length > 1 ? match[2]!.replace(/\/$/, '') : '/';
+  const segments = path.split('/').slice(1).filter((s) => s !== '');
+  const pathPrefixes = ['/', ...segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`)];
+  return { method: match[1]!, path, pathPrefixes };
+}
+
 export function resourceEntities(resource: ResourceInput, card: AgentCardFacts): ResourceEntities {
   const toolset = uid('Toolset', card.id);
   const inToolset = (listed: boolean) => (listed ? [toolset] : []);
@@ -65,7 +79,7 @@ export function resourceEntities(resource: ResourceInput, card: AgentCardFacts):
       const parent = uid(containerType, container);
       const member: EntityJson = {
         uid: uid(memberType, id),
-        attrs: { highImpact: resource.highImpact },
+        attrs: resource.type === 'endpoint' ? { highImpact: resource.highImpact, ...endpointPath(resource.name) } : { highImpact: resource.highImpact },
         parents: [parent, ...inToolset(card.toolset.includes(id))],
       };
       const whole = listsWhole(card.toolset, container);

@@ -4,9 +4,9 @@
  */
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { Authorizer, type AuthorizerOptions } from './authorizer.ts';
-import { authorizeAuthZen, fromAuthZen } from './authzen.ts';
+import { authorizeAuthZen, type CardOf, fromAuthZen } from './authzen.ts';
 import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
-import type { Decision } from './decision.ts';
+import { type Decision, failedDecision } from './decision.ts';
 import { formatLocation } from './location.ts';
 import type { Policy } from './policy.ts';
 import type { PolicySet } from './policy-set.ts';
@@ -26,16 +26,32 @@ export interface Explanation {
   readonly text: string;
 }
 
+export interface ExplainOptions extends AuthorizerOptions {
+  /**
+   * The registry's card facts: what `POST /v1/authorize` decides on. Given, the card facts of the
+   * request (AuthZEN `subject.properties`, or `principal.agent` of a decision request) are
+   * replaced by the registered card, and an unknown agent is denied, so an explanation never
+   * contradicts the decision the server would make.
+   */
+  cardOf?: CardOf;
+}
+
 /** `input` is a `DecisionRequest` or an AuthZEN body (`subject`, `action`, `resource`, `context`). */
-export function explain(set: PolicySet, input: unknown, options: AuthorizerOptions = {}): Explanation {
-  const authorizer = new Authorizer(set, { ...options, slicing: false });
+export function explain(set: PolicySet, input: unknown, options: ExplainOptions = {}): Explanation {
+  const { cardOf, ...authorizerOptions } = options;
+  const authorizer = new Authorizer(set, { ...authorizerOptions, slicing: false });
   const isAuthZen = typeof input === 'object' && input !== null && 'subject' in input;
-  const mapped = isAuthZen ? fromAuthZen(input) : null;
-  const request = mapped?.ok ? mapped.request : input;
-  const decision = isAuthZen ? authorizeAuthZen(authorizer, input) : authorizer.decide(request);
+  const mapped = isAuthZen ? fromAuthZen(input, cardOf) : null;
+  const registered = !isAuthZen && cardOf ? withRegisteredCard(input, cardOf) : { ok: true as const, request: input };
+  if (!registered.ok) {
+    const decision = failedDecision(authorizer.version, [registered.error], registered.error);
+    return { decision, policies: [], text: render(decision, null, []) };
+  }
+  const request = mapped?.ok ? mapped.request : registered.request;
+  const decision = isAuthZen ? authorizeAuthZen(authorizer, input, cardOf) : authorizer.decide(request);
   let cedar: CedarRequest;
   try {
-    cedar = toCedarRequest(request, set.schema, options.now ?? (() => new Date()));
+    cedar = toCedarRequest(request, set.schema, authorizerOptions.now ?? (() => new Date()));
   } catch {
     return { decision, policies: [], text: render(decision, null, []) };
   }
@@ -49,6 +65,15 @@ export function explain(set: PolicySet, input: unknown, options: AuthorizerOptio
     ...verdictOf(policy, cedar, set),
   }));
   return { decision, policies, text: render(decision, cedar, policies) };
+}
+
+/** A decision request whose `principal.agent` is the registered card of the agent it names. */
+function withRegisteredCard(input: unknown, cardOf: CardOf): { ok: true; request: unknown } | { ok: false; error: string } {
+  const principal = (input as { principal?: { agent?: { id?: unknown } } } | null)?.principal;
+  const id = principal?.agent?.id;
+  const card = typeof id === 'string' ? cardOf(id) : undefined;
+  if (card === undefined) return { ok: false, error: `invalid request: principal.agent.id: unknown agent "${String(id)}"` };
+  return { ok: true, request: { ...(input as object), principal: { ...principal, agent: card } } };
 }
 
 function verdictOf(

@@ -4,6 +4,7 @@
  * boundary; an invalid request is denied with the validation errors, never thrown at the caller.
  */
 import { z } from 'zod';
+import { identifierProblem } from '../validation.ts';
 
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export const APPROVAL_STATES = ['none', 'pending', 'granted', 'denied'] as const;
@@ -18,8 +19,13 @@ export const ACTIONS = [
 ] as const;
 
 const name = z.string().min(1).max(256);
+/** A name a decision is about: refused (the request denied) unless in its canonical form. */
+const identifier = name.superRefine((value, check) => {
+  const problem = identifierProblem(value);
+  if (problem) check.addIssue({ code: 'custom', message: `${problem} (ERR_IDENTIFIER_NOT_CANONICAL)` });
+});
 /** A server or connection name: the part before the `/` of a tool or endpoint id. */
-const segment = name.regex(/^[^/]+$/, 'must not contain "/"');
+const segment = identifier.regex(/^[^/]+$/, 'must not contain "/"');
 const units = z
   .number()
   .int()
@@ -28,10 +34,10 @@ const units = z
 
 /** The facts of an agent card that policies can read. */
 export const agentCardSchema = z.strictObject({
-  id: name,
-  roles: z.array(name).max(64),
+  id: identifier,
+  roles: z.array(identifier).max(64),
   /** The person who owns the agent (their `sub`); null when the card has none. */
-  owner: name.nullable(),
+  owner: identifier.nullable(),
   environment: z.enum(ENVIRONMENTS),
   /**
    * What the card lets the agent reach: `server` or `server/*` (every tool of an MCP server),
@@ -41,7 +47,7 @@ export const agentCardSchema = z.strictObject({
 });
 
 export const principalSchema = z.strictObject({
-  instance: name,
+  instance: identifier,
   agent: agentCardSchema,
 });
 
@@ -55,7 +61,7 @@ export const resourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('tool'),
     server: segment,
-    name,
+    name: identifier,
     highImpact: z.boolean(),
     ...priced,
   }),
@@ -63,7 +69,7 @@ export const resourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('endpoint'),
     connection: segment,
-    name,
+    name: identifier,
     highImpact: z.boolean(),
     ...priced,
   }),
@@ -105,7 +111,7 @@ export const contextSchema = z.strictObject({
 export const decisionRequestSchema = z.strictObject({
   principal: principalSchema,
   /** The person the agent acts for (`sub` of the mandate), or null. */
-  person: name.nullable(),
+  person: identifier.nullable(),
   action: z.enum(ACTIONS),
   resource: resourceSchema,
   context: contextSchema,

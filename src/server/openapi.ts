@@ -18,13 +18,14 @@ const json = (ref: string) => ({
 });
 const idParam = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 
-const summaries = (paths: Record<string, [string, string]>) =>
-  Object.fromEntries(
-    Object.entries(paths).map(([path, [method, summary]]) => [
-      path,
-      { [method]: { summary, responses: { '200': { description: 'success' }, ...errors(400, 401, 403, 404) } } },
-    ]),
-  );
+/** `[METHOD path summary]` rows, merged by path: the routes documented in one line each. */
+const operations = (rows: ReadonlyArray<readonly [string, string, string]>) => {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [method, path, summary] of rows) {
+    (paths[path] ??= {})[method] = { summary, responses: { '200': { description: 'success' }, ...errors(400, 401, 403, 404) } };
+  }
+  return paths;
+};
 
 export function openApiDocument(version: string) {
   const lifecycle = (action: string) => ({
@@ -112,36 +113,57 @@ export function openApiDocument(version: string) {
       '/v1/agents/{id}/suspend': lifecycle('suspend'),
       '/v1/agents/{id}/resume': lifecycle('resume'),
       '/v1/agents/{id}/retire': lifecycle('retire'),
-      ...summaries({
-        '/v1/agents/{id}/join-tokens': ['post', 'Create a one-time join token for an instance of the agent'],
-        '/v1/instances': ['post', 'Attest an instance (manifest JWS signed by the instance key; no admin token)'],
-        '/v1/instances/{id}/token': ['post', 'Renew an identity token with a DPoP proof from the instance key'],
-        '/v1/instances/{id}/revoke': ['post', 'Revoke an instance and every mandate derived from it'],
-        '/v1/users/token': ['post', 'Person token from the development issuer'],
-        '/v1/keys/rotate': ['post', 'Rotate the signing key'],
-        '/v1/authorize': ['post', 'Decide an AuthZEN-style request with the running Cedar policies'],
-        '/v1/policies': ['put', 'Replace the running policy set on every replica (validated as a whole first)'],
-        '/v1/policies/explain': ['post', 'Explain a decision'],
-        '/v1/servers': ['post', 'Register an upstream MCP server'],
-        '/v1/servers/{name}/tools/{tool}/approve': ['post', "Approve a quarantined tool's new definition"],
-        '/v1/secrets/{name}': ['put', 'Store a secret (sealed; never returned)'],
-        '/v1/connections': ['post', 'Register an HTTP or PostgreSQL connection behind the broker'],
-        '/v1/approvals': ['get', 'List held calls'],
-        '/v1/approvals/{id}/approve': ['post', 'Approve a held call (single use, bound to that call)'],
-        '/v1/approvals/{id}/deny': ['post', 'Deny a held call'],
-        '/v1/audit/events': ['get', 'Query the audit trail (cursor pagination)'],
-        '/v1/audit/export': ['get', 'Stream the trail as JSON lines, OCSF or CEF'],
-        '/v1/audit/verify': ['get', 'Verify every chain and the Merkle tree against the signed checkpoints'],
-        '/v1/audit/checkpoints': ['get', 'Signed checkpoints and the verifier key (public)'],
-        '/v1/audit/proof/inclusion': ['get', 'RFC 9162 inclusion proof'],
-        '/v1/audit/proof/consistency': ['get', 'RFC 9162 consistency proof'],
-        '/v1/audit/digest': ['post', 'HMAC of a known value, to search the trail for it'],
-        '/oauth/token': ['post', 'RFC 8693 token exchange with DPoP (form-encoded; OAuth errors)'],
-        '/oauth/introspect': ['post', 'RFC 7662 introspection (admin bearer)'],
-        '/oauth/revoke': ['post', 'RFC 7009 revocation with cascade (admin bearer)'],
-        '/mcp/{server}': ['post', 'MCP Streamable HTTP gateway (Authorization: DPoP + DPoP proof)'],
-        '/broker/{connection}/{path}': ['post', 'Credential broker (any method; Authorization: DPoP + DPoP proof)'],
-      }),
+      ...operations([
+        ['post', '/v1/agents/{id}/join-tokens', 'Create a one-time join token for an instance of the agent'],
+        ['post', '/v1/instances', 'Attest an instance (manifest JWS signed by the instance key; no admin token)'],
+        ['post', '/v1/instances/{id}/token', 'Renew an identity token with a DPoP proof from the instance key'],
+        ['post', '/v1/instances/{id}/revoke', 'Revoke an instance and every mandate derived from it'],
+        ['post', '/v1/users/token', 'Person token from the development issuer'],
+        ['post', '/v1/keys/rotate', 'Rotate the signing key'],
+        ['post', '/v1/authorize', 'Decide an AuthZEN-style request with the running Cedar policies'],
+        ['put', '/v1/policies', 'Replace the running policy set on every replica (validated as a whole first)'],
+        ['post', '/v1/policies/explain', 'Explain a decision'],
+        ['post', '/v1/servers', 'Register an upstream MCP server'],
+        ['post', '/v1/servers/{name}/tools/{tool}/approve', "Approve a quarantined tool's new definition"],
+        ['put', '/v1/secrets/{name}', 'Store a secret (sealed; never returned)'],
+        ['post', '/v1/connections', 'Register an HTTP or PostgreSQL connection behind the broker'],
+        ['get', '/v1/approvals', 'List held calls'],
+        ['post', '/v1/approvals/{id}/approve', 'Approve a held call (single use, bound to that call)'],
+        ['post', '/v1/approvals/{id}/deny', 'Deny a held call'],
+        ['get', '/v1/audit/events', 'Query the audit trail (cursor pagination)'],
+        ['get', '/v1/audit/export', 'Stream the trail as JSON lines, OCSF or CEF'],
+        ['get', '/v1/audit/verify', 'Verify every chain and the Merkle tree against the signed checkpoints'],
+        ['get', '/v1/audit/checkpoints', 'Signed checkpoints and the verifier key (public)'],
+        ['get', '/v1/audit/proof/inclusion', 'RFC 9162 inclusion proof'],
+        ['get', '/v1/audit/proof/consistency', 'RFC 9162 consistency proof'],
+        ['post', '/v1/audit/digest', 'HMAC of a known value, to search the trail for it'],
+        ['post', '/oauth/token', 'RFC 8693 token exchange with DPoP (form-encoded; OAuth errors)'],
+        ['post', '/oauth/introspect', 'RFC 7662 introspection (admin bearer)'],
+        ['post', '/oauth/revoke', 'RFC 7009 revocation with cascade (admin bearer)'],
+        ['post', '/mcp/{server}', 'MCP Streamable HTTP gateway (Authorization: DPoP + DPoP proof)'],
+        ['post', '/broker/{connection}/{path}', 'Credential broker (any method; Authorization: DPoP + DPoP proof)'],
+        ['get', '/v1/instances', 'List instances (optionally of one agent)'],
+        ['get', '/v1/instances/{id}', 'Show an instance'],
+        ['get', '/v1/policies', 'The running policy set: version, policy ids, optionally its files'],
+        ['get', '/v1/servers', 'List upstream MCP servers'],
+        ['get', '/v1/servers/{name}', 'Show an upstream MCP server with its pinned tools'],
+        ['put', '/v1/servers/{name}', 'Replace an upstream MCP server'],
+        ['delete', '/v1/servers/{name}', 'Remove an upstream MCP server'],
+        ['get', '/v1/secrets', 'List secret names and metadata (never values)'],
+        ['delete', '/v1/secrets/{name}', 'Delete a secret'],
+        ['get', '/v1/connections', 'List broker connections'],
+        ['get', '/v1/connections/{name}', 'Show a connection (and, for a database, its live roles)'],
+        ['put', '/v1/connections/{name}', 'Replace a connection'],
+        ['delete', '/v1/connections/{name}', 'Remove a connection (and drop its database roles)'],
+        ['post', '/v1/broker/sweep', 'Drop database roles of ended mandates now'],
+        ['get', '/v1/approvals/{id}', 'Show a held call'],
+        ['get', '/v1/audit/checkpoint', 'The latest signed checkpoint as C2SP tlog-checkpoint text (public)'],
+        ['post', '/v1/audit/checkpoints', 'Sign a checkpoint now'],
+        ['post', '/v1/audit/verify', 'Verify the trail against checkpoints the caller saved earlier'],
+      ]),
+      '/v1/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } },
       },

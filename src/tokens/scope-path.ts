@@ -5,7 +5,9 @@ export type PathGlob = readonly string[];
 
 /** pchar (RFC 3986 §3.3) without `*`, which is reserved for globs. */
 const LITERAL = /^(?:[A-Za-z0-9\-._~!$&'()+,;=:@]|%[0-9A-Fa-f]{2})+$/;
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+/** What a canonical segment holds as itself: unreserved characters, sub-delims but `*`, `:` and `@`. */
+const PLAIN = /^[A-Za-z0-9\-._~!$&'()+,;=:@]$/;
+const utf8 = new TextEncoder();
 
 /**
  * Parses an absolute path (`/`, `/a/b`, `/repos/*\/issues/**`) into normalized segments, or
@@ -25,20 +27,35 @@ export function parsePathGlob(path: string, allowGlobs: boolean): PathGlob | str
       continue;
     }
     if (!LITERAL.test(raw)) return `segment ${i + 1} is empty or has characters outside RFC 3986 pchar`;
-    const segment = normalizeSegment(raw);
-    if (segment === '.' || segment === '..') return 'dot segments are not allowed';
-    out.push(segment);
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return `segment ${i + 1} is not valid percent-encoded UTF-8`;
+    }
+    if (decoded === '.' || decoded === '..') return 'dot segments are not allowed';
+    out.push(canonicalSegment(decoded));
   }
   return out;
 }
 
-/** RFC 3986 §6.2.2.1-2: upper-case hex digits, decode percent-encoded unreserved characters. */
-function normalizeSegment(segment: string): string {
-  return segment.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
-    const char = String.fromCharCode(Number.parseInt(hex, 16));
-    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
-  });
+/**
+ * The one spelling of a decoded segment (RFC 3986 §6.2.2, and further): every character a server
+ * would take the same with or without percent-encoding is written plain, every other one as
+ * upper-case `%XX` of its UTF-8 bytes. `%41`, `a`-for-`%61` and `%3a` all become one string.
+ */
+export function canonicalSegment(decoded: string): string {
+  let out = '';
+  for (const char of decoded) {
+    if (PLAIN.test(char)) out += char;
+    else for (const byte of utf8.encode(char)) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
+
+/** A literal segment folded to lower case (a connection whose upstream ignores letter case). */
+export const lowerSegment = (segment: string): string =>
+  segment === '*' || segment === '**' ? segment : canonicalSegment(decodeURIComponent(segment).toLowerCase());
 
 export const formatPathGlob = (glob: PathGlob): string => `/${glob.join('/')}`;
 

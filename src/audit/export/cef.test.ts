@@ -49,6 +49,11 @@ describe('CEF export', () => {
     expect(severity({ type: 'anomaly.detected' })).toBe('8');
   });
 
+  it('gives a broker event its HTTP method as requestMethod', () => {
+    const event = { ...appendEvent(null, draftAt(CHAIN, 3)), type: 'http.decision', resource: 'github DELETE /repos/acme', data: { method: 'DELETE' } };
+    expect(toCef(event, { productVersion: '1' })).toContain(' requestMethod=DELETE ');
+  });
+
   it('stays on one line whatever the event holds', () => {
     const event = { ...appendEvent(null, draftAt(CHAIN, 2)), action: 'a\nb', denial_reason: 'x\ry' };
     expect(toCef(event, { productVersion: '1\n2' })).not.toMatch(/[\r\n]/);

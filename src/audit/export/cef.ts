@@ -28,6 +28,7 @@ function extension(event: AuditEvent): string {
     ['suser', actor.person],
     ['requestClientApplication', actor.agent],
     ['request', event.resource],
+    ['requestMethod', event.data?.method],
     ...labelled('cs1', 'instance', actor.instance),
     ...labelled('cs2', 'delegation', actor.delegation.length > 0 ? actor.delegation.join(' > ') : null),
     ...labelled('cs3', 'policies', reasons?.policies?.join(',')),

@@ -51,7 +51,7 @@ export function ocsfClassOf(event: AuditEvent): OcsfClass {
 }
 
 function apiActivity(event: AuditEvent, family: string): OcsfClass {
-  const method = family === 'http' ? /^([A-Z]+)\b/.exec(event.action ?? '')?.[1] : undefined;
+  const method = family === 'http' ? httpMethodOf(event) : undefined;
   const decided = event.decision === 'allow' || event.decision === 'deny';
   return {
     category: [6, 'Application Activity'],
@@ -65,7 +65,7 @@ function apiActivity(event: AuditEvent, family: string): OcsfClass {
       resources: resources(event),
       http_request:
         family === 'http' && event.resource
-          ? { http_method: method, url: { url_string: event.resource } }
+          ? { http_method: method, url: { url_string: event.resource, ...urlPath(event.resource) } }
           : undefined,
       ...(decided ? securityControl(event.decision === 'allow') : {}),
     },
@@ -118,6 +118,18 @@ function detectionFinding(event: AuditEvent): OcsfClass {
     },
   };
 }
+
+/**
+ * The method of a broker event: recorded in `data.method`; events written before it was recorded
+ * may carry it at the start of `action`.
+ */
+const httpMethodOf = (event: AuditEvent): string | undefined => event.data?.method ?? /^([A-Z]+)\b/.exec(event.action ?? '')?.[1];
+
+/** `<connection> <METHOD> <path>` (the broker's resource label) gives the OCSF `url.path`. */
+const urlPath = (resource: string) => {
+  const path = /^[^ ]+ [A-Z]+ (\/\S*)$/.exec(resource)?.[1];
+  return path ? { path } : {};
+};
 
 /** 99 "Other": OCSF then expects the source's own label in the caption. */
 const other = (event: AuditEvent): Id => [99, event.type];

@@ -102,6 +102,18 @@ describe('OCSF export', () => {
     expect(post.metadata).not.toHaveProperty('profiles');
   });
 
+  it('maps a broker event by the method it records, with the path of its label', () => {
+    const put = ocsf(event({ type: 'http.decision', action: 'http:request', resource: 'github PUT /repos/acme/api', decision: 'allow', data: { resources: ['c-1'], method: 'PUT' } }));
+    expect(put).toMatchObject({
+      activity_id: 3,
+      activity_name: 'Update',
+      type_uid: 600303,
+      http_request: { http_method: 'PUT', url: { url_string: 'github PUT /repos/acme/api', path: '/repos/acme/api' } },
+    });
+    const options = ocsf(event({ type: 'http.result', action: 'http:request', resource: 'github OPTIONS /', data: { method: 'OPTIONS' } }));
+    expect(options).toMatchObject({ activity_id: 99, http_request: { http_method: 'OPTIONS' } });
+  });
+
   it('maps a mandate issued by token exchange to an Authentication service ticket for the person', () => {
     expect(ocsf(event({ type: 'token.issued', resource: 'https://gateway.mandate.local' }))).toMatchObject({
       class_uid: 3002,

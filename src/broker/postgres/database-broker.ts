@@ -57,7 +57,7 @@ export class DatabaseBroker {
       input = queryBody.parse(JSON.parse(body.toString('utf8') || 'null'));
     } catch {
       const message = 'the body must be JSON {"sql": "…", "params": [ … ]}';
-      await recordRefusal(this.#deps, { principal, action: 'http:request', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, 'ERR_BROKER_QUERY_INVALID', message);
+      await recordRefusal(this.#deps, { principal, action: 'http:request', httpMethod: 'POST', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, 'ERR_BROKER_QUERY_INVALID', message);
       throw new MandateError('ERR_BROKER_QUERY_INVALID', message);
     }
     const tables = tablesTouched(input.sql);
@@ -66,6 +66,7 @@ export class DatabaseBroker {
       principal,
       card: await cardOf(this.#deps, principal.agentId),
       action: 'http:request',
+      httpMethod: 'POST',
       scopeItem: `http:${spec.name}:POST:/query`,
       resource: { type: 'endpoint', connection: spec.name, name: 'POST /query', highImpact: meta.highImpact, cost: meta.cost, classification: meta.classification },
       label,

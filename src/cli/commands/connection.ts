@@ -37,6 +37,7 @@ export function connectionCommand(program: Command) {
     .option('--timeout <ms>', 'upstream timeout in milliseconds (default 30000)')
     .option('--body-limit <bytes>', 'request and response body limit (default 10 MiB)')
     .option('--insecure', 'allow plain http: to a host other than a loopback address (development only)')
+    .option('--path-case <case>', 'sensitive (default) or insensitive: whether the upstream tells /Admin from /admin')
     .option('--dsn-secret <name>', 'postgres: the secret holding the admin postgres:// URL')
     .option('--grant-template <sql>', "postgres: grants for each mandate's role, e.g. 'GRANT SELECT ON public.orders TO {{role}}'")
     .option('--max-rows <n>', 'postgres: rows returned per query (default 1000)')
@@ -56,7 +57,7 @@ export function connectionCommand(program: Command) {
       const spec =
         opts.type === 'postgres'
           ? { ...common, dsn_secret: opts.dsnSecret, grant_template: opts.grantTemplate, ...(opts.maxRows ? { max_rows: Number(opts.maxRows) } : {}) }
-          : { ...common, base_url: opts.baseUrl, inject: opts.inject ?? [], allow: opts.allow ?? [], ...(opts.insecure ? { insecure: true } : {}) };
+          : { ...common, base_url: opts.baseUrl, inject: opts.inject ?? [], allow: opts.allow ?? [], ...(opts.insecure ? { insecure: true } : {}), ...(opts.pathCase ? { path_case: opts.pathCase } : {}) };
       const created = await client().request<{ name: string }>('POST', '/v1/connections', spec);
       print(created, !!globals().json, () => `added connection ${created.name}: agents reach it at ${client().addr}/broker/${created.name}/…`);
     });

@@ -67,10 +67,18 @@ export function policyCommand(program: Command) {
     .command('explain <request>')
     .description('explain the decision for a request (JSON file: a decision request or an AuthZEN body)')
     .option('--dir <dir>', 'policy directory (default: the data dir policies)')
-    .action(async (requestFile: string, opts: { dir?: string }) => {
+    .option('--server', "ask the running server: its policy set and the registry's agent card, exactly as /v1/authorize decides")
+    .action(async (requestFile: string, opts: { dir?: string; server?: boolean }) => {
+      const body: unknown = JSON.parse(fs.readFileSync(requestFile, 'utf8'));
+      if (opts.server) {
+        const explanation = await apiClient(globals()).request<{ text: string }>('POST', '/v1/policies/explain', body);
+        print(explanation, !!globals().json, () => explanation.text);
+        return;
+      }
       const { explain } = await import('../../policy/explain.ts');
       const set = await load(path.resolve(opts.dir ?? defaultDir()));
-      const explanation = explain(set, JSON.parse(fs.readFileSync(requestFile, 'utf8')));
-      print(explanation, !!globals().json, () => explanation.text);
+      // Offline there is no registry: the card facts are the file's own (the text says so).
+      const explanation = explain(set, body);
+      print(explanation, !!globals().json, () => `${explanation.text}\n\n(offline: card facts from ${path.basename(requestFile)}; --server decides on the registry's card)`);
     });
 }

@@ -9,7 +9,8 @@ import { explain } from '../../policy/explain.ts';
 import { loadPolicySet } from '../../policy/policy-set.ts';
 import { findAgent } from '../../registry/agents.ts';
 import { policyToolset } from '../../enforcement/decision-request.ts';
-import { parseOrThrow } from '../../validation.ts';
+import { checkIdentifier, parseOrThrow } from '../../validation.ts';
+import type { AgentCardFacts } from '../../policy/request.ts';
 import type { ServerContext } from '../context.ts';
 
 const filesBody = z.strictObject({
@@ -38,15 +39,47 @@ function writePolicyDir(dir: string, files: ReadonlyArray<{ file: string; text: 
 }
 
 /**
+ * The names a decision request is about, by where they sit in an AuthZEN body or a decision
+ * request: each must be in its canonical form (see `checkIdentifier`), or the request is a 400.
+ */
+const IDENTIFIER_FIELDS: ReadonlyArray<readonly string[]> = [
+  ['subject', 'id'],
+  ['subject', 'properties', 'instance'],
+  ['action', 'name'],
+  ['resource', 'id'],
+  ['context', 'person'],
+  ['principal', 'instance'],
+  ['principal', 'agent', 'id'],
+  ['person'],
+  ['resource', 'name'],
+  ['resource', 'server'],
+  ['resource', 'connection'],
+];
+
+function checkRequestIdentifiers(body: unknown): void {
+  for (const field of IDENTIFIER_FIELDS) {
+    let value: unknown = body;
+    for (const key of field) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    if (typeof value === 'string') checkIdentifier(value, field.join('.'));
+  }
+}
+
+/** The card facts a decision is asked on: the registry's, for an active agent only. */
+async function registeredCard(ctx: ServerContext, id: unknown): Promise<AgentCardFacts | undefined> {
+  const card = typeof id === 'string' ? await findAgent(ctx.store.db, id) : undefined;
+  if (!card || card.status !== 'active') return undefined;
+  return { id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) };
+}
+
+/**
  * The policy decision point over HTTP: `POST /v1/authorize` (AuthZEN-style, for enforcement
  * points other than Mandate's own), the running set, apply (validated before it replaces the
  * running set), and explain.
  */
 export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.post('/v1/authorize', { config: { access: 'read' } }, async (request) => {
-    const id = (request.body as { subject?: { id?: unknown } } | null)?.subject?.id;
-    const card = typeof id === 'string' ? await findAgent(ctx.store.db, id) : undefined;
-    const facts = card && card.status === 'active' ? { id: card.id, roles: card.roles, owner: card.owner, environment: card.environment, toolset: policyToolset(card) } : undefined;
+    checkRequestIdentifiers(request.body);
+    const facts = await registeredCard(ctx, (request.body as { subject?: { id?: unknown } } | null)?.subject?.id);
     return toAuthZen(authorizeAuthZen(ctx.authorizer, request.body, () => facts));
   });
 
@@ -84,5 +117,11 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     return { version: applied.version, previous: applied.previous, changed: applied.changed };
   });
 
-  app.post('/v1/policies/explain', { config: { access: 'read' } }, async (request) => explain(ctx.authorizer.policySet, request.body));
+  // The same inputs as /v1/authorize: the registry's card, never the card facts the caller sent.
+  app.post('/v1/policies/explain', { config: { access: 'read' } }, async (request) => {
+    checkRequestIdentifiers(request.body);
+    const body = request.body as { subject?: { id?: unknown }; principal?: { agent?: { id?: unknown } } } | null;
+    const facts = await registeredCard(ctx, body?.subject ? body.subject.id : body?.principal?.agent?.id);
+    return explain(ctx.authorizer.policySet, request.body, { cardOf: () => facts });
+  });
 }
