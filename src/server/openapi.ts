@@ -112,6 +112,13 @@ export function openApiDocument(version: string) {
       '/v1/agents/{id}/suspend': lifecycle('suspend'),
       '/v1/agents/{id}/resume': lifecycle('resume'),
       '/v1/agents/{id}/retire': lifecycle('retire'),
+      '/v1/keys/{kid}/revoke': {
+        post: {
+          summary: 'Withdraw a signing key at once: unpublished, its tokens refused on every replica, its mandates revoked, a fresh key if it was signing',
+          parameters: [{ name: 'kid', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } }],
+          responses: { '200': { description: 'the withdrawn kid, the key that signs now if it changed, how many mandates ended' }, ...errors(400, 401, 403, 404, 409) },
+        },
+      },
       ...summaries({
         '/v1/agents/{id}/join-tokens': ['post', 'Create a one-time join token for an instance of the agent'],
         '/v1/instances': ['post', 'Attest an instance (manifest JWS signed by the instance key; no admin token)'],

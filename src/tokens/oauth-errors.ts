@@ -54,6 +54,7 @@ export const OAUTH_ERRORS: Readonly<Record<string, Surfaces>> = {
   ERR_TOKEN_ALG: token,
   ERR_TOKEN_TYP: token,
   ERR_TOKEN_KID: token,
+  ERR_TOKEN_KEY_REVOKED: token,
   ERR_TOKEN_CRIT: token,
   ERR_TOKEN_HEADER: token,
   ERR_TOKEN_SIGNATURE: token,
