@@ -35,6 +35,15 @@ const dpopProof = at({ error: 'invalid_dpop_proof', status: 400 }, { error: 'inv
 const dpopNonce = at({ error: 'use_dpop_nonce', status: 400 }, { error: 'use_dpop_nonce', status: 401 });
 // RFC 8693 §2.2.2: an invalid subject_token or actor_token is `invalid_request` at the token endpoint.
 const token = at({ error: 'invalid_request', status: 400 }, { error: 'invalid_token', status: 401 });
+/**
+ * The contract for policy refusals in token exchange. RFC 8693 §2.2.2: a subject_token or
+ * actor_token "unacceptable based on policy" MUST be answered `invalid_request`. So every refusal
+ * of who acts for whom (on-behalf-of mode, delegation not allowed or too deep, actor instance or
+ * agent not active, parent mandate revoked, no lifetime left) is `invalid_request`, never
+ * `invalid_grant`; only what was asked for has its own error: `invalid_scope` (RFC 6749 §5.2) for
+ * a scope beyond the toolset or the parent, `invalid_target` (RFC 8693 §2.2.2) for a resource.
+ */
+const policyRefusal = only('invalid_request');
 // RFC 6750 §3.1: a resource answers 403 insufficient_scope.
 const scope = at({ error: 'invalid_scope', status: 400 }, { error: 'insufficient_scope', status: 403 });
 
@@ -66,17 +75,17 @@ export const OAUTH_ERRORS: Readonly<Record<string, Surfaces>> = {
   ERR_SCOPE_INVALID: scope,
   ERR_SCOPE_EXCEEDS_PARENT: scope,
   ERR_TARGET_INVALID: only('invalid_target'),
-  ERR_GRANT_INVALID: only('invalid_grant'),
+  ERR_GRANT_INVALID: policyRefusal,
   ERR_GRANT_TYPE_UNSUPPORTED: only('unsupported_grant_type'),
   ERR_CLIENT_INVALID: only('invalid_client', 401),
   ERR_CLIENT_UNAUTHORIZED: only('unauthorized_client'),
   ERR_SUBJECT_INVALID: token,
   ERR_TOKEN_INVALID: token,
   ERR_TOKEN_MISSING: token,
-  ERR_ACTOR_REVOKED: only('invalid_grant'),
-  ERR_DELEGATION_NOT_ALLOWED: only('invalid_grant'),
-  ERR_DELEGATION_DEPTH: only('invalid_grant'),
-  ERR_BUDGET_EXCEEDS_PARENT: only('invalid_request'),
+  ERR_ACTOR_REVOKED: policyRefusal,
+  ERR_DELEGATION_NOT_ALLOWED: policyRefusal,
+  ERR_DELEGATION_DEPTH: policyRefusal,
+  ERR_BUDGET_EXCEEDS_PARENT: policyRefusal,
   ERR_EXCHANGE_REQUEST: only('invalid_request'),
 };
 
