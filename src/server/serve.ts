@@ -6,6 +6,7 @@ import { StoreAuditWriter } from '../audit/store-writer.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
 import { openGovernance } from '../governance/governance.ts';
+import { FailureLimit } from './failure-limit.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
@@ -85,6 +86,7 @@ export async function startServer(
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),
+    authFailures: new FailureLimit({ limit: config.authFailureLimit, windowSeconds: config.authFailureWindow, now }),
   };
   const app = await buildApp(ctx);
   try {
