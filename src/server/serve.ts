@@ -14,6 +14,7 @@ import { FollowedCache } from '../cluster/followed-cache.ts';
 import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
+import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
@@ -87,6 +88,7 @@ export async function startServer(
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),
     authFailures: new FailureLimit({ limit: config.authFailureLimit, windowSeconds: config.authFailureWindow, now }),
+    ...(config.dpopNonce ? { dpopNonces: new DpopNonces(prepared.masterKey.bytes) } : {}),
   };
   const app = await buildApp(ctx);
   try {

@@ -19,6 +19,8 @@ export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
 
   // Refused exchanges count against the client's address; a nonce challenge is part of the protocol.
   app.post('/oauth/token', async (request, reply) => {
+    // RFC 9449 §8: the nonce to use next, on every answer (a client keeps the latest).
+    if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
     const client = `token:${request.ip}`;
     const wait = ctx.authFailures.retryAfter(client);
     if (wait > 0) return tooManyFailures(reply, wait, { error: 'invalid_request', error_description: `too many refused token requests from this address; retry in ${wait} s` });

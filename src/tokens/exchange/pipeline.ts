@@ -35,7 +35,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
   try {
     const request = parseExchangeRequest(form);
     if (!dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required: mandates are sender-constrained', { status: 400 });
-    const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay });
+    const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay, ...(ctx.dpopNonces ? { nonce: ctx.dpopNonces.accepted(now) } : {}) });
     actor = await verifyActor(ctx, request.actorToken, proof.jkt, now);
     const subject = await verifySubject(ctx, request.subjectToken, actor, now);
     checkOnBehalfOf(actor, subject);
