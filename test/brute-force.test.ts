@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime } from '../src/sdk/runtime.ts';
 import { bootstrap, personToken, register, supportBot } from './fixtures.ts';
@@ -28,6 +29,17 @@ describe('the brute-force brake on the token, introspection and revocation endpo
   });
   afterAll(() => server.close());
 
+  /** GET /v1/agents with the right admin token, sent from another loopback address. */
+  const fromAddress = (localAddress: string) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(`${server.url}/v1/agents`);
+      const request = http.request({ host: url.hostname, port: url.port, path: url.pathname, localAddress, headers: { authorization: `Bearer ${server.token}` } }, (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      });
+      request.on('error', reject);
+      request.end();
+    });
   const pastTheWindow = () => {
     shift += WINDOW + 1;
   };
@@ -80,6 +92,9 @@ describe('the brute-force brake on the token, introspection and revocation endpo
     expect([introspection.status, introspection.headers.get('retry-after'), (await readJson(introspection)).error]).toEqual([429, String(WINDOW), 'invalid_client']);
     const revocation = await server.api('POST', '/oauth/revoke', form({ token: 'x' }), formHeaders);
     expect([revocation.status, revocation.headers.get('retry-after')]).toEqual([429, String(WINDOW)]);
+    // Per client address: another address is not held back by this one's failures.
+    expect(await fromAddress('127.0.0.2')).toBe(200);
+    expect(await fromAddress('127.0.0.1')).toBe(429);
     // The token endpoint counts its own failures: an agent is not locked out by a guessed admin token.
     expect((await exchangeAs(server, agent, alice, github)).status).toBe(200);
     pastTheWindow();
