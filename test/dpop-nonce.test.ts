@@ -25,7 +25,7 @@ const nonceBot = {
   environment: 'dev',
   roles: ['operator'],
   code_hashes: [CODE_HASH],
-  toolset: ['http:echo:*:/**'],
+  toolset: ['http:echo:*:/**', 'tool:tools/*'],
 };
 const SCOPE = 'http:echo:GET:/**';
 
@@ -95,6 +95,32 @@ describe('server-provided DPoP nonces', () => {
     expect(upstream.received.length).toBe(before);
     expect((await call(resourceChallenge.headers.get('dpop-nonce')!)).status).toBe(200);
     expect(upstream.received.length).toBe(before + 1);
+  });
+
+  it('panva/dpop: the gateway challenges a proof without the nonce with 401 use_dpop_nonce and DPoP-Nonce', async () => {
+    expect((await server.api('POST', '/v1/servers', { name: 'tools', transport: 'http', url: `${upstream.url}/mcp` })).status).toBe(201);
+    const keyPair = await dpop.generateKeyPair('Ed25519');
+    const runtime = await attest(keyPair);
+    const gateway = `${server.url}/mcp/tools`;
+    const mandate = await runtime.obtainMandate({ subjectToken: alice, scope: 'tool:tools/*', resource: gateway });
+    const call = async (nonce?: string) =>
+      fetch(gateway, {
+        method: 'POST',
+        headers: {
+          authorization: `DPoP ${mandate.token}`,
+          dpop: await dpop.generateProof(keyPair, gateway, 'POST', nonce, mandate.token),
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+    const challenged = await call();
+    expect(challenged.status).toBe(401);
+    expect(challenged.headers.get('www-authenticate')).toMatch(/^DPoP error="use_dpop_nonce"/);
+    const nonce = challenged.headers.get('dpop-nonce');
+    expect(nonce).toBeTruthy();
+    // Past authentication: the stand-in upstream is no MCP server, so what follows is not a challenge.
+    expect((await call(nonce!)).status).not.toBe(401);
   });
 
   it('oauth4webapi: retries on use_dpop_nonce at the token endpoint and at the broker, as its documentation says', async () => {
