@@ -118,6 +118,18 @@ describe.each(await dialects())('withdrawing a signing key, on %s', (dialect) =>
     expect(answer.status).toBe(200);
   });
 
+  it('the SDK renews an identity token signed by a withdrawn key and obtains its mandate', async () => {
+    expect(kidOf(await runtime.identityToken())).toBe(firstKid);
+    const refusedBefore = server.audit.ofType('token.refused').length;
+    const m = await runtime.obtainMandate({ subjectToken: await personToken(server, 'bob@example.com'), scope: SCOPE, resource: broker });
+    expect(kidOf(m.token)).toBe(secondKid);
+    expect(kidOf(await runtime.identityToken())).toBe(secondKid);
+    expect(server.audit.ofType('token.refused').length - refusedBefore).toBe(1);
+    // A refusal for any other reason is not retried.
+    await expect(runtime.obtainMandate({ subjectToken: alice, scope: SCOPE, resource: broker })).rejects.toMatchObject({ error: 'invalid_request' });
+    expect(server.audit.ofType('token.refused').length - refusedBefore).toBe(2);
+  });
+
   it('rotates to a fresh key when the key withdrawn was the one signing', async () => {
     const res = await server.api('POST', `/v1/keys/${secondKid}/revoke`);
     expect(res.status).toBe(200);

@@ -22,6 +22,13 @@ export interface SavedInstance {
   private_key: string;
 }
 
+export interface MandateRequest {
+  subjectToken: string;
+  scope: string;
+  resource: string | string[];
+  task?: { id?: string; description?: string; budget?: number };
+}
+
 export class MandateRequestError extends Error {
   readonly status: number;
   readonly error: string;
@@ -130,9 +137,34 @@ export class AgentRuntime {
 
   /**
    * RFC 8693 token exchange: `subjectToken` is a person's token, or a parent agent's mandate
-   * when this runtime is a sub-agent; `resource` is the enforcement point (RFC 8707).
+   * when this runtime is a sub-agent; `resource` is the enforcement point (RFC 8707). Refused
+   * because the key that signed the identity token was withdrawn (it is gone from the JWKS), the
+   * runtime renews its identity token with its own key and asks once more.
    */
-  async obtainMandate(input: { subjectToken: string; scope: string; resource: string | string[]; task?: { id?: string; description?: string; budget?: number } }): Promise<Mandate> {
+  async obtainMandate(input: MandateRequest): Promise<Mandate> {
+    try {
+      return await this.#exchange(input);
+    } catch (error) {
+      // After a signing key is withdrawn, the identity token it signed is refused: renew it once.
+      if (!(error instanceof MandateRequestError) || error.error !== 'invalid_request' || !(await this.#identityKeyWithdrawn())) throw error;
+      this.#identityExpires = 0;
+      return this.#exchange(input);
+    }
+  }
+
+  /** Whether the key that signed the identity token is gone from the server's JWKS. */
+  async #identityKeyWithdrawn(): Promise<boolean> {
+    if (!this.#identityToken) return false;
+    try {
+      const { kid } = JSON.parse(Buffer.from(this.#identityToken.split('.')[0]!, 'base64url').toString()) as { kid?: unknown };
+      const jwks = (await (await fetch(`${this.baseUrl}/.well-known/jwks.json`)).json()) as { keys?: Array<{ kid?: unknown }> };
+      return Array.isArray(jwks.keys) && !jwks.keys.some((key) => key.kid === kid);
+    } catch {
+      return false;
+    }
+  }
+
+  async #exchange(input: MandateRequest): Promise<Mandate> {
     const url = `${this.baseUrl}/oauth/token`;
     const form = new URLSearchParams({
       grant_type: EXCHANGE,
