@@ -87,6 +87,8 @@ export const OAUTH_ERRORS: Readonly<Record<string, Surfaces>> = {
   ERR_DELEGATION_DEPTH: policyRefusal,
   ERR_BUDGET_EXCEEDS_PARENT: policyRefusal,
   ERR_EXCHANGE_REQUEST: only('invalid_request'),
+  // RFC 6585 §4: too many failed requests from this client address (with Retry-After).
+  ERR_TOO_MANY_FAILURES: only('invalid_request', 429),
 };
 
 export interface OAuthErrorResponse {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isMandateError } from '../../errors.ts';
+import { isMandateError, MandateError } from '../../errors.ts';
 import { DPOP_ALGS } from '../../tokens/dpop-key.ts';
 import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
 import { toOAuthError } from '../../tokens/oauth-errors.ts';
@@ -23,7 +23,10 @@ export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
     if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
     const client = `token:${request.ip}`;
     const wait = ctx.authFailures.retryAfter(client);
-    if (wait > 0) return tooManyFailures(reply, wait, { error: 'invalid_request', error_description: `too many refused token requests from this address; retry in ${wait} s` });
+    if (wait > 0) {
+      const { body } = toOAuthError(new MandateError('ERR_TOO_MANY_FAILURES', `too many refused token requests from this address; retry in ${wait} s`, { status: 429 }), 'token_endpoint');
+      return tooManyFailures(reply, wait, body);
+    }
     try {
       const dpop = request.headers.dpop;
       const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
