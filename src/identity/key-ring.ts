@@ -109,11 +109,14 @@ export class KeyRing {
     if (!row) throw new MandateError('ERR_KEY_NOT_FOUND', `no signing key ${kid}`, { status: 404, expose: true });
     if (row.revoked_at !== null) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn at ${row.revoked_at}`, { status: 409, expose: true });
     const at = now.toISOString();
-    await trx
+    // Guarded on revoked_at: of two replicas withdrawing the same key at once, one does (and rotates).
+    const updated = await trx
       .updateTable('signing_keys')
       .set({ revoked_at: at, retired_at: row.retired_at ?? at, expires_at: at })
       .where('kid', '=', kid)
-      .execute();
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn`, { status: 409, expose: true });
     if (row.retired_at !== null) return { rotatedTo: undefined };
     return { rotatedTo: (await createSigningKey(trx, this.#master, now)).kid };
   }
