@@ -156,6 +156,16 @@ describe.each(await dialects())('withdrawing a signing key, on %s', (dialect) =>
     expect(anonymous.status).toBe(401);
   });
 
+  it('withdraws a key once when two requests race for it, and one fresh key signs', async () => {
+    const current = server.ctx.keys.signer().kid;
+    const answers = await Promise.all([0, 1].map(() => server.api('POST', `/v1/keys/${current}/revoke`)));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+    const signing = await server.ctx.store.db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).execute();
+    expect(signing).toHaveLength(1);
+    expect(server.ctx.keys.signer().kid).toBe(signing[0]!.kid);
+    expect(await jwksKids()).toEqual([signing[0]!.kid]);
+  });
+
   it.runIf(dialect === 'sqlite')('withdraws a key from the CLI: mandate keys revoke <kid>', async () => {
     const current = server.ctx.keys.signer().kid;
     const out = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
