@@ -163,7 +163,9 @@ describe.each(await dialects())('withdrawing a signing key, on %s', (dialect) =>
     const signing = await server.ctx.store.db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).execute();
     expect(signing).toHaveLength(1);
     expect(server.ctx.keys.signer().kid).toBe(signing[0]!.kid);
-    expect(await jwksKids()).toEqual([signing[0]!.kid]);
+    const published = await jwksKids();
+    expect(published).toContain(signing[0]!.kid);
+    expect(published).not.toContain(current);
   });
 
   it.runIf(dialect === 'sqlite')('withdraws a key from the CLI: mandate keys revoke <kid>', async () => {
