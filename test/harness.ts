@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { MemoryAuditWriter } from '../src/audit/memory-writer.ts';
-import { loadConfig } from '../src/config/schema.ts';
+import { type Config, loadConfig } from '../src/config/schema.ts';
 import { type RunningServer, startServer } from '../src/server/serve.ts';
 import { type OpenStoreOptions, openStore } from '../src/store/open.ts';
 import type { Dialect, Store } from '../src/store/store.ts';
@@ -93,12 +93,14 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(
   dialect: Dialect = 'sqlite',
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; config?: Partial<Config> } = {},
 ): Promise<TestServer> {
   const dataDir = tempDir();
   const schema = dialect === 'postgres' ? uniqueSchema() : undefined;
+  // Attack suites refuse on purpose far more often than the brute-force brake allows from one
+  // address: it is off here unless a test sets it (test/brute-force.test.ts does).
   const config = loadConfig(
-    { dataDir, port: 0, logLevel: 'silent', ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}) },
+    { dataDir, port: 0, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}), ...options.config },
     {},
   );
   const audit = new MemoryAuditWriter();

@@ -127,7 +127,7 @@ describe('attacks on the token endpoint', () => {
       await expectRefused(
         server,
         async () => exchangeAs(server, parent, await parent.identityToken(), github),
-        { error: 'invalid_grant', code: 'ERR_GRANT_INVALID', description: /acts only on behalf of a person/ },
+        { error: 'invalid_request', code: 'ERR_GRANT_INVALID', description: /acts only on behalf of a person/ },
       );
     });
 
@@ -232,7 +232,7 @@ describe('attacks on the token endpoint', () => {
 
     it('refuses delegation to an agent the parent card does not name', async () => {
       await expectRefused(server, () => exchangeAs(server, stranger, parentMandate, github), {
-        error: 'invalid_grant',
+        error: 'invalid_request',
         code: 'ERR_DELEGATION_NOT_ALLOWED',
         description: 'support-bot may not delegate to outsider',
       });
@@ -250,7 +250,7 @@ describe('attacks on the token endpoint', () => {
         subject = answer.body.access_token!;
       }
       await expectRefused(server, () => exchangeAs(server, workers.at(-1)!, subject, github), {
-        error: 'invalid_grant',
+        error: 'invalid_request',
         code: 'ERR_DELEGATION_DEPTH',
       });
     });
@@ -258,7 +258,7 @@ describe('attacks on the token endpoint', () => {
     it('refuses a revoked parent mandate as subject', async () => {
       const doomed = (await parent.obtainMandate({ subjectToken: alice, scope: 'tool:github/search_issues', resource: github })).token;
       expect((await server.api('POST', '/oauth/revoke', form({ token: doomed }), formHeaders)).status).toBe(200);
-      await expectRefused(server, () => exchangeAs(server, child, doomed, github), { error: 'invalid_grant', code: 'ERR_GRANT_INVALID', description: 'revoked' });
+      await expectRefused(server, () => exchangeAs(server, child, doomed, github), { error: 'invalid_request', code: 'ERR_GRANT_INVALID', description: 'revoked' });
     });
   });
 
@@ -545,7 +545,7 @@ describe('lifecycle ends mandates at once', () => {
     expect(await introspect(derived)).toBe('{"active":false}');
     await expect(present(parent, mandate)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
     await expect(present(child, derived)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
-    await expectRefused(server, () => exchangeAs(server, parent, alice, github), { error: 'invalid_grant', code: 'ERR_ACTOR_REVOKED' });
+    await expectRefused(server, () => exchangeAs(server, parent, alice, github), { error: 'invalid_request', code: 'ERR_ACTOR_REVOKED' });
     expect(await renew(parent.instanceId, parent.proof('POST', renewalUrl(parent.instanceId)))).toMatchObject({ status: 401, body: { code: 'ERR_RENEWAL_REFUSED' } });
     expect(server.audit.ofType('lifecycle.suspended').at(-1)!.data).toMatchObject({ resources: expect.arrayContaining([decode(mandate).jti, decode(derived).jti]) });
 
@@ -565,7 +565,7 @@ describe('lifecycle ends mandates at once', () => {
     expect(await introspect(derived)).toBe('{"active":false}');
     await expect(present(doomed, mandate)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
     await expect(present(child, derived)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
-    await expectRefused(server, () => exchangeAs(server, doomed, alice, github), { error: 'invalid_grant', code: 'ERR_ACTOR_REVOKED' });
+    await expectRefused(server, () => exchangeAs(server, doomed, alice, github), { error: 'invalid_request', code: 'ERR_ACTOR_REVOKED' });
     expect(await renew(doomed.instanceId, doomed.proof('POST', renewalUrl(doomed.instanceId)))).toMatchObject({ status: 401, body: { code: 'ERR_RENEWAL_REFUSED' } });
     expect(server.audit.ofType('lifecycle.revoked').at(-1)).toMatchObject({ actor: { instance: doomed.instanceId }, data: { resources: [decode(mandate).jti, decode(derived).jti] } });
     // The other instance of the same agent is untouched.

@@ -55,7 +55,7 @@ describe.each(await dialects())('attacks the store must stop, on %s', (dialect) 
     }) as typeof original;
     try {
       const answer = await exchangeAs(server, child, parentMandate, github);
-      expect(answer.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('revoked') });
+      expect(answer.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('revoked') });
       expect(await mandateRows(server)).toBe(rows);
     } finally {
       store.transaction = original;
@@ -78,7 +78,7 @@ describe.each(await dialects())('attacks the store must stop, on %s', (dialect) 
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(settled).toBe(false);
       await sql`commit`.execute(conn);
-      expect((await exchange).body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('revoked') });
+      expect((await exchange).body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('revoked') });
     });
     expect(await mandateRows(server)).toBe(rows);
   });

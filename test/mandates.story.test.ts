@@ -106,7 +106,7 @@ describe.each(await dialects())('person → agent instance → mandate → sub-a
       }),
     ).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
     await expect(child.obtainMandate({ subjectToken: parentMandate.token, scope: 'tool:github/search_issues', resource: github })).rejects.toMatchObject({
-      error: 'invalid_grant',
+      error: 'invalid_request',
     });
   });
 

@@ -72,6 +72,8 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
 
   const challenge = (reply: FastifyReply, connection: string, error: unknown) => {
     const { status, body } = toOAuthError(error, 'resource');
+    // RFC 9449 §9: a resource that requires nonces sends the one to use with every challenge.
+    if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
     const parts = [`error="${body.error}"`, body.error_description ? `error_description="${body.error_description}"` : '', `resource_metadata="${metadataOf(connection)}"`, 'algs="EdDSA ES256"'];
     const code = isMandateError(error) && error.expose ? error.code : body.error;
     return send(reply.header('www-authenticate', `DPoP ${parts.filter(Boolean).join(', ')}`), status === 400 ? 401 : status, code, body.error_description ?? body.error);

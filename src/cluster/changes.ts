@@ -10,6 +10,8 @@ export type Change =
   | { kind: 'agent.changed'; id: string }
   | { kind: 'policy.applied'; version: string }
   | { kind: 'keys.rotated'; kid: string }
+  /** A signing key was withdrawn: reload the key ring and forget every verification made with it. */
+  | { kind: 'keys.revoked'; kid: string }
   | { kind: 'pins.changed'; server: string }
   | { kind: 'server.changed'; name: string }
   | { kind: 'connection.changed'; name: string }
@@ -56,7 +58,8 @@ export function decodeChange(payload: string | undefined): Change {
     case 'policy.applied':
       return text(value.version) ? { kind: 'policy.applied', version: value.version } : { kind: 'resync' };
     case 'keys.rotated':
-      return text(value.kid) ? { kind: 'keys.rotated', kid: value.kid } : { kind: 'resync' };
+    case 'keys.revoked':
+      return text(value.kid) ? { kind: value.kind, kid: value.kid } : { kind: 'resync' };
     case 'pins.changed':
       return text(value.server) ? { kind: 'pins.changed', server: value.server } : { kind: 'resync' };
     case 'server.changed':

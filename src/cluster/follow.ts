@@ -51,6 +51,11 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
       case 'keys.rotated':
         await f.keys.load(f.now());
         return;
+      case 'keys.revoked':
+        // Verified mandates are cached by token text: none may outlive the key that signed it.
+        await f.keys.load(f.now());
+        f.verified.clear();
+        return;
       case 'pins.changed':
         f.gateway.invalidatePins(change.server);
         return;

@@ -41,6 +41,22 @@ export const configSchema = z.strictObject({
     .url()
     .optional()
     .describe('MANDATE_PUBLIC_URL: external base URL (issuer); default http://host:port'),
+  authFailureLimit: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .describe('MANDATE_AUTH_FAILURE_LIMIT: failed token requests or admin authentications per client address and window before 429 (0: no limit; per replica)'),
+  authFailureWindow: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .describe('MANDATE_AUTH_FAILURE_WINDOW: the window of that limit, in seconds'),
+  dpopNonce: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .describe('MANDATE_DPOP_NONCE: require server-provided DPoP nonces (RFC 9449 §8, §9) at the token endpoint and enforcement points'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -52,6 +68,9 @@ export const configDefaults = {
   trustDomain: 'mandate.local',
   logLevel: 'info',
   devIssuer: true,
+  authFailureLimit: 20,
+  authFailureWindow: 60,
+  dpopNonce: false,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -65,6 +84,9 @@ const envNames: Record<keyof Config, string> = {
   logLevel: 'MANDATE_LOG_LEVEL',
   devIssuer: 'MANDATE_DEV_ISSUER',
   publicUrl: 'MANDATE_PUBLIC_URL',
+  authFailureLimit: 'MANDATE_AUTH_FAILURE_LIMIT',
+  authFailureWindow: 'MANDATE_AUTH_FAILURE_WINDOW',
+  dpopNonce: 'MANDATE_DPOP_NONCE',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

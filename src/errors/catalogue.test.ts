@@ -47,7 +47,7 @@ describe('the error catalogue', () => {
       const rpc = (entry as { jsonrpc?: number }).jsonrpc;
       if (rpc !== undefined) expect(Object.values(JSONRPC), code).toContain(rpc);
       const oauth = (entry as { oauth?: { token_endpoint: { status: number }; resource: { status: number } } }).oauth;
-      if (oauth) for (const wire of [oauth.token_endpoint, oauth.resource]) expect([400, 401, 403, 503], code).toContain(wire.status);
+      if (oauth) for (const wire of [oauth.token_endpoint, oauth.resource]) expect([400, 401, 403, 429, 503], code).toContain(wire.status);
     }
   });
 

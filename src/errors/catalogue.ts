@@ -61,7 +61,15 @@ const dpopNonce = at({ error: 'use_dpop_nonce', status: 400 }, { error: 'use_dpo
 const token = at({ error: 'invalid_request', status: 400 }, { error: 'invalid_token', status: 401 });
 // RFC 6750 §3.1: a resource answers 403 insufficient_scope.
 const scope = at({ error: 'invalid_scope', status: 400 }, { error: 'insufficient_scope', status: 403 });
-const grant = only('invalid_grant');
+/**
+ * The contract for policy refusals in token exchange. RFC 8693 §2.2.2: a subject_token or
+ * actor_token "unacceptable based on policy" MUST be answered `invalid_request`. So every refusal
+ * of who acts for whom (on-behalf-of mode, delegation not allowed or too deep, actor instance or
+ * agent not active, parent mandate revoked, no lifetime left) is `invalid_request`, never
+ * `invalid_grant`; only what was asked for has its own error: `invalid_scope` (RFC 6749 §5.2) for
+ * a scope beyond the toolset or the parent, `invalid_target` (RFC 8693 §2.2.2) for a resource.
+ */
+const policyRefusal = only('invalid_request');
 
 const e = (status: number, meaning: string, more: Omit<CatalogueEntry, 'status' | 'meaning'> = {}): CatalogueEntry => ({ status, meaning, ...more });
 const dpop = (meaning: string) => e(400, meaning, { oauth: dpopProof, jsonrpc: JSONRPC.unauthorized });
@@ -89,6 +97,8 @@ export const CATALOGUE = {
   // Admin authentication
   ERR_UNAUTHENTICATED: e(401, 'The admin API needs a valid bearer token.'),
   ERR_FORBIDDEN: e(403, "The caller's role does not allow this operation."),
+  // RFC 6585 §4: too many failed requests from this client address (with Retry-After).
+  ERR_TOO_MANY_FAILURES: e(429, 'Too many failed attempts from this client address; retry after Retry-After seconds.', { oauth: only('invalid_request', 429) }),
 
   // Storage and replicas
   ERR_STORE_UNAVAILABLE: e(503, 'The database is not reachable; nothing was decided or forwarded.', { oauth: only('temporarily_unavailable', 503) }),
@@ -146,6 +156,9 @@ export const CATALOGUE = {
   ERR_TOKEN_AUDIENCE: tok('The token is not meant for this resource.'),
   ERR_TOKEN_ISSUER: tok('The token was issued by an issuer that is not trusted here.'),
   ERR_TOKEN_REVOKED: tok('The mandate was revoked.'),
+  ERR_TOKEN_KEY_REVOKED: tok('The token was signed by a signing key that has been withdrawn.'),
+  ERR_KEY_NOT_FOUND: e(404, 'No signing key has this kid.'),
+  ERR_KEY_ALREADY_REVOKED: e(409, 'The signing key was withdrawn already.'),
   ERR_JWK_INVALID: e(400, 'The JWK is not a valid public key.'),
   ERR_JWT_INVALID: tok('A token from a trusted issuer did not verify.'),
   ERR_DPOP_INVALID: dpop('The DPoP proof is missing or malformed.'),
@@ -161,11 +174,11 @@ export const CATALOGUE = {
   // Token exchange (RFC 8693)
   ERR_EXCHANGE_REQUEST: e(400, 'The token exchange request is malformed.', { oauth: only('invalid_request') }),
   ERR_GRANT_TYPE_UNSUPPORTED: e(400, 'The grant type is not supported.', { oauth: only('unsupported_grant_type') }),
-  ERR_GRANT_INVALID: e(400, 'The grant is refused (policy, card or instance state).', { oauth: grant }),
+  ERR_GRANT_INVALID: e(400, 'The exchange is refused by policy (on-behalf-of mode, card or instance state).', { oauth: policyRefusal }),
   ERR_SUBJECT_INVALID: tok('The subject token is not valid.'),
-  ERR_ACTOR_REVOKED: e(400, 'The actor instance is revoked or suspended.', { oauth: grant }),
-  ERR_DELEGATION_NOT_ALLOWED: e(400, "The parent agent's card does not allow delegation to this agent.", { oauth: grant }),
-  ERR_DELEGATION_DEPTH: e(400, 'The delegation chain is too deep.', { oauth: grant }),
+  ERR_ACTOR_REVOKED: e(400, 'The actor instance is revoked or suspended.', { oauth: policyRefusal }),
+  ERR_DELEGATION_NOT_ALLOWED: e(400, "The parent agent's card does not allow delegation to this agent.", { oauth: policyRefusal }),
+  ERR_DELEGATION_DEPTH: e(400, 'The delegation chain is too deep.', { oauth: policyRefusal }),
   ERR_SCOPE_INVALID: e(400, 'The scope is malformed or not within what may be granted.', { oauth: scope }),
   ERR_SCOPE_EXCEEDS_PARENT: e(400, 'The requested scope exceeds the parent mandate.', { oauth: scope }),
   ERR_SCOPE_NOT_GRANTED: e(403, 'The mandate does not cover this tool or endpoint.'),

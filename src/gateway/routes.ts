@@ -34,6 +34,8 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
 
   const challenge = (reply: FastifyReply, server: string, error: unknown) => {
     const { status, body } = toOAuthError(error, 'resource');
+    // RFC 9449 §9: a resource that requires nonces sends the one to use with every challenge.
+    if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
     const parts = [`error="${body.error}"`, body.error_description ? `error_description="${body.error_description}"` : '', `resource_metadata="${metadataOf(server)}"`, 'algs="EdDSA ES256"'];
     return reply
       .status(status === 400 ? 401 : status)

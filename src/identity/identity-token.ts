@@ -1,6 +1,5 @@
-import crypto, { type KeyObject } from 'node:crypto';
-import { verifyJws } from '../tokens/jws.ts';
-import { signJws } from '../tokens/jws.ts';
+import crypto from 'node:crypto';
+import { signJws, type VerificationKeys, verifyJws } from '../tokens/jws.ts';
 import { IDENTITY_TOKEN_SECONDS, TYP } from '../tokens/token-types.ts';
 import type { SigningKey } from './signing-keys.ts';
 
@@ -42,7 +41,7 @@ export function issueIdentityToken(
 
 export function verifyIdentityToken(
   token: string,
-  options: { issuer: string; keys: ReadonlyMap<string, KeyObject>; now: Date },
+  options: { issuer: string; keys: VerificationKeys; now: Date },
 ): IdentityClaims {
   const { payload } = verifyJws(token, { typ: TYP.identity, issuer: options.issuer, audience: options.issuer, keys: options.keys, now: options.now });
   return payload as unknown as IdentityClaims;

@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { isMandateError, MandateError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Queryable, Store } from '../store/store.ts';
+import type { VerificationKeys } from '../tokens/jws.ts';
 import type { MasterKey } from './master-key.ts';
 import { activeSigningKey, createSigningKey, type SigningKey } from './signing-keys.ts';
 
@@ -9,14 +10,15 @@ const RELOAD_AFTER_MS = 60_000;
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 
 /**
- * The signing keys in memory: the one key that signs now, and every published key that may
- * still verify a token (retired keys stay until the longest token they signed has expired).
+ * The signing keys in memory: the one key that signs now, every published key that may still
+ * verify a token (retired keys stay until the longest token they signed has expired), and the
+ * kids of withdrawn keys, whose tokens are refused by name.
  */
 export class KeyRing {
   readonly #store: Store;
   readonly #master: MasterKey;
   #signer: SigningKey | undefined;
-  #verifiers = new Map<string, KeyObject>();
+  #verifiers: VerificationKeys = new Map<string, KeyObject>();
   #loadedAt = 0;
   #missReloadAt = Number.NEGATIVE_INFINITY;
   #reloading: Promise<this> | undefined;
@@ -28,14 +30,17 @@ export class KeyRing {
 
   async load(now: Date): Promise<this> {
     const signer = await activeSigningKey(this.#store.db, this.#master);
-    const rows = await this.#store.db.selectFrom('signing_keys').select(['kid', 'public_jwk', 'expires_at']).execute();
+    const rows = await this.#store.db.selectFrom('signing_keys').select(['kid', 'public_jwk', 'expires_at', 'revoked_at']).execute();
     const verifiers = new Map<string, KeyObject>();
+    const withdrawn = new Set<string>();
     for (const row of rows) {
-      if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) continue;
-      verifiers.set(row.kid, crypto.createPublicKey({ key: JSON.parse(row.public_jwk), format: 'jwk' }));
+      if (row.revoked_at !== null) withdrawn.add(row.kid);
+      else if (row.expires_at === null || Date.parse(row.expires_at) > now.getTime()) {
+        verifiers.set(row.kid, crypto.createPublicKey({ key: JSON.parse(row.public_jwk), format: 'jwk' }));
+      }
     }
     this.#signer = signer;
-    this.#verifiers = verifiers;
+    this.#verifiers = Object.assign(verifiers, { withdrawn });
     this.#loadedAt = now.getTime();
     return this;
   }
@@ -46,7 +51,7 @@ export class KeyRing {
    * does not hold (at most once a second, so made-up kids cannot hammer the store), then verifies
    * once more.
    */
-  async verifyWith<T>(now: Date, verify: (keys: ReadonlyMap<string, KeyObject>) => T): Promise<T> {
+  async verifyWith<T>(now: Date, verify: (keys: VerificationKeys) => T): Promise<T> {
     if (now.getTime() - this.#loadedAt >= RELOAD_AFTER_MS) await this.#reload(now);
     try {
       return verify(this.#verifiers);
@@ -71,7 +76,7 @@ export class KeyRing {
     return this.#signer;
   }
 
-  verificationKeys(): ReadonlyMap<string, KeyObject> {
+  verificationKeys(): VerificationKeys {
     return this.#verifiers;
   }
 
@@ -92,5 +97,27 @@ export class KeyRing {
     });
     await this.load(now);
     return { kid: created.kid, retired };
+  }
+
+  /**
+   * Withdraws a key inside the caller's transaction: it stops signing and verifying and leaves the
+   * JWKS at once. When it was the key that signs now, a fresh key takes over in the same
+   * transaction. The caller reloads the ring (every replica does, on the change it announces).
+   */
+  async withdraw(trx: Queryable, kid: string, now: Date): Promise<{ rotatedTo: string | undefined }> {
+    const row = await trx.selectFrom('signing_keys').select(['kid', 'retired_at', 'revoked_at']).where('kid', '=', kid).executeTakeFirst();
+    if (!row) throw new MandateError('ERR_KEY_NOT_FOUND', `no signing key ${kid}`, { expose: true });
+    if (row.revoked_at !== null) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn at ${row.revoked_at}`, { expose: true });
+    const at = now.toISOString();
+    // Guarded on revoked_at: of two replicas withdrawing the same key at once, one does (and rotates).
+    const updated = await trx
+      .updateTable('signing_keys')
+      .set({ revoked_at: at, retired_at: row.retired_at ?? at, expires_at: at })
+      .where('kid', '=', kid)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn`, { expose: true });
+    if (row.retired_at !== null) return { rotatedTo: undefined };
+    return { rotatedTo: (await createSigningKey(trx, this.#master, now)).kid };
   }
 }

@@ -7,7 +7,7 @@ import { seal, sealedKeyId, unseal } from './seal.ts';
 /**
  * Control-plane signing keys: Ed25519, private parts sealed under the master key, `kid` = the
  * RFC 7638 thumbprint of the public key. One key signs at a time; retired keys stay published
- * until every token they signed has expired.
+ * until every token they signed has expired; a withdrawn (revoked) key is unpublished at once.
  */
 export interface SigningKey {
   kid: string;
@@ -36,6 +36,7 @@ export async function createSigningKey(db: Queryable, master: MasterKey, now: Da
       created_at: now.toISOString(),
       retired_at: null,
       expires_at: null,
+      revoked_at: null,
     })
     .execute();
   return { kid, publicJwk: { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }, privateKey, publicKey };
@@ -70,11 +71,12 @@ export async function activeSigningKey(db: Queryable, master: MasterKey): Promis
   return { kid: row.kid, publicJwk, privateKey, publicKey: crypto.createPublicKey(privateKey) };
 }
 
-/** Public keys to publish in the JWKS: every key not yet past its expiry. */
+/** Public keys to publish in the JWKS: every key not withdrawn and not yet past its expiry. */
 export async function publishedKeys(db: Queryable, now: Date): Promise<JWK[]> {
   const rows = await db
     .selectFrom('signing_keys')
     .select(['public_jwk', 'expires_at'])
+    .where('revoked_at', 'is', null)
     .orderBy('created_at')
     .execute();
   return rows

@@ -22,6 +22,13 @@ export interface SavedInstance {
   private_key: string;
 }
 
+export interface MandateRequest {
+  subjectToken: string;
+  scope: string;
+  resource: string | string[];
+  task?: { id?: string; description?: string; budget?: number };
+}
+
 export class MandateRequestError extends Error {
   readonly status: number;
   readonly error: string;
@@ -43,6 +50,8 @@ export class AgentRuntime {
   readonly spiffeId: string;
   #identityToken: string;
   #identityExpires: number;
+  /** The latest `DPoP-Nonce` each server (by origin) sent (RFC 9449 §8, §9). */
+  readonly #nonces = new Map<string, string>();
 
   private constructor(baseUrl: string, key: DpopKeyPair, attested: { instance_id: string; spiffe_id: string; identity_token: string; expires_in: number }) {
     this.baseUrl = baseUrl;
@@ -94,16 +103,68 @@ export class AgentRuntime {
     return this.#identityToken;
   }
 
-  /** A fresh DPoP proof for one request (with `ath` when a mandate goes with it). */
+  /**
+   * A fresh DPoP proof for one request (with `ath` when a mandate goes with it, and the nonce the
+   * server last sent, when it sent one).
+   */
   proof(htm: string, htu: string, accessToken?: string): string {
-    return createDpopProof({ privateKey: this.key.privateKey, publicJwk: this.key.publicJwk, htm, htu, ...(accessToken ? { accessToken } : {}) });
+    const nonce = this.#nonces.get(new URL(htu).origin);
+    return createDpopProof({ privateKey: this.key.privateKey, publicJwk: this.key.publicJwk, htm, htu, ...(accessToken ? { accessToken } : {}), ...(nonce ? { nonce } : {}) });
+  }
+
+  /** Keeps the server's nonce; true when the response asks to retry with it (RFC 9449 §8, §9). */
+  #noted(url: string, response: Response, error: string | undefined): boolean {
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce) this.#nonces.set(new URL(url).origin, nonce);
+    const challenge = response.status === 401 && /error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '');
+    return !!nonce && (error === 'use_dpop_nonce' || challenge);
+  }
+
+  /** One request with a fresh proof, sent again once with a new proof when the server asks for its nonce. */
+  async #withProof(url: string, init: (proof: string) => RequestInit, htm: string, accessToken?: string): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetch(url, init(this.proof(htm, url, accessToken)));
+      const text = await response.text();
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      if (this.#noted(url, response, typeof body.error === 'string' ? body.error : undefined) && attempt === 0) continue;
+      if (!response.ok) {
+        const error = String(body.error ?? body.code ?? `HTTP ${response.status}`);
+        throw new MandateRequestError(response.status, error, (body.error_description ?? body.detail) as string | undefined);
+      }
+      return body;
+    }
   }
 
   /**
    * RFC 8693 token exchange: `subjectToken` is a person's token, or a parent agent's mandate
-   * when this runtime is a sub-agent; `resource` is the enforcement point (RFC 8707).
+   * when this runtime is a sub-agent; `resource` is the enforcement point (RFC 8707). Refused
+   * because the key that signed the identity token was withdrawn (it is gone from the JWKS), the
+   * runtime renews its identity token with its own key and asks once more.
    */
-  async obtainMandate(input: { subjectToken: string; scope: string; resource: string | string[]; task?: { id?: string; description?: string; budget?: number } }): Promise<Mandate> {
+  async obtainMandate(input: MandateRequest): Promise<Mandate> {
+    try {
+      return await this.#exchange(input);
+    } catch (error) {
+      // After a signing key is withdrawn, the identity token it signed is refused: renew it once.
+      if (!(error instanceof MandateRequestError) || error.error !== 'invalid_request' || !(await this.#identityKeyWithdrawn())) throw error;
+      this.#identityExpires = 0;
+      return this.#exchange(input);
+    }
+  }
+
+  /** Whether the key that signed the identity token is gone from the server's JWKS. */
+  async #identityKeyWithdrawn(): Promise<boolean> {
+    if (!this.#identityToken) return false;
+    try {
+      const { kid } = JSON.parse(Buffer.from(this.#identityToken.split('.')[0]!, 'base64url').toString()) as { kid?: unknown };
+      const jwks = (await (await fetch(`${this.baseUrl}/.well-known/jwks.json`)).json()) as { keys?: Array<{ kid?: unknown }> };
+      return Array.isArray(jwks.keys) && !jwks.keys.some((key) => key.kid === kid);
+    } catch {
+      return false;
+    }
+  }
+
+  async #exchange(input: MandateRequest): Promise<Mandate> {
     const url = `${this.baseUrl}/oauth/token`;
     const form = new URLSearchParams({
       grant_type: EXCHANGE,
@@ -118,7 +179,7 @@ export class AgentRuntime {
       const { id, description, budget } = input.task;
       form.set('authorization_details', JSON.stringify([{ type: 'mandate_task', ...(id ? { task_id: id } : {}), ...(description ? { description } : {}), ...(budget !== undefined ? { budget } : {}) }]));
     }
-    const body = (await request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: this.proof('POST', url) }, body: form })) as {
+    const body = (await this.#withProof(url, (dpop) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop }, body: form }), 'POST')) as {
       access_token: string;
       scope: string;
       expires_in: number;
@@ -126,15 +187,26 @@ export class AgentRuntime {
     return { token: body.access_token, scope: body.scope, expiresAt: new Date(Date.now() + body.expires_in * 1000) };
   }
 
-  /** A `fetch` that sends the mandate as `Authorization: DPoP` with a fresh proof per request. */
+  /**
+   * A `fetch` that sends the mandate as `Authorization: DPoP` with a fresh proof per request, and
+   * sends a request once more with a new proof when the enforcement point asks for its nonce
+   * (a streamed body cannot be sent twice: that answer is returned as it is).
+   */
   fetchWith(mandate: Mandate): typeof fetch {
-    return (input, init = {}) => {
+    return async (input, init = {}) => {
       const url = input instanceof Request ? input.url : String(input);
       const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `DPoP ${mandate.token}`);
-      headers.set('dpop', this.proof(method, url, mandate.token));
-      return fetch(input, { ...init, headers });
+      const send = () => {
+        const headers = new Headers(init.headers);
+        headers.set('authorization', `DPoP ${mandate.token}`);
+        headers.set('dpop', this.proof(method, url, mandate.token));
+        return fetch(input, { ...init, headers });
+      };
+      const response = await send();
+      const replayable = !(input instanceof Request) && !(init.body instanceof ReadableStream);
+      if (!this.#noted(url, response, undefined) || !replayable) return response;
+      await response.body?.cancel();
+      return send();
     };
   }
 }

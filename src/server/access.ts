@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { MandateError } from '../errors.ts';
+import { isMandateError, MandateError } from '../errors.ts';
 import { type AdminPrincipal, type AdminRole, authenticateAdmin } from './admin-tokens.ts';
 import type { ServerContext } from './context.ts';
 
@@ -35,10 +35,29 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/**
+ * Admin authentication behind the brute-force brake: an address that failed too often is answered
+ * 429 with `Retry-After` before its token is even looked at; only a refused token counts.
+ */
+export async function authenticateAdminFrom(ctx: Pick<ServerContext, 'store' | 'authFailures'>, request: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal> {
+  const client = `admin:${request.ip}`;
+  const wait = ctx.authFailures.retryAfter(client);
+  if (wait > 0) {
+    reply.header('retry-after', String(wait));
+    throw new MandateError('ERR_TOO_MANY_FAILURES', `too many failed authentications from this address; retry in ${wait} s`);
+  }
+  try {
+    return await authenticateAdmin(ctx.store.db, bearerToken(request));
+  } catch (error) {
+    if (isMandateError(error) && error.code === 'ERR_UNAUTHENTICATED') ctx.authFailures.failed(client);
+    throw error;
+  }
+}
+
 export function adminGuard(ctx: ServerContext) {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.config.access === 'public') return;
-    const principal = await authenticateAdmin(ctx.store.db, bearerToken(request));
+    const principal = await authenticateAdminFrom(ctx, request, reply);
     const access = request.routeOptions.config.access ?? (request.method === 'GET' ? 'read' : 'write');
     // Approvers read the approvals they act on.
     const approverReading = principal.role === 'approver' && access === 'read' && (request.routeOptions.url ?? '').startsWith('/v1/approvals');

@@ -9,6 +9,7 @@ import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
+import type { FailureLimit } from './failure-limit.ts';
 
 /** What every route and component reads at run time. The clock is injectable for tests. */
 export interface ServerContext extends TokenContext {
@@ -29,4 +30,6 @@ export interface ServerContext extends TokenContext {
   auditKey: Uint8Array;
   /** Budgets, rate limits, behavior and approvals, shared by every enforcement point. */
   governance: Governance;
+  /** Failed token requests and admin authentications per client address (this replica's count). */
+  authFailures: FailureLimit;
 }

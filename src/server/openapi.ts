@@ -120,6 +120,7 @@ export function openApiDocument(version: string) {
         ['post', '/v1/instances/{id}/revoke', 'Revoke an instance and every mandate derived from it'],
         ['post', '/v1/users/token', 'Person token from the development issuer'],
         ['post', '/v1/keys/rotate', 'Rotate the signing key'],
+        ['post', '/v1/keys/{kid}/revoke', 'Withdraw a signing key at once: unpublished, its tokens refused on every replica, its mandates revoked, a fresh key if it was signing'],
         ['post', '/v1/authorize', 'Decide an AuthZEN-style request with the running Cedar policies'],
         ['put', '/v1/policies', 'Replace the running policy set on every replica (validated as a whole first)'],
         ['post', '/v1/policies/explain', 'Explain a decision'],

@@ -6,6 +6,7 @@ import { StoreAuditWriter } from '../audit/store-writer.ts';
 import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
 import { openGovernance } from '../governance/governance.ts';
+import { FailureLimit } from './failure-limit.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
@@ -13,6 +14,7 @@ import { FollowedCache } from '../cluster/followed-cache.ts';
 import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
+import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
@@ -85,6 +87,8 @@ export async function startServer(
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),
+    authFailures: new FailureLimit({ limit: config.authFailureLimit, windowSeconds: config.authFailureWindow, now }),
+    ...(config.dpopNonce ? { dpopNonces: new DpopNonces(prepared.masterKey.bytes) } : {}),
   };
   const app = await buildApp(ctx);
   try {

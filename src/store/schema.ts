@@ -49,6 +49,8 @@ export interface SigningKeysTable {
   /** When set, the key no longer signs; it stays published until `expires_at`. */
   retired_at: string | null;
   expires_at: string | null;
+  /** When set, the key was withdrawn: unpublished, and everything it signed is refused. */
+  revoked_at: string | null;
 }
 
 export interface JoinTokensTable {
@@ -88,6 +90,8 @@ export interface MandatesTable {
   issued_at: string;
   expires_at: string;
   revoked_at: string | null;
+  /** The signing key that signed it (null for mandates issued before keys could be withdrawn). */
+  kid: string | null;
 }
 
 export interface DpopReplayTable {

@@ -2,6 +2,7 @@ import type { AuditWriter } from '../audit/writer.ts';
 import type { ChangeFeed } from '../cluster/feed.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
+import type { DpopNonces } from './dpop-nonce.ts';
 import type { ReplayCache } from './replay-cache.ts';
 import type { VerifiedMandates } from './verified-mandates.ts';
 
@@ -29,4 +30,6 @@ export interface TokenContext {
   changes?: ChangeFeed;
   /** When set and not synchronized, enforcement points refuse with 503 instead of trusting memory. */
   sync?: { readonly synchronized: boolean };
+  /** When set, DPoP proofs must carry a server-provided nonce (RFC 9449 §8, §9). */
+  dpopNonces?: DpopNonces;
 }

@@ -139,9 +139,11 @@ describe('verifying Mandate tokens', () => {
     rejects(mandate({ aud: 'https://other.example' }), 'ERR_TOKEN_AUDIENCE', { audience: '' });
   });
 
-  it('applies the clock skew at both ends of the lifetime', () => {
-    expect(verifyJws(mandate({ exp: t - 29 }), options).payload.sub).toBe('alice');
-    rejects(mandate({ exp: t - 30 }), 'ERR_TOKEN_EXPIRED');
+  it('applies the clock skew to nbf only: our tokens expire exactly at exp', () => {
+    expect(verifyJws(mandate({ exp: t + 1 }), { ...options, now: new Date(t * 1000) }).payload.sub).toBe('alice');
+    rejects(mandate({ exp: t }), 'ERR_TOKEN_EXPIRED', { now: new Date(t * 1000) });
+    rejects(mandate({ exp: t - 1 }), 'ERR_TOKEN_EXPIRED', { now: new Date(t * 1000) });
+    rejects(mandate({ exp: t - 29 }), 'ERR_TOKEN_EXPIRED');
     expect(verifyJws(mandate({ nbf: t + 30 }), options).payload.sub).toBe('alice');
     rejects(mandate({ nbf: t + 31 }), 'ERR_TOKEN_NOT_YET_VALID');
     rejects(mandate({ exp: t + 5 }), 'ERR_TOKEN_EXPIRED', { clockSkewSeconds: 0, now: new Date((t + 5) * 1000) });

@@ -20,6 +20,12 @@ export interface JwsHeader {
 
 export type JwtPayload = Record<string, unknown>;
 
+/**
+ * Ed25519 public keys by `kid`, and the kids of withdrawn keys: a token naming one of those is
+ * refused as signed by a withdrawn key rather than by an unknown one.
+ */
+export type VerificationKeys = ReadonlyMap<string, KeyObject> & { readonly withdrawn?: ReadonlySet<string> };
+
 export interface VerifyJwsOptions {
   /** Expected `typ`, e.g. `at+jwt` for mandates, `identity+jwt` for instance identity tokens. */
   typ: string;
@@ -27,7 +33,7 @@ export interface VerifyJwsOptions {
   /** Required audience; null skips the check (only for our own tokens used as a subject). */
   audience: string | null;
   /** Ed25519 public keys by `kid`; nothing outside this map is ever used to verify. */
-  keys: ReadonlyMap<string, KeyObject>;
+  keys: VerificationKeys;
   now: Date;
   clockSkewSeconds?: number;
   maxTokenLength?: number;
@@ -94,6 +100,9 @@ export function verifyJws(token: string, options: VerifyJwsOptions): VerifiedJws
     throw fail('ERR_TOKEN_TYP', `token typ must be ${options.typ}`);
   }
   const key = typeof header.kid === 'string' ? options.keys.get(header.kid) : undefined;
+  if (!key && typeof header.kid === 'string' && options.keys.withdrawn?.has(header.kid)) {
+    throw fail('ERR_TOKEN_KEY_REVOKED', 'token was signed by a withdrawn signing key');
+  }
   if (!key) throw fail('ERR_TOKEN_KID', 'token kid does not name a known key');
   if (key.asymmetricKeyType !== 'ed25519') throw new MandateError('ERR_TOKEN_KEY_TYPE', 'verification key is not Ed25519');
 

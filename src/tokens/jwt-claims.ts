@@ -6,6 +6,7 @@ export interface ClaimsExpectations {
   /** null skips the audience check: only for tokens Mandate itself consumes as a subject. */
   audience: string | null;
   now: Date;
+  /** Tolerance for `nbf` only (another replica's clock may run slightly ahead); `exp` is exact. */
   clockSkewSeconds: number;
 }
 
@@ -37,7 +38,8 @@ export function checkClaims(payload: Record<string, unknown>, expected: ClaimsEx
   if (payload.nbf !== undefined && (payload.nbf as number) > now + skew) {
     throw fail('ERR_TOKEN_NOT_YET_VALID', 'token is not valid yet');
   }
-  // §4.1.4: not accepted on or after exp.
+  // §4.1.4: not accepted on or after exp. No leeway: these are Mandate's own tokens, so the issuer's
+  // clock is ours and a token ends at the second it says, at every replica and enforcement point.
   if (payload.exp === undefined) throw fail('ERR_TOKEN_MALFORMED', '"exp" claim is required');
-  if ((payload.exp as number) <= now - skew) throw fail('ERR_TOKEN_EXPIRED', 'token has expired');
+  if ((payload.exp as number) <= expected.now.getTime() / 1000) throw fail('ERR_TOKEN_EXPIRED', 'token has expired');
 }

@@ -1,6 +1,5 @@
 // RFC 9068 — JWT profile for OAuth 2.0 access tokens: the claims of a mandate
-import type { KeyObject } from 'node:crypto';
-import { verifyJws } from './jws.ts';
+import { type VerificationKeys, verifyJws } from './jws.ts';
 import { TYP } from './token-types.ts';
 
 /** One hop of the delegation chain (RFC 8693 §4.1): the current actor, with prior actors nested. */
@@ -42,7 +41,7 @@ export function delegationPath(claims: Pick<MandateClaims, 'sub' | 'act' | 'sub_
 /** Signature, type, issuer, lifetime and (optionally) audience of a mandate; no revocation check. */
 export function verifyMandateJwt(
   token: string,
-  options: { issuer: string; audience?: string; keys: ReadonlyMap<string, KeyObject>; now: Date },
+  options: { issuer: string; audience?: string; keys: VerificationKeys; now: Date },
 ): MandateClaims {
   const { payload } = verifyJws(token, {
     typ: TYP.mandate,

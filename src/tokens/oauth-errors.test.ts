@@ -24,6 +24,13 @@ describe('OAuth wire errors', () => {
     expect(toOAuthError(error('ERR_TOKEN_EXPIRED'), 'resource')).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
   });
 
+  it('answers every policy refusal of a token exchange with invalid_request, never invalid_grant (RFC 8693 §2.2.2)', () => {
+    for (const code of ['ERR_GRANT_INVALID', 'ERR_ACTOR_REVOKED', 'ERR_DELEGATION_NOT_ALLOWED', 'ERR_DELEGATION_DEPTH', 'ERR_BUDGET_EXCEEDS_PARENT', 'ERR_SUBJECT_INVALID'] as const) {
+      expect(toOAuthError(error(code), 'token_endpoint'), code).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    }
+    expect(toOAuthError(error('ERR_TARGET_INVALID'), 'token_endpoint').body.error).toBe('invalid_target');
+  });
+
   it('answers scope errors with invalid_scope, or insufficient_scope at a resource', () => {
     expect(toOAuthError(error('ERR_SCOPE_INVALID'), 'token_endpoint').body.error).toBe('invalid_scope');
     expect(toOAuthError(error('ERR_SCOPE_EXCEEDS_PARENT'), 'resource')).toMatchObject({ status: 403, body: { error: 'insufficient_scope' } });

@@ -60,6 +60,7 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     expectedJkt: claims.cnf.jkt,
     now,
     replay: ctx.replay,
+    ...(ctx.dpopNonces ? { nonce: ctx.dpopNonces.accepted(now) } : {}),
   });
   const read = () => mandateStanding(ctx.store.db, claims.jti);
   const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';

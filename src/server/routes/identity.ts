@@ -10,6 +10,7 @@ import { getAgent } from '../../registry/agents.ts';
 import { MandateError } from '../../errors.ts';
 import { verifyDpopProof } from '../../tokens/dpop.ts';
 import { revokeAnnounced } from '../../cluster/revoke.ts';
+import { withdrawSigningKey } from '../../tokens/key-withdrawal.ts';
 import { revokeInstance } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -19,12 +20,13 @@ const joinTokenBody = z.strictObject({
   uses: z.number().int().min(1).max(1000).default(1),
 });
 const idParams = z.object({ id: z.string().min(1).max(64) });
+const kidParams = z.object({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 const userTokenBody = z.strictObject({
   subject: z.string().trim().min(1).max(320),
   ttl: durationSeconds.pipe(z.number().int().min(60).max(86_400)).default(3600),
 });
 
-/** Join tokens, attestation, identity renewal, instances, dev person tokens, key rotation. */
+/** Join tokens, attestation, identity renewal, instances, dev person tokens, key rotation and withdrawal. */
 export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.post('/v1/agents/:id/join-tokens', async (request, reply) => {
     const { id } = parseOrThrow(idParams, request.params, 'path');
@@ -103,5 +105,11 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const { kid, retired } = await ctx.keys.rotate(ctx.now(), 86_400 + 300);
     await ctx.changes.publish({ kind: 'keys.rotated', kid });
     return { kid, retired: retired ?? null };
+  });
+
+  // A compromised key is withdrawn at once on every replica, with the mandates it signed.
+  app.post('/v1/keys/:kid/revoke', async (request) => {
+    const { kid } = parseOrThrow(kidParams, request.params, 'path');
+    return withdrawSigningKey(ctx, kid);
   });
 }

@@ -1,12 +1,13 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { authenticateAdmin } from '../../server/admin-tokens.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isMandateError, MandateError } from '../../errors.ts';
 import { DPOP_ALGS } from '../../tokens/dpop-key.ts';
 import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
 import { toOAuthError } from '../../tokens/oauth-errors.ts';
 import { introspect, revokeToken } from '../../tokens/introspection.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../../tokens/token-types.ts';
-import { bearerToken } from '../access.ts';
+import { authenticateAdminFrom } from '../access.ts';
 import type { ServerContext } from '../context.ts';
+import { tooManyFailures } from '../failure-limit.ts';
 
 /** OAuth endpoints (RFC 8693, 7662, 7009, 8414); errors are RFC 6749 §5.2 JSON. */
 export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
@@ -16,33 +17,50 @@ export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
     return reply.status(status).header('cache-control', 'no-store').send(body);
   };
 
+  // Refused exchanges count against the client's address; a nonce challenge is part of the protocol.
   app.post('/oauth/token', async (request, reply) => {
+    // RFC 9449 §8: the nonce to use next, on every answer (a client keeps the latest).
+    if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
+    const client = `token:${request.ip}`;
+    const wait = ctx.authFailures.retryAfter(client);
+    if (wait > 0) {
+      const { body } = toOAuthError(new MandateError('ERR_TOO_MANY_FAILURES', `too many refused token requests from this address; retry in ${wait} s`), 'token_endpoint');
+      return tooManyFailures(reply, wait, body);
+    }
     try {
       const dpop = request.headers.dpop;
       const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
       return reply.header('cache-control', 'no-store').send(response);
     } catch (error) {
+      const refused = !(isMandateError(error) && error.code === 'ERR_DPOP_NONCE') && toOAuthError(error, 'token_endpoint').status < 500;
+      if (refused) ctx.authFailures.failed(client);
       return oauthError(reply, error);
     }
   });
 
-  // RFC 7662 §2.1 and RFC 7009 §2.1: the caller must authenticate; an admin token of any role does.
-  app.post('/oauth/introspect', async (request, reply) => {
+  /** RFC 7662 §2.1 and RFC 7009 §2.1: the caller must authenticate; an admin token of any role does. */
+  const authenticated = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     try {
-      await authenticateAdmin(ctx.store.db, bearerToken(request));
-    } catch {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
+      await authenticateAdminFrom(ctx, request, reply);
+      return true;
+    } catch (error) {
+      if (isMandateError(error) && error.code === 'ERR_TOO_MANY_FAILURES') {
+        tooManyFailures(reply, Number(reply.getHeader('retry-after')), { error: 'invalid_client', error_description: error.message });
+      } else {
+        reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
+      }
+      return false;
     }
+  };
+
+  app.post('/oauth/introspect', async (request, reply) => {
+    if (!(await authenticated(request, reply))) return reply;
     const token = (request.body as { token?: unknown } | null)?.token;
     return introspect(ctx, typeof token === 'string' ? token : '');
   });
 
   app.post('/oauth/revoke', async (request, reply) => {
-    try {
-      await authenticateAdmin(ctx.store.db, bearerToken(request));
-    } catch {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
-    }
+    if (!(await authenticated(request, reply))) return reply;
     const token = (request.body as { token?: unknown } | null)?.token;
     await revokeToken(ctx, typeof token === 'string' ? token : '');
     return reply.status(200).send();

@@ -6,6 +6,7 @@ import * as audit from './0004_audit.ts';
 import * as broker from './0005_broker.ts';
 import * as governance from './0006_governance.ts';
 import * as cluster from './0007_cluster.ts';
+import * as keyWithdrawal from './0008_key_withdrawal.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ export const migrations: Record<string, Migration> = {
   '0005_broker': broker,
   '0006_governance': governance,
   '0007_cluster': cluster,
+  '0008_key_withdrawal': keyWithdrawal,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -35,7 +35,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
   try {
     const request = parseExchangeRequest(form);
     if (!dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required: mandates are sender-constrained');
-    const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay });
+    const proof = await verifyDpopProof(dpop, { htm: 'POST', htu, now, replay: ctx.replay, ...(ctx.dpopNonces ? { nonce: ctx.dpopNonces.accepted(now) } : {}) });
     actor = await verifyActor(ctx, request.actorToken, proof.jkt, now);
     const subject = await verifySubject(ctx, request.subjectToken, actor, now);
     checkOnBehalfOf(actor, subject);
@@ -48,7 +48,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     const claims = mandateClaims(ctx, { actor, subject, scope, aud, budget, iat: nowSeconds, exp: nowSeconds + lifetime, task: request.task });
     const signer = ctx.keys.signer();
     const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
-    await record(ctx, claims, actor, now);
+    await record(ctx, claims, signer.kid, actor, now);
     return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope };
   } catch (error) {
     await auditRefusal(ctx, error, actor);
@@ -85,7 +85,7 @@ function mandateClaims(
 }
 
 /** The mandate row (for introspection and cascade revocation) and its audit event, in one transaction. */
-async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, now: Date): Promise<void> {
+async function record(ctx: TokenContext, claims: MandateClaims, kid: string, actor: Actor, now: Date): Promise<void> {
   await ctx.store.transaction(async (trx) => {
     if (claims.parent_jti) await holdParent(trx, claims.parent_jti);
     await trx
@@ -104,6 +104,7 @@ async function record(ctx: TokenContext, claims: MandateClaims, actor: Actor, no
         issued_at: now.toISOString(),
         expires_at: new Date(claims.exp * 1000).toISOString(),
         revoked_at: null,
+        kid,
       })
       .execute();
   });
