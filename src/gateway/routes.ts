@@ -5,6 +5,8 @@ import type { ServerContext } from '../server/context.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import type { Gateway } from './gateway.ts';
+import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
+import { isRejected, registerJsonRpcParser } from './json-rpc-body.ts';
 import { sessionServer } from './mcp-handlers.ts';
 import { bindingOf, SessionTable } from './sessions.ts';
 
@@ -72,6 +74,12 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     } catch (error) {
       return challenge(reply, server, error);
     }
+    if (isRejected(request.body)) {
+      const { code, message, mandateCode } = request.body.rejected;
+      const traceId = traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
+      await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: server, traceId }, mandateCode, message);
+      return reply.status(400).send({ jsonrpc: '2.0', id: null, error: { code, message, data: { code: mandateCode } } });
+    }
     const sessionId = request.headers['mcp-session-id'];
     let transport;
     if (typeof sessionId === 'string') {
@@ -94,8 +102,11 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     await transport.handleRequest(raw, reply.raw, request.body);
   };
 
-  app.post('/mcp/:server', handle);
-  app.get('/mcp/:server', handle);
-  app.delete('/mcp/:server', handle);
+  app.register(async (scope) => {
+    registerJsonRpcParser(scope);
+    scope.post('/mcp/:server', handle);
+    scope.get('/mcp/:server', handle);
+    scope.delete('/mcp/:server', handle);
+  });
   return sessions;
 }

@@ -1,0 +1,41 @@
+// JSON-RPC 2.0 §4, §5.1 and §6 — what an MCP endpoint accepts as a request body
+import type { FastifyInstance } from 'fastify';
+import { ErrorCode, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_JSON_DEPTH, nestsTooDeep } from '../json-depth.ts';
+
+/** A body the gateway could not take as JSON-RPC, answered with one error object and HTTP 400. */
+export interface RejectedBody {
+  rejected: { code: number; message: string; mandateCode: string };
+}
+
+export const isRejected = (body: unknown): body is RejectedBody =>
+  typeof body === 'object' && body !== null && 'rejected' in body && Object.keys(body).length === 1;
+
+const reject = (code: number, message: string, mandateCode: string): RejectedBody => ({ rejected: { code, message, mandateCode } });
+
+/**
+ * The MCP routes parse their own bodies so that a bad one is answered in JSON-RPC, after the
+ * caller is authenticated (and the refusal audited): not JSON, or nested past the limit, is a
+ * Parse error (-32700); JSON that is not a Request, Notification or Response (no `method`, an
+ * empty batch) is an Invalid Request (-32600). A batch with one bad member is refused whole.
+ */
+export function registerJsonRpcParser(scope: FastifyInstance): void {
+  scope.removeContentTypeParser('application/json');
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, readJsonRpc(body as string)));
+}
+
+export function readJsonRpc(text: string): unknown {
+  if (nestsTooDeep(text)) return reject(ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, 'ERR_JSON_TOO_DEEP');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return reject(ErrorCode.ParseError, 'Parse error: the body is not valid JSON', 'ERR_MALFORMED_JSON');
+  }
+  const messages = Array.isArray(value) ? value : [value];
+  if (messages.length === 0) return reject(ErrorCode.InvalidRequest, 'Invalid Request: an empty batch', 'ERR_JSONRPC_INVALID_REQUEST');
+  if (!messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
+    return reject(ErrorCode.InvalidRequest, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response (a request needs "method")', 'ERR_JSONRPC_INVALID_REQUEST');
+  }
+  return value;
+}
