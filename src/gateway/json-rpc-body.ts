@@ -39,3 +39,10 @@ export function readJsonRpc(text: string): unknown {
   }
   return value;
 }
+
+/** What a request asked for, as the trail labels calls: the tool of one `tools/call`, else the server. */
+export function labelOf(server: string, body: unknown): string {
+  const message = body as { method?: unknown; params?: { name?: unknown } } | null | undefined;
+  const name = message?.method === 'tools/call' ? message.params?.name : undefined;
+  return typeof name === 'string' ? `${server}/${name.slice(0, 200)}` : server;
+}

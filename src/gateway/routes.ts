@@ -3,10 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isMandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
-import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
+import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import type { Gateway } from './gateway.ts';
 import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
-import { isRejected, registerJsonRpcParser } from './json-rpc-body.ts';
+import { isRejected, labelOf, registerJsonRpcParser } from './json-rpc-body.ts';
 import { sessionServer } from './mcp-handlers.ts';
 import { bindingOf, SessionTable } from './sessions.ts';
 
@@ -15,6 +15,8 @@ import { bindingOf, SessionTable } from './sessions.ts';
  * DPoP-bound mandate on every request. Without one: 401 and `WWW-Authenticate` naming the
  * protected resource metadata (RFC 9728), which names Mandate as the authorization server.
  */
+const traceOf = (request: FastifyRequest) => traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
+
 export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway: Gateway): SessionTable {
   const sessions = new SessionTable();
   const resourceOf = (server: string) => `${ctx.issuer}/mcp/${server}`;
@@ -72,12 +74,18 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     try {
       principal = await authenticate(request, server);
     } catch (error) {
+      // A revoked or expired mandate presented by its holder: refused and audited like any call.
+      const holder = refusedHolder(error);
+      if (holder && isMandateError(error)) {
+        await recordRefusal(gateway.deps, { principal: holder, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: labelOf(server, request.body), traceId: traceOf(request) }, error.code, error.message).catch((e: Error) =>
+          ctx.logger.warn({ server, err: e.message }, 'a refused mandate could not be audited'),
+        );
+      }
       return challenge(reply, server, error);
     }
     if (isRejected(request.body)) {
       const { code, message, mandateCode } = request.body.rejected;
-      const traceId = traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
-      await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: server, traceId }, mandateCode, message);
+      await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: server, traceId: traceOf(request) }, mandateCode, message);
       return reply.status(400).send({ jsonrpc: '2.0', id: null, error: { code, message, data: { code: mandateCode } } });
     }
     const sessionId = request.headers['mcp-session-id'];
