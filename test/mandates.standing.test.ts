@@ -80,6 +80,17 @@ describe('refusals of mandates that no longer stand', () => {
     expect(refusalsOf('ERR_TOKEN_EXPIRED')).toEqual([expect.objectContaining({ type: 'tool.decision', decision: 'deny', resource: 'crashy/hello', actor: expect.objectContaining({ instance: runtime.instanceId }) })]);
   });
 
+  it('audits an expired mandate for the whole gateway too', async () => {
+    clock = Date.now();
+    const mandate = await obtain('tool:crashy/*', `${server.url}/mcp`);
+    clock += 2 * 60 * 60 * 1000;
+    const before = refusalsOf('ERR_TOKEN_EXPIRED').length;
+    const dpop = createDpopProof({ ...runtime.key, htm: 'POST', htu: gateway, accessToken: mandate.token, now: new Date(clock) });
+    const res = await fetch(gateway, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `DPoP ${mandate.token}`, dpop }, body: CALL });
+    expect(res.status).toBe(401);
+    expect(refusalsOf('ERR_TOKEN_EXPIRED').slice(before)).toEqual([expect.objectContaining({ resource: 'crashy/hello', actor: expect.objectContaining({ instance: runtime.instanceId }) })]);
+  });
+
   it('audits nothing for a token that is not an authentic mandate', async () => {
     clock = Date.now();
     const before = server.audit.events.length;
