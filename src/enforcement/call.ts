@@ -255,8 +255,12 @@ export async function recordResult(
   });
 }
 
-/** A call refused before the decision path (unknown or quarantined tool, bad arguments): audited all the same. */
-export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card'>, code: string, message: string): Promise<AuditEvent> {
+/**
+ * A call refused before the decision path (unknown or quarantined tool, bad arguments, a mandate
+ * that no longer stands, a request the gateway cannot read): audited all the same. `action` may
+ * name any MCP method (`prompts/get`), not only the ones policy decides.
+ */
+export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: string, message: string): Promise<AuditEvent> {
   return deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: request.action === 'http:request' ? 'http.decision' : 'tool.decision',

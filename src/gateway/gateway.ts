@@ -133,9 +133,13 @@ export class Gateway {
     return tools.filter((tool) => pins.get(tool.name)?.status === 'approved' && permits(principal.scope, `tool:${server}/${tool.name}`));
   }
 
-  async requireWholeServer(server: string, principal: Principal): Promise<Upstream> {
+  /** Resources, prompts and completions (`method`): only for a mandate that covers the whole server; a refusal is audited. */
+  async requireWholeServer(server: string, principal: Principal, method: string): Promise<Upstream> {
     if (!principal.scope.some((s) => s.kind === 'tool' && s.server === server && s.tool === '*')) {
-      throw new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`, { status: 403 });
+      const refused = new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`, { status: 403 });
+      const request = { principal, action: method, scopeItem: `tool:${server}/*`, resource: { type: 'server' as const, server }, label: `${server} ${method}` };
+      await recordRefusal(this.deps, request, refused.code, refused.message);
+      throw refused;
     }
     return (await this.#upstream(server)).upstream;
   }

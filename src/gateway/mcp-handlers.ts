@@ -44,12 +44,12 @@ export function sessionServer(gateway: Gateway, serverName: string): Server {
   // (`tool:<server>/*`). What they return was scrubbed on arrival (`ScrubbedTransport`). The pooled
   // upstream session is shared by every agent, so its notifications (logging, progress,
   // list_changed, resource updates) and requests (sampling, elicitation) are never relayed.
-  const whole = async (extra: { authInfo?: { extra?: Record<string, unknown> } }) => gateway.requireWholeServer(serverName, principalOf(extra));
-  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => (await whole(extra)).client.listResources(request.params));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request, extra) => (await whole(extra)).client.listResourceTemplates(request.params));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await whole(extra)).client.readResource(request.params));
-  server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => (await whole(extra)).client.listPrompts(request.params));
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await whole(extra)).client.getPrompt(request.params));
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => (await whole(extra)).client.complete(request.params));
+  const whole = async (request: { method: string }, extra: { authInfo?: { extra?: Record<string, unknown> } }) => gateway.requireWholeServer(serverName, principalOf(extra), request.method);
+  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => (await whole(request, extra)).client.listResources(request.params));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request, extra) => (await whole(request, extra)).client.listResourceTemplates(request.params));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await whole(request, extra)).client.readResource(request.params));
+  server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => (await whole(request, extra)).client.listPrompts(request.params));
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await whole(request, extra)).client.getPrompt(request.params));
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => (await whole(request, extra)).client.complete(request.params));
   return server;
 }

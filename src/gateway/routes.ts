@@ -96,7 +96,9 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
         return reply.status(404).send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'session not found' } });
       }
       if (session.binding !== bindingOf(principal)) {
-        return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'this session belongs to another principal' } });
+        const message = 'this session belongs to another principal';
+        await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: labelOf(server, request.body), traceId: traceOf(request) }, 'ERR_SESSION_FOREIGN', message);
+        return reply.status(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message, data: { code: 'ERR_SESSION_FOREIGN' } } });
       }
       transport = session.transport;
     } else {
