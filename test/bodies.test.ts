@@ -76,6 +76,8 @@ describe('bodies Mandate cannot read', () => {
   describe('JSON-RPC 2.0 on the MCP endpoint', () => {
     it.each([
       ['malformed JSON', '{"jsonrpc": "2.0", "id": 1, "method": ', -32700, 'ERR_MALFORMED_JSON'],
+      ['an empty body', '', -32700, 'ERR_MALFORMED_JSON'],
+      ['a prototype-poisoning member', '{"jsonrpc": "2.0", "id": 1, "method": "ping", "__proto__": {"polluted": true}}', -32700, 'ERR_MALFORMED_JSON'],
       ['an object without method', '{"jsonrpc": "2.0", "id": 1, "params": {}}', -32600, 'ERR_JSONRPC_INVALID_REQUEST'],
       ['an empty batch', '[]', -32600, 'ERR_JSONRPC_INVALID_REQUEST'],
       ['a batch with a member that is no request', '[{"jsonrpc": "2.0", "id": 1, "method": "ping"}, 7]', -32600, 'ERR_JSONRPC_INVALID_REQUEST'],

@@ -20,18 +20,18 @@ const reject = (code: number, message: string, mandateCode: string): RejectedBod
  * empty batch) is an Invalid Request (-32600). A batch with one bad member is refused whole.
  */
 export function registerJsonRpcParser(scope: FastifyInstance): void {
+  // fastify's own JSON parser: prototype poisoning (`__proto__`, `constructor.prototype`) refused.
+  const parse = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
-  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, readJsonRpc(body as string)));
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (nestsTooDeep(body as string)) return done(null, reject(ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, 'ERR_JSON_TOO_DEEP'));
+    return parse(request, body as string, (error, value) =>
+      done(null, error ? reject(ErrorCode.ParseError, 'Parse error: the body is not valid JSON', 'ERR_MALFORMED_JSON') : checkMessages(value)),
+    );
+  });
 }
 
-export function readJsonRpc(text: string): unknown {
-  if (nestsTooDeep(text)) return reject(ErrorCode.ParseError, `Parse error: JSON nested deeper than ${MAX_JSON_DEPTH} levels`, 'ERR_JSON_TOO_DEEP');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return reject(ErrorCode.ParseError, 'Parse error: the body is not valid JSON', 'ERR_MALFORMED_JSON');
-  }
+function checkMessages(value: unknown): unknown {
   const messages = Array.isArray(value) ? value : [value];
   if (messages.length === 0) return reject(ErrorCode.InvalidRequest, 'Invalid Request: an empty batch', 'ERR_JSONRPC_INVALID_REQUEST');
   if (!messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
