@@ -4,19 +4,19 @@ import { isMandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
 import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
-import type { Gateway } from './gateway.ts';
 import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
+import type { Gateway } from './gateway.ts';
 import { isRejected, labelOf, registerJsonRpcParser } from './json-rpc-body.ts';
 import { sessionServer } from './mcp-handlers.ts';
 import { bindingOf, SessionTable } from './sessions.ts';
+
+const traceOf = (request: FastifyRequest) => traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
 
 /**
  * `/mcp/<server>`: MCP Streamable HTTP, authenticated per the MCP authorization spec with a
  * DPoP-bound mandate on every request. Without one: 401 and `WWW-Authenticate` naming the
  * protected resource metadata (RFC 9728), which names Mandate as the authorization server.
  */
-const traceOf = (request: FastifyRequest) => traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
-
 export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway: Gateway): SessionTable {
   const sessions = new SessionTable();
   const resourceOf = (server: string) => `${ctx.issuer}/mcp/${server}`;
