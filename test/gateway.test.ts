@@ -152,6 +152,17 @@ describe('the MCP gateway in front of a real MCP server', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
     });
     expect(res.status).toBe(403);
+    expect((await readJson(res)).error).toEqual({ code: -32000, message: 'this session belongs to another principal', data: { code: 'ERR_SESSION_FOREIGN' } });
+    expect(server.audit.events.filter((e) => e.denial_reason === 'ERR_SESSION_FOREIGN')).toEqual([
+      expect.objectContaining({ type: 'tool.decision', decision: 'deny', resource: 'everything', actor: expect.objectContaining({ instance: other.instanceId }) }),
+    ]);
+  });
+
+  it('refuses resources to a mandate that does not cover the whole server, and audits it', async () => {
+    await expect(client.listResources()).rejects.toThrow('resources and prompts of everything need a mandate for tool:everything/*');
+    expect(server.audit.events.filter((e) => e.resource === 'everything resources/list')).toEqual([
+      expect.objectContaining({ type: 'tool.decision', action: 'resources/list', decision: 'deny', denial_reason: 'ERR_SCOPE_NOT_GRANTED', actor: expect.objectContaining({ instance: runtime.instanceId }) }),
+    ]);
   });
 
   it('refuses a foreign browser Origin', async () => {

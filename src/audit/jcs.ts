@@ -1,5 +1,6 @@
 // RFC 8785 — JSON Canonicalization Scheme (JCS)
 import { type ErrorCode, MandateError } from '../errors.ts';
+import { MAX_JSON_DEPTH } from '../json-depth.ts';
 
 /**
  * The JSON data model JCS works on (RFC 8785 §3.1: I-JSON, RFC 7493). Object members whose value
@@ -7,7 +8,7 @@ import { type ErrorCode, MandateError } from '../errors.ts';
  */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-const MAX_DEPTH = 256;
+const MAX_DEPTH = MAX_JSON_DEPTH;
 // With the `u` flag a surrogate pair is one code point, so only lone surrogates match.
 const LONE_SURROGATE = /\p{Cs}/u;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { traceIdOf } from '../enforcement/call.ts';
+import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
 import { identifierProblem } from '../validation.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
-import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
+import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import { Broker } from './broker.ts';
 import { findConnection } from './connection-spec.ts';
 import { BrokerDenial } from './denial.ts';
@@ -114,6 +114,15 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
     try {
       principal = await authenticate(request, connection, rawPath);
     } catch (error) {
+      // A revoked or expired mandate presented by its holder: refused and audited like any call.
+      const holder = refusedHolder(error);
+      if (holder && isMandateError(error)) {
+        const traceId = traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
+        const label = `${connection} ${request.method.slice(0, 20)} ${rawPath.slice(0, 300) || '/'}`;
+        await recordRefusal(broker.deps, { principal: holder, action: 'http:request', scopeItem: '', label, traceId, resource: { type: 'connection', connection } }, error.code, error.message).catch((e: Error) =>
+          ctx.logger.warn({ connection, err: e.message }, 'a refused mandate could not be audited'),
+        );
+      }
       return challenge(reply, connection, error);
     }
     try {

@@ -10,6 +10,7 @@ import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { getAgent } from '../registry/agents.ts';
 import type { Store } from '../store/store.ts';
+import { isMandateError } from '../errors.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { ApprovalTicket, Refusal } from '../governance/governed-call.ts';
 import type { CallGovernor } from '../governance/governor.ts';
@@ -88,6 +89,8 @@ export type CallOutcome =
       decision: Decision | null;
       approvalRequired: boolean;
       event: AuditEvent | null;
+      /** The HTTP status when it is not the usual 403 (a call whose arguments cannot be read: 400). */
+      status?: number;
       /** Seconds after which the same call may succeed (`ERR_RATE_LIMITED`). */
       retryAfter?: number;
       /** The approval holding this call (`ERR_APPROVAL_REQUIRED`) or that refused it. */
@@ -100,8 +103,18 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   const { principal } = request;
   const callId = crypto.randomUUID();
   const now = deps.now();
-  const digest = request.args ? digestArguments(request.args, { key: deps.auditKey, allow: request.allowArgs ?? [] }) : undefined;
   const traceId = request.traceId ?? null;
+  let digest: ReturnType<typeof digestArguments> | undefined;
+  try {
+    digest = request.args ? digestArguments(request.args, { key: deps.auditKey, allow: request.allowArgs ?? [] }) : undefined;
+  } catch (error) {
+    // Arguments that cannot be canonicalized (too deep, a lone surrogate) cannot be digested, so
+    // nothing could be decided about them: the call is refused, and audited like any refusal.
+    if (!isMandateError(error)) throw error;
+    const event = await recordRefusal(deps, { ...request, traceId }, error.code, `the arguments cannot be read: ${error.message}`).catch(() => null);
+    if (!event) return { allowed: false, code: 'ERR_AUDIT_UNAVAILABLE', message: 'the call could not be recorded, so it is refused', decision: null, approvalRequired: false, event: null };
+    return { allowed: false, code: error.code, message: `the arguments cannot be read: ${error.message}`, status: 400, decision: null, approvalRequired: false, event };
+  }
   const base = {
     chain: instanceChain(principal.instanceId),
     type: request.action === 'http:request' ? ('http.decision' as const) : ('tool.decision' as const),
@@ -245,9 +258,13 @@ export async function recordResult(
   });
 }
 
-/** A call refused before the decision path (unknown or quarantined tool, bad arguments): audited all the same. */
-export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card'>, code: ErrorCode, message: string): Promise<void> {
-  await deps.audit.append({
+/**
+ * A call refused before the decision path (unknown or quarantined tool, bad arguments, a mandate
+ * that no longer stands, a request the gateway cannot read): audited all the same. `action` may
+ * name any MCP method (`prompts/get`), not only the ones policy decides.
+ */
+export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
+  return deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: request.action === 'http:request' ? 'http.decision' : 'tool.decision',
     actor: actorOf(request.principal),

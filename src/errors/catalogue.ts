@@ -85,6 +85,8 @@ export const CATALOGUE = {
   ERR_BAD_REQUEST: e(400, 'The request could not be read.', { jsonrpc: JSONRPC.invalidRequest }),
   ERR_MALFORMED_JSON: e(400, 'The body is not valid JSON.', { jsonrpc: JSONRPC.parseError }),
   ERR_MALFORMED_YAML: e(400, 'The body is not valid YAML.'),
+  ERR_JSON_TOO_DEEP: e(400, 'The JSON or YAML body nests deeper than 256 levels; it is refused before anything parses it.', { jsonrpc: JSONRPC.parseError }),
+  ERR_JSONRPC_INVALID_REQUEST: e(400, 'The body is JSON but not a JSON-RPC 2.0 message (no method) or an empty batch.', { jsonrpc: JSONRPC.invalidRequest }),
   ERR_BODY_TOO_LARGE: e(413, 'The request body exceeds the size limit.'),
   ERR_BODY_EMPTY: e(400, 'The request body is empty.'),
   ERR_BODY_LENGTH: e(400, 'The Content-Length header is invalid.'),

@@ -1,6 +1,5 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import { scrubSecrets } from '../audit/redact.ts';
 import type { Change } from '../cluster/changes.ts';
 import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
 import { type CallDeps, type CallOutcome, type CallRequest, cardOf, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
@@ -63,8 +62,8 @@ function withBudget(result: CallToolResult, budget: NonNullable<Extract<CallOutc
 
 /**
  * The MCP gateway's core: pooled upstream sessions, pinned tool definitions, the filtered tool
- * list, and the `tools/call` path (pin → arguments → scope → policy → audit → forward → scrub →
- * audit), shared with the broker through `decideCall`.
+ * list, and the `tools/call` path (pin → arguments → scope → policy → audit → forward → audit),
+ * shared with the broker through `decideCall`. Upstream messages arrive scrubbed (`ScrubbedTransport`).
  */
 export class Gateway {
   readonly deps: GatewayDeps;
@@ -82,8 +81,8 @@ export class Gateway {
       store: deps.store,
       masterKey: deps.masterKey,
       logger: deps.logger,
-      onTools: async (server, tools) => {
-        this.#pins.set(server, await reconcilePins(deps.store.db, deps.audit, server, tools, deps.now()));
+      onTools: async (server, tools, secrets) => {
+        this.#pins.set(server, await reconcilePins(deps.store.db, deps.audit, server, tools, deps.now(), secrets));
         // A tool this replica pinned or quarantined: the others re-read the pins.
         await deps.changes?.publish({ kind: 'pins.changed', server });
       },
@@ -135,9 +134,13 @@ export class Gateway {
     return tools.filter((tool) => pins.get(tool.name)?.status === 'approved' && permits(principal.scope, `tool:${server}/${tool.name}`));
   }
 
-  async requireWholeServer(server: string, principal: Principal): Promise<Upstream> {
+  /** Resources, prompts and completions (`method`): only for a mandate that covers the whole server; a refusal is audited. */
+  async requireWholeServer(server: string, principal: Principal, method: string): Promise<Upstream> {
     if (!principal.scope.some((s) => s.kind === 'tool' && s.server === server && s.tool === '*')) {
-      throw new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`);
+      const refused = new MandateError('ERR_SCOPE_NOT_GRANTED', `resources and prompts of ${server} need a mandate for tool:${server}/*`);
+      const request = { principal, action: method, scopeItem: `tool:${server}/*`, resource: { type: 'server' as const, server }, label: `${server} ${method}` };
+      await recordRefusal(this.deps, request, refused.code, refused.message);
+      throw refused;
     }
     return (await this.#upstream(server)).upstream;
   }
@@ -195,9 +198,9 @@ export class Gateway {
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: code });
       return { content: [{ type: 'text', text: `The ${server} server failed to answer this call (${code}).` }], isError: true };
     }
-    const scrubbed = scrubSecrets(result, upstream.secrets);
-    await recordResult(this.deps, request, outcome.callId, { ok: !scrubbed.isError, bytes: Buffer.byteLength(JSON.stringify(scrubbed)) });
-    return outcome.budget ? withBudget(scrubbed, outcome.budget) : scrubbed;
+    // Already scrubbed: every message of the upstream passes `ScrubbedTransport` first.
+    await recordResult(this.deps, request, outcome.callId, { ok: !result.isError, bytes: Buffer.byteLength(JSON.stringify(result)) });
+    return outcome.budget ? withBudget(result, outcome.budget) : result;
   }
 
   async close(): Promise<void> {

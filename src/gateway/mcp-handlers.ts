@@ -2,6 +2,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   type CallToolResult,
   CallToolRequestSchema,
+  CompleteRequestSchema,
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
@@ -22,7 +23,7 @@ import type { Gateway } from './gateway.ts';
 export function sessionServer(gateway: Gateway, serverName: string): Server {
   const server = new Server(
     { name: `mandate-gateway/${serverName}`, version: '0.1.0' },
-    { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} } },
+    { capabilities: { tools: { listChanged: false }, resources: {}, prompts: {}, completions: {} } },
   );
   const principalOf = (extra: { authInfo?: { extra?: Record<string, unknown> } }): Principal => {
     const principal = extra.authInfo?.extra?.principal as Principal | undefined;
@@ -39,12 +40,16 @@ export function sessionServer(gateway: Gateway, serverName: string): Server {
     return gateway.callTool(serverName, principalOf(extra), request.params.name, request.params.arguments ?? {}, traceparent);
   });
 
-  // Resources and prompts pass only for a mandate that covers the whole server (`tool:<server>/*`).
-  const whole = async (extra: { authInfo?: { extra?: Record<string, unknown> } }) => gateway.requireWholeServer(serverName, principalOf(extra));
-  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => (await whole(extra)).client.listResources(request.params));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request, extra) => (await whole(extra)).client.listResourceTemplates(request.params));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await whole(extra)).client.readResource(request.params));
-  server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => (await whole(extra)).client.listPrompts(request.params));
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await whole(extra)).client.getPrompt(request.params));
+  // Resources, prompts and completions pass only for a mandate that covers the whole server
+  // (`tool:<server>/*`). What they return was scrubbed on arrival (`ScrubbedTransport`). The pooled
+  // upstream session is shared by every agent, so its notifications (logging, progress,
+  // list_changed, resource updates) and requests (sampling, elicitation) are never relayed.
+  const whole = async (request: { method: string }, extra: { authInfo?: { extra?: Record<string, unknown> } }) => gateway.requireWholeServer(serverName, principalOf(extra), request.method);
+  server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => (await whole(request, extra)).client.listResources(request.params));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (request, extra) => (await whole(request, extra)).client.listResourceTemplates(request.params));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await whole(request, extra)).client.readResource(request.params));
+  server.setRequestHandler(ListPromptsRequestSchema, async (request, extra) => (await whole(request, extra)).client.listPrompts(request.params));
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await whole(request, extra)).client.getPrompt(request.params));
+  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => (await whole(request, extra)).client.complete(request.params));
   return server;
 }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { canonicalize } from '../audit/jcs.ts';
+import { scrubSecrets } from '../audit/redact.ts';
 import { SYSTEM_CHAIN, type AuditWriter } from '../audit/writer.ts';
 import { refusal } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
@@ -28,8 +29,12 @@ export interface Pin {
   definition: PinnedDefinition;
 }
 
-/** Compare the upstream's tools with their pins: pin new ones, quarantine changed ones. */
-export async function reconcilePins(db: Queryable, audit: AuditWriter, server: string, tools: Tool[], now: Date): Promise<Map<string, Pin>> {
+/**
+ * Compare the upstream's tools with their pins: pin new ones, quarantine changed ones. The tools
+ * arrive scrubbed; `secrets` scrub the evidence again, since a pin written before scrubbing
+ * covered tool lists may still hold a credential in clear.
+ */
+export async function reconcilePins(db: Queryable, audit: AuditWriter, server: string, tools: Tool[], now: Date, secrets: readonly string[] = []): Promise<Map<string, Pin>> {
   const rows = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute();
   const pins = new Map(rows.map((r) => [r.tool, r]));
   const at = now.toISOString();
@@ -61,7 +66,7 @@ export async function reconcilePins(db: Queryable, audit: AuditWriter, server: s
       resource: `${server}/${tool.name}`,
       decision: 'deny',
       status: 'success',
-      reasons: { message: JSON.stringify({ pinned: { hash: pin.hash, definition: JSON.parse(pin.definition) }, upstream: { hash, definition } }).slice(0, 4096) },
+      reasons: { message: JSON.stringify(scrubSecrets({ pinned: { hash: pin.hash, definition: JSON.parse(pin.definition) }, upstream: { hash, definition } }, secrets)).slice(0, 4096) },
     });
   }
   return loadPins(db, server);

@@ -4,10 +4,14 @@ import { isMandateError } from '../errors.ts';
 import { jsonRpcError } from '../errors/render.ts';
 import type { ServerContext } from '../server/context.ts';
 import { toOAuthError } from '../tokens/oauth-errors.ts';
-import { type Principal, verifyPresentedMandate } from '../tokens/verify-request.ts';
+import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
+import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
 import type { Gateway } from './gateway.ts';
+import { isRejected, labelOf, registerJsonRpcParser } from './json-rpc-body.ts';
 import { sessionServer } from './mcp-handlers.ts';
 import { bindingOf, SessionTable } from './sessions.ts';
+
+const traceOf = (request: FastifyRequest) => traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
 
 /**
  * `/mcp/<server>`: MCP Streamable HTTP, authenticated per the MCP authorization spec with a
@@ -73,7 +77,19 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     try {
       principal = await authenticate(request, server);
     } catch (error) {
+      // A revoked or expired mandate presented by its holder: refused and audited like any call.
+      const holder = refusedHolder(error);
+      if (holder && isMandateError(error)) {
+        await recordRefusal(gateway.deps, { principal: holder, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: labelOf(server, request.body), traceId: traceOf(request) }, error.code, error.message).catch((e: Error) =>
+          ctx.logger.warn({ server, err: e.message }, 'a refused mandate could not be audited'),
+        );
+      }
       return challenge(reply, server, error);
+    }
+    if (isRejected(request.body)) {
+      const { message, mandateCode } = request.body.rejected;
+      await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: server, traceId: traceOf(request) }, mandateCode, message);
+      return reply.status(400).send(jsonRpcError(mandateCode, message));
     }
     const sessionId = request.headers['mcp-session-id'];
     let transport;
@@ -83,7 +99,9 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
         return reply.status(404).send(jsonRpcError('ERR_SESSION_NOT_FOUND', 'session not found'));
       }
       if (session.binding !== bindingOf(principal)) {
-        return reply.status(403).send(jsonRpcError('ERR_SESSION_FOREIGN', 'this session belongs to another principal'));
+        const message = 'this session belongs to another principal';
+        await recordRefusal(gateway.deps, { principal, action: 'tools/call', scopeItem: '', resource: { type: 'server', server }, label: labelOf(server, request.body), traceId: traceOf(request) }, 'ERR_SESSION_FOREIGN', message);
+        return reply.status(403).send(jsonRpcError('ERR_SESSION_FOREIGN', message));
       }
       transport = session.transport;
     } else {
@@ -97,8 +115,11 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     await transport.handleRequest(raw, reply.raw, request.body);
   };
 
-  app.post('/mcp/:server', handle);
-  app.get('/mcp/:server', handle);
-  app.delete('/mcp/:server', handle);
+  app.register(async (scope) => {
+    registerJsonRpcParser(scope);
+    scope.post('/mcp/:server', handle);
+    scope.get('/mcp/:server', handle);
+    scope.delete('/mcp/:server', handle);
+  });
   return sessions;
 }

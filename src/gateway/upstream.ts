@@ -8,6 +8,7 @@ import { fillTemplate } from '../broker/secrets.ts';
 import { MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
+import { ScrubbedTransport } from './scrubbed-transport.ts';
 import type { ServerSpec } from './server-spec.ts';
 
 /**
@@ -19,7 +20,7 @@ import type { ServerSpec } from './server-spec.ts';
 export interface Upstream {
   readonly spec: ServerSpec;
   readonly client: Client;
-  /** Clear secret values injected into this connection: scrubbed from anything returned. */
+  /** Clear secret values injected into this connection: scrubbed from every message it sends (`ScrubbedTransport`). */
   readonly secrets: readonly string[];
   tools(): Promise<Tool[]>;
 }
@@ -29,7 +30,7 @@ export interface UpstreamDeps {
   masterKey: MasterKey;
   logger: Logger;
   /** Called with the fresh list each time the upstream's tools are read (pinning hooks in here). */
-  onTools?: (server: string, tools: Tool[]) => Promise<void>;
+  onTools?: (server: string, tools: Tool[], secrets: readonly string[]) => Promise<void>;
 }
 
 export const upstreamUnavailable = (server: string) =>
@@ -95,7 +96,7 @@ export class UpstreamPool {
         listed.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
-      await this.#deps.onTools?.(spec.name, listed);
+      await this.#deps.onTools?.(spec.name, listed, secrets);
       return listed;
     };
     client.onclose = () => {
@@ -106,7 +107,7 @@ export class UpstreamPool {
     const current = this.#open.get(spec.name);
     try {
       // Starting a server (a cold `npx`, a container) may take longer than one call may.
-      await client.connect(transport, { timeout: Math.max(spec.timeout_ms, 20_000) });
+      await client.connect(new ScrubbedTransport(transport, secrets), { timeout: Math.max(spec.timeout_ms, 20_000) });
     } catch (error) {
       logger.warn({ server: spec.name, err: (error as Error).message }, 'upstream connection failed');
       await client.close().catch(() => {});

@@ -9,7 +9,8 @@ import { errorHandler, problem, sendProblem } from './problem.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { gatewayRoutes } from '../gateway/routes.ts';
 import { registerBroker } from '../broker/routes.ts';
-import { registerFormParser } from './form.ts';
+import { registerFormParser, registerJsonParser } from './form.ts';
+import { jsonTooDeep, valueTooDeep } from '../json-depth.ts';
 import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -60,7 +61,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     { parseAs: 'string' },
     (_r, body, done) => {
       try {
-        done(null, parseYaml(body as string, { maxAliasCount: 100 }));
+        const value: unknown = parseYaml(body as string, { maxAliasCount: 100 });
+        done(valueTooDeep(value) ? jsonTooDeep() : null, value);
       } catch (error) {
         const where =
           error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
@@ -70,6 +72,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     },
   );
 
+  registerJsonParser(app);
   registerFormParser(app);
   const guard = adminGuard(ctx);
   app.addHook('onRequest', async (request, reply) => {

@@ -1,5 +1,5 @@
 // RFC 9449 §7 — a protected resource verifying a DPoP-bound mandate
-import { MandateError } from '../errors.ts';
+import { isMandateError, MandateError } from '../errors.ts';
 import type { TokenContext } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { delegationPath, type MandateClaims, verifyMandateJwt } from './mandate.ts';
@@ -48,9 +48,51 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   const now = ctx.now();
   let claims = ctx.verified?.get(presented.resource, token, now);
   if (!claims) {
-    claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
+    try {
+      claims = await ctx.keys.verifyWith(now, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now }));
+    } catch (error) {
+      if (isMandateError(error) && error.code === 'ERR_TOKEN_EXPIRED') await throwIfHeldExpired(ctx, presented, token, error);
+      throw error;
+    }
     ctx.verified?.set(presented.resource, token, claims);
   }
+  await checkProof(ctx, presented, token, claims, now);
+  const read = () => mandateStanding(ctx.store.db, claims.jti);
+  const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
+  if (!live) {
+    throw new MandateRefused('ERR_TOKEN_REVOKED', 'mandate has been revoked', principalOf(claims));
+  }
+  return principalOf(claims);
+}
+
+/**
+ * A mandate that is ours, authentic and presented by the holder of its key (the DPoP proof
+ * verified) but no longer stands: revoked or expired. Its holder is known, so the enforcement
+ * point audits the refusal on the holder's chain like any other refusal.
+ */
+export class MandateRefused extends MandateError {
+  readonly principal: Principal;
+
+  constructor(code: 'ERR_TOKEN_REVOKED' | 'ERR_TOKEN_EXPIRED', message: string, principal: Principal) {
+    super(code, message);
+    this.name = 'MandateRefused';
+    this.principal = principal;
+  }
+}
+
+/** The holder of a refused mandate that was authentic and presented with its key, else undefined. */
+export const refusedHolder = (error: unknown): Principal | undefined => (error instanceof MandateRefused ? error.principal : undefined);
+
+const principalOf = (claims: MandateClaims): Principal => ({
+  claims,
+  scope: parseScope(claims.scope),
+  delegation: delegationPath(claims),
+  person: claims.sub_kind === 'person' ? claims.sub : null,
+  agentId: claims.client_id,
+  instanceId: claims.act.instance_id,
+});
+
+async function checkProof(ctx: TokenContext, presented: PresentedCredentials, token: string, claims: MandateClaims, now: Date): Promise<void> {
   if (typeof claims.cnf?.jkt !== 'string') throw invalidToken('mandate is not bound to a key');
   if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate');
   await verifyDpopProof(presented.dpop, {
@@ -62,17 +104,23 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     replay: ctx.replay,
     ...(ctx.dpopNonces ? { nonce: ctx.dpopNonces.accepted(now) } : {}),
   });
-  const read = () => mandateStanding(ctx.store.db, claims.jti);
-  const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
-  if (!live) {
-    throw new MandateError('ERR_TOKEN_REVOKED', 'mandate has been revoked');
+}
+
+/**
+ * An expired mandate is refused all the same; when it is otherwise valid (checked as of the second
+ * before it expired) and its holder's proof verifies, the refusal names the holder. Anything else
+ * about it leaves the expiry error as it is.
+ */
+async function throwIfHeldExpired(ctx: TokenContext, presented: PresentedCredentials, token: string, expired: MandateError): Promise<void> {
+  let claims: MandateClaims;
+  try {
+    const exp = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    if (typeof exp !== 'number') return;
+    const then = new Date(exp * 1000 - 1000);
+    claims = await ctx.keys.verifyWith(then, (keys) => verifyMandateJwt(token, { issuer: ctx.issuer, audience: presented.resource, keys, now: then }));
+    await checkProof(ctx, presented, token, claims, ctx.now());
+  } catch {
+    return;
   }
-  return {
-    claims,
-    scope: parseScope(claims.scope),
-    delegation: delegationPath(claims),
-    person: claims.sub_kind === 'person' ? claims.sub : null,
-    agentId: claims.client_id,
-    instanceId: claims.act.instance_id,
-  };
+  throw new MandateRefused('ERR_TOKEN_EXPIRED', expired.message, principalOf(claims));
 }

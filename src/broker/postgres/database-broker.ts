@@ -6,6 +6,7 @@ import { scrubSecrets } from '../../audit/redact.ts';
 import { type CallRequest, cardOf, decideCall, recordRefusal, recordResult } from '../../enforcement/call.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
 import { seal, unseal } from '../../identity/seal.ts';
+import { jsonTooDeep, nestsTooDeep } from '../../json-depth.ts';
 import { mandateStanding } from '../../tokens/revocation.ts';
 import type { Principal } from '../../tokens/verify-request.ts';
 import type { BrokerCall, BrokerDeps, BrokerReply } from '../broker.ts';
@@ -53,12 +54,14 @@ export class DatabaseBroker {
     const { principal } = call;
     const label = `${spec.name} POST /query`;
     let input: z.output<typeof queryBody>;
+    const text = body.toString('utf8');
     try {
-      input = queryBody.parse(JSON.parse(body.toString('utf8') || 'null'));
-    } catch {
-      const message = 'the body must be JSON {"sql": "…", "params": [ … ]}';
-      await recordRefusal(this.#deps, { principal, action: 'http:request', httpMethod: 'POST', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, 'ERR_BROKER_QUERY_INVALID', message);
-      throw new MandateError('ERR_BROKER_QUERY_INVALID', message);
+      if (nestsTooDeep(text)) throw jsonTooDeep();
+      input = queryBody.parse(JSON.parse(text || 'null'));
+    } catch (error) {
+      const refused = isMandateError(error) ? error : new MandateError('ERR_BROKER_QUERY_INVALID', 'the body must be JSON {"sql": "…", "params": [ … ]}');
+      await recordRefusal(this.#deps, { principal, action: 'http:request', httpMethod: 'POST', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, refused.code, refused.message);
+      throw refused;
     }
     const tables = tablesTouched(input.sql);
     const meta = endpointMetaOf(spec, 'POST', ['query']);
