@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,5 +167,39 @@ describe('mandate serve on a fresh data dir', () => {
     const second = await start();
     expect(second).not.toContain('mdt_');
     fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});
+
+describe('a first serve that cannot bind its port', () => {
+  let blocker: net.Server | undefined;
+  let child: ChildProcess | undefined;
+  const dataDir = tempDir('mandate-busy-');
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('spends no admin token, says the port is taken with a --port hint, and a retry elsewhere prints a working token', async () => {
+    blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker!.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    const env = { PATH: process.env.PATH, HOME: dataDir, MANDATE_DATA_DIR: dataDir, MANDATE_LOG_LEVEL: 'warn' };
+
+    const refused = await mandate(['serve', '--port', String(busy)], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`cannot listen on 127.0.0.1:${busy}: the port is already in use`);
+    expect(refused.stderr).toContain('--port <port>');
+    expect(refused.stderr + refused.stdout).not.toMatch(/mdt_/);
+    expect(fs.existsSync(path.join(dataDir, 'cli.json'))).toBe(false);
+
+    child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    child.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const url = await waitForOutput(child, /Mandate listening on (\S+)/);
+    const token = /\n {2}(mdt_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\n/.exec(said)?.[1];
+    const agents = await fetch(`${url}/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
+    expect(agents.status).toBe(200);
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'cli.json'), 'utf8'))).toEqual({ addr: url, token });
   });
 });
