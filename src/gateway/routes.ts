@@ -37,7 +37,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: ServerContext, gateway:
     return reply
       .status(status === 400 ? 401 : status)
       .header('www-authenticate', `DPoP ${parts.filter(Boolean).join(', ')}`)
-      .send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: body.error_description ?? body.error } });
+      .send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: body.error_description ?? body.error, data: { code: isMandateError(error) && error.expose ? error.code : body.error } } });
   };
 
   const authenticate = async (request: FastifyRequest, server: string): Promise<Principal> => {

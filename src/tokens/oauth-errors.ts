@@ -73,6 +73,7 @@ export const OAUTH_ERRORS: Readonly<Record<string, Surfaces>> = {
   ERR_TOKEN_INVALID: token,
   ERR_TOKEN_MISSING: token,
   ERR_ACTOR_REVOKED: only('invalid_grant'),
+  ERR_AGENT_SUSPENDED: at({ error: 'invalid_grant', status: 400 }, { error: 'invalid_token', status: 401 }),
   ERR_DELEGATION_NOT_ALLOWED: only('invalid_grant'),
   ERR_DELEGATION_DEPTH: only('invalid_grant'),
   ERR_BUDGET_EXCEEDS_PARENT: only('invalid_request'),
