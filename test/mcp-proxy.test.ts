@@ -215,8 +215,9 @@ describe('the stdio bridge', () => {
   });
 
   /**
-   * A client (here a small node program) that starts the bridge with its own stdin, which the
-   * test keeps open: when the client is killed, only watching the parent can end the bridge.
+   * A client (here a small node program) that starts the bridge with its own stdin, a pipe whose
+   * writing end another process (`sleep`) holds: when the client is killed, stdin stays open and
+   * only watching the parent can end the bridge.
    */
   const clientThatLaunches = (env: Record<string, string>, launch: string) => {
     const script = path.join(dir, 'client.cjs');
@@ -224,7 +225,9 @@ describe('the stdio bridge', () => {
       script,
       `const { spawn } = require('node:child_process');\nspawn(process.env.LAUNCH, { shell: true, stdio: 'inherit' });\nsetInterval(() => {}, 1000);\n`,
     );
-    const client: ChildProcess = spawn(process.execPath, [script], { env: { ...env, LAUNCH: launch }, stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: dir });
+    const holder = spawn('sleep', ['60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    groups.push(holder.pid!);
+    const client: ChildProcess = spawn(process.execPath, [script], { env: { ...env, LAUNCH: launch }, stdio: [holder.stdout!, 'pipe', 'pipe'], detached: true, cwd: dir });
     groups.push(client.pid!);
     return client;
   };
@@ -238,51 +241,65 @@ describe('the stdio bridge', () => {
       const client = clientThatLaunches(env, launch);
       const pid = Number((await waitFor(client.stderr!, /relaying to .* \(pid (\d+)\)/))[1]);
       expect(ended(pid)).toBe(false);
+      let said = '';
+      client.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
       client.kill('SIGKILL');
       expect(await endsWithin(pid, 8000)).toBe(true);
+      expect(said).toMatch(/mcp-proxy: parent process \d+ ended; exiting/);
     });
   }
 });
 
-describe('the stdio bridge when Mandate goes away', () => {
-  const dataDir = tempDir('mandate-proxy-down-');
-  let mandate: ChildProcess;
-  let api: Api;
-
-  beforeAll(async () => {
-    mandate = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-      env: { PATH: process.env.PATH, HOME: dataDir, MANDATE_DATA_DIR: dataDir, MANDATE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let said = '';
-    mandate.stderr!.on('data', (c: Buffer) => (said += c.toString()));
-    const url = (await waitFor(mandate.stderr!, /Mandate listening on (\S+)/))[1]!;
-    const token = /\n {2}(mdt_\S+)\n/.exec(said)![1]!;
-    api = {
-      url,
-      api: (method, route, body) =>
-        fetch(`${url}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
-    };
-    const added = await api.api('POST', '/v1/servers', { name: 'everything', transport: 'stdio', command: [process.execPath, EVERYTHING] });
-    expect(added.status, JSON.stringify(await readJson(added.clone()))).toBe(201);
+/** `mandate serve` in its own process group (with the upstream MCP servers it spawns), to kill or freeze. */
+async function spawnMandate(dataDir: string): Promise<Api & { pgid: number }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+    env: { PATH: process.env.PATH, HOME: dataDir, MANDATE_DATA_DIR: dataDir, MANDATE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
-  afterAll(() => {
-    try {
-      process.kill(-mandate.pid!, 'SIGKILL');
-    } catch {
-      // already gone
+  let said = '';
+  child.stderr!.on('data', (c: Buffer) => (said += c.toString()));
+  const url = (await waitFor(child.stderr!, /Mandate listening on (\S+)/))[1]!;
+  const token = /\n {2}(mdt_\S+)\n/.exec(said)![1]!;
+  const api: Api = {
+    url,
+    api: (method, route, body) =>
+      fetch(`${url}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }),
+  };
+  const added = await api.api('POST', '/v1/servers', { name: 'everything', transport: 'stdio', command: [process.execPath, EVERYTHING] });
+  expect(added.status, JSON.stringify(await readJson(added.clone()))).toBe(201);
+  return { ...api, pgid: child.pid! };
+}
+
+describe('the stdio bridge when Mandate goes away', () => {
+  const dirs: string[] = [];
+  const groups: number[] = [];
+  const mandateServer = async () => {
+    const dataDir = tempDir('mandate-proxy-down-');
+    dirs.push(dataDir);
+    const server = await spawnMandate(dataDir);
+    groups.push(server.pgid);
+    return { server, dataDir };
+  };
+  afterEach(() => {
+    for (const pgid of groups.splice(0)) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers the call in flight and the next one with an error when the server is killed', { timeout: 40_000 }, async () => {
-    const { env } = await agentScene(api, dataDir);
+    const { server, dataDir } = await mandateServer();
+    const { env } = await agentScene(server, dataDir);
     const client = await connect(env);
     await client.callTool({ name: 'echo', arguments: { message: 'up' } });
     const inFlight = refusal(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 20, steps: 20 } }, undefined, { timeout: 30_000 }));
     await new Promise((r) => setTimeout(r, 1000));
-    process.kill(-mandate.pid!, 'SIGKILL');
+    process.kill(-server.pgid, 'SIGKILL');
     const { error, ms } = await inFlight;
     expect(ms).toBeLessThan(10_000);
     expect(error.code).toBe(-32000);
@@ -293,5 +310,18 @@ describe('the stdio bridge when Mandate goes away', () => {
     expect(next.ms).toBeLessThan(3000);
     expect(next.error.message).toContain('ECONNREFUSED');
     expect(next.error.data).toEqual({ code: 'ERR_GATEWAY_UNREACHABLE' });
+  });
+
+  it('answers a call with an error within seconds when the server stops answering (frozen, network gone)', { timeout: 40_000 }, async () => {
+    const { server, dataDir } = await mandateServer();
+    const { env } = await agentScene(server, dataDir);
+    const client = await connect(env);
+    await client.callTool({ name: 'echo', arguments: { message: 'up' } });
+    process.kill(-server.pgid, 'SIGSTOP');
+    const { error, ms } = await refusal(client.callTool({ name: 'echo', arguments: { message: 'into the void' } }, undefined, { timeout: 30_000 }));
+    // A watchdog round (2 s) and a probe that times out (3 s), with room for a loaded machine.
+    expect(ms).toBeLessThan(12_000);
+    expect(error.message).toMatch(/is unreachable \(no answer in time\); the outcome of this request is unknown/);
+    expect(error.data).toEqual({ code: 'ERR_GATEWAY_UNREACHABLE' });
   });
 });
