@@ -10,9 +10,9 @@ import { tempDir } from './harness.ts';
 const BIN = path.resolve(import.meta.dirname, '../bin/mandate.js');
 const run = promisify(execFile);
 
-async function mandate(args: string[], env: NodeJS.ProcessEnv) {
+async function mandate(args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, timeout: 20_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, timeout: 20_000, ...(cwd ? { cwd } : {}) });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -131,6 +131,33 @@ describe('the mandate CLI against a running server', () => {
     expect(res.stderr).toContain('cannot reach Mandate at http://127.0.0.1:1');
   });
 
+  it('understands --addr without a scheme as http://, and explains a scheme it cannot use', async () => {
+    const list = await mandate(['--addr', `127.0.0.1:${port}`, '--json', 'agent', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).map((a: { id: string }) => a.id)).toContain('support-bot');
+    const ftp = await mandate(['--addr', `ftp://127.0.0.1:${port}`, 'agent', 'list'], env);
+    expect(ftp.code).toBe(2);
+    expect(ftp.stderr).toContain('Mandate is reached over http:// or https://, not ftp://');
+    expect(ftp.stderr).toContain('http://host:port');
+  });
+
+  it('says, outside the data directory, that no CLI config was found and where it looks', async () => {
+    const elsewhere = tempDir('mandate-elsewhere-');
+    const bare = { PATH: process.env.PATH, HOME: elsewhere };
+    const noToken = await mandate(['agent', 'list'], { ...bare, MANDATE_ADDR: `http://127.0.0.1:${port}` }, elsewhere);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain('ERR_UNAUTHENTICATED');
+    expect(noToken.stderr).toContain(`no CLI config found at ${fs.realpathSync(elsewhere)}/.mandate/cli.json`);
+    expect(noToken.stderr).toContain('MANDATE_DATA_DIR');
+    const noServer = await mandate(['agent', 'list'], { ...bare, MANDATE_PORT: '1' }, elsewhere);
+    expect(noServer.code).toBe(1);
+    expect(noServer.stderr).toContain('cannot reach Mandate at http://127.0.0.1:1');
+    expect(noServer.stderr).toContain('no CLI config found at');
+    // Where a config exists the hint stays out of the way.
+    expect((await mandate(['agent', 'show', 'ghost'], env)).stderr).not.toContain('no CLI config');
+    fs.rmSync(elsewhere, { recursive: true, force: true });
+  });
+
   it('shuts down gracefully on SIGTERM with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
@@ -201,5 +228,38 @@ describe('a first serve that cannot bind its port', () => {
     const agents = await fetch(`${url}/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
     expect(agents.status).toBe(200);
     expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'cli.json'), 'utf8'))).toEqual({ addr: url, token });
+  });
+});
+
+describe('the CLI on its own', () => {
+  const env = { PATH: process.env.PATH };
+
+  it('prints its version', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8'));
+    expect(await mandate(['--version'], env)).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+  });
+
+  it('prints bash completion generated from its commands, which bash completes with', async () => {
+    const script = (await mandate(['completion', 'bash'], env)).stdout;
+    const complete = async (words: string[]) => {
+      const { stdout } = await promisify(execFile)('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _mandate; echo "\${COMPREPLY[*]}"`], { timeout: 10_000 });
+      return stdout.trim().split(' ').sort();
+    };
+    expect(await complete(['mandate', 'ag'])).toEqual(['agent']);
+    expect(await complete(['mandate', 'agent', 're'])).toEqual(['register', 'resume', 'retire']);
+    expect(await complete(['mandate', '--addr', 'http://x', 'server', 'add', 'name', '--c'])).toEqual(['--classification', '--command', '--cost']);
+    expect(await complete(['mandate', 'completion', ''])).toEqual(['--help']);
+  });
+
+  it('prints zsh and fish completion for the same commands, and refuses other shells', async () => {
+    const zsh = await mandate(['completion', 'zsh'], env);
+    expect(zsh.stdout).toContain('bashcompinit');
+    expect(zsh.stdout).toContain('"mcp-proxy") echo "--identity --agent');
+    const fish = (await mandate(['completion', 'fish'], env)).stdout;
+    expect(fish).toContain("complete -c mandate -n '__fish_use_subcommand' -a mcp-proxy -d 'stdio bridge to the gateway");
+    expect(fish).toContain("complete -c mandate -n '__fish_seen_subcommand_from connection; and __fish_seen_subcommand_from add' -l base-url -r -d");
+    const tcsh = await mandate(['completion', 'tcsh'], env);
+    expect(tcsh.code).toBe(2);
+    expect(tcsh.stderr).toContain('Allowed choices are bash, zsh, fish');
   });
 });
