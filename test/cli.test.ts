@@ -158,6 +158,42 @@ describe('the mandate CLI against a running server', () => {
     fs.rmSync(elsewhere, { recursive: true, force: true });
   });
 
+  it('refuses servers and connections that cannot work, and never echoes a credential given on argv', async () => {
+    const literal = 'sk-live-4f9a8b7c6d5e4f3a2b1c0d9e';
+    const inClear = await mandate(['server', 'add', 'clear', '--command', 'node x.js', '--env', `API_TOKEN=${literal}`], env);
+    expect(inClear.code).toBe(2);
+    expect(inClear.stderr).toContain('env.API_TOKEN holds what looks like a credential in clear');
+    expect(inClear.stderr).toContain('(ERR_LITERAL_SECRET)');
+    expect(inClear.stderr + inClear.stdout).not.toContain(literal);
+    const noKey = await mandate(['server', 'add', 'clear', '--command', 'node x.js', '--env', literal], env);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr + noKey.stdout).not.toContain(literal);
+    const onArgv = await mandate(['secret', 'set', 'api_token', literal], env);
+    expect(onArgv.code).toBe(2);
+    expect(onArgv.stderr).toContain('refused: a secret value on the command line is visible to other users');
+    expect(onArgv.stderr + onArgv.stdout).not.toContain(literal);
+    expect((await mandate(['--json', 'secret', 'list'], env)).stdout).not.toContain('api_token');
+
+    const missing = await mandate(['server', 'add', 'needs', '--command', `${process.execPath} x.js`, '--env', 'API_TOKEN={{secret:api_token}}'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no secret named api_token: store it first with `mandate secret set api_token`');
+    expect(missing.stderr).toContain('env.API_TOKEN: {{secret:api_token}} does not exist');
+    const syntax = await mandate(['server', 'add', 'typo', '--command', `${process.execPath} x.js`, '--env', 'API_TOKEN={{secrets:api_token}}'], env);
+    expect(syntax.code).toBe(2);
+    expect(syntax.stderr).toContain('unknown placeholder {{secrets…}} (placeholders are {{secret:name}} or {{secret:name/<sub>}}) (ERR_TEMPLATE_SYNTAX)');
+    const command = await mandate(['server', 'add', 'nocmd', '--command', 'mandate-no-such-command-42 --stdio'], env);
+    expect(command.code).toBe(1);
+    expect(command.stderr).toContain('command "mandate-no-such-command-42" is not found on the Mandate server\'s PATH; give an absolute path or install it there (ERR_SERVER_COMMAND_NOT_FOUND)');
+    const inject = await mandate(['connection', 'add', 'gh', '--base-url', 'https://api.github.com', '--inject', 'header:Authorization=Bearer {{secret:gh', '--allow', 'GET /**'], env);
+    expect(inject.code).toBe(2);
+    expect(inject.stderr).toContain('an unclosed {{');
+    expect((await mandate(['--json', 'server', 'list'], env)).stdout).toBe('[]\n');
+
+    const perPerson = await mandate(['connection', 'add', 'mine', '--base-url', 'https://api.example.com', '--inject', 'header:X-Api-Key={{secret:person_key/<sub>}}', '--allow', 'GET /**'], env);
+    expect(perPerson.code).toBe(0);
+    expect(perPerson.stderr).toContain('note: {{secret:person_key/<sub>}} is filled per person at call time; store one for each person (mandate secret set person_key/<person>)');
+  });
+
   it('shuts down gracefully on SIGTERM with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
