@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { CliError } from '../client.ts';
 import { resolveTarget } from '../cli-config.ts';
@@ -30,6 +31,9 @@ export function mcpProxyCommand(program: Command) {
       const agent: string | undefined = opts.agent ?? env.MANDATE_AGENT;
       const file = identityPath({ explicit: opts.identity ?? env.MANDATE_IDENTITY_FILE, agent, base });
       if (!file) throw new CliError('give --agent (or MANDATE_AGENT), which names the identity file, or --identity <file>', 2);
+      if (!opts.identity && !env.MANDATE_IDENTITY_FILE && fs.existsSync('.mandate-identity.json')) {
+        log(`mcp-proxy: .mandate-identity.json in the working directory is no longer read (it holds a private key); move it to ${file} or pass --identity`);
+      }
       const saved = readIdentity(file, (line) => log(`mcp-proxy: ${line}`));
       let runtime;
       if (saved) runtime = AgentRuntime.restore(saved);
