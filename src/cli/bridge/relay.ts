@@ -58,8 +58,8 @@ export function relay(options: RelayOptions): { stop(): void } {
     try {
       await probe();
     } catch (error) {
-      const reason = networkReason(error) ?? 'no answer';
-      for (const id of [...pending]) answer(id, { ...unreachable(gateway, reason), message: `${unreachable(gateway, reason).message}; the outcome of this request is unknown` });
+      const gone = unreachable(gateway, networkReason(error) ?? 'no answer');
+      for (const id of [...pending]) answer(id, { ...gone, message: `${gone.message}; the outcome of this request is unknown` });
     } finally {
       probing = false;
     }
