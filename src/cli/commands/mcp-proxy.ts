@@ -42,6 +42,7 @@ export function mcpProxyCommand(program: Command) {
         const codeHash = opts.codeHash ?? env.MANDATE_CODE_HASH;
         if (!agent || !joinToken || !codeHash) throw new CliError(`no identity at ${file}: give --agent, --join-token and --code-hash to bootstrap one`, 2);
         const model = opts.model ?? env.MANDATE_MODEL;
+        const { networkReason } = await import('../bridge/refusals.ts');
         runtime = await AgentRuntime.bootstrap(base, {
           agent_id: agent,
           join_token: joinToken,
@@ -49,6 +50,9 @@ export function mcpProxyCommand(program: Command) {
           environment: opts.environment ?? env.MANDATE_ENVIRONMENT ?? 'dev',
           ...(model ? { model } : {}),
           runtime: { bridge: 'mandate mcp-proxy', pid: process.pid },
+        }).catch((error: unknown) => {
+          const reason = networkReason(error);
+          throw reason ? new CliError(`cannot reach Mandate at ${base} (${reason}) to attest a new instance; is \`mandate serve\` running?`) : error;
         });
         writeIdentity(file, runtime.export());
         log(`mcp-proxy: new instance ${runtime.instanceId}; identity saved in ${file} (mode 0600)`);
