@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -203,6 +204,23 @@ describe('the stdio bridge', () => {
     groups.push(child.pid!);
     return child;
   };
+
+  it('says plainly when Mandate cannot be reached to attest a new instance', async () => {
+    const { env } = await agentScene(server, dir);
+    const closed = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const bridge = spawnBridge({ ...env, MANDATE_ADDR: `127.0.0.1:${closed}` });
+    let said = '';
+    bridge.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => bridge.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(said).toContain(`cannot reach Mandate at http://127.0.0.1:${closed} (ECONNREFUSED) to attest a new instance`);
+    expect(fs.existsSync(env.MANDATE_IDENTITY_FILE!)).toBe(false);
+  });
 
   it('exits when its stdin closes', async () => {
     const { env } = await agentScene(server, dir);
