@@ -87,8 +87,11 @@ describe('the broker CLI', () => {
     const bad = await mandate(['connection', 'add', 'loop', '--base-url', 'http://2130706433/', '--allow', 'GET /**'], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('ERR_CONNECTION_BASE_URL');
+    // A database connection whose DSN secret was never stored cannot work: refused when written.
     const db = await mandate(['connection', 'add', 'shop', '--type', 'postgres', '--dsn-secret', 'pg_admin', '--grant-template', 'GRANT SELECT ON public.orders TO {{role}}'], env);
-    expect(db.code).toBe(0);
+    expect(db.code).toBe(1);
+    expect(db.stderr).toContain('no secret named pg_admin: store it first with `mandate secret set pg_admin`');
+    expect(db.stderr).toContain('dsn_secret: {{secret:pg_admin}} does not exist');
     expect((await mandate(['connection', 'remove', 'github'], env)).stdout).toContain('removed connection github');
   });
 

@@ -543,10 +543,12 @@ describe('lifecycle ends mandates at once', () => {
     expect((await server.api('POST', '/v1/agents/support-bot/suspend')).status).toBe(200);
     expect(await introspect(mandate)).toBe('{"active":false}');
     expect(await introspect(derived)).toBe('{"active":false}');
-    await expect(present(parent, mandate)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
+    // The suspended agent is told so (its own mandate, its exchange, its renewal); the sub-agent's
+    // derived mandate is only revoked: its own agent is not suspended.
+    await expect(present(parent, mandate)).rejects.toMatchObject({ code: 'ERR_AGENT_SUSPENDED', message: 'agent support-bot is suspended: its mandates are revoked until a person resumes it' });
     await expect(present(child, derived)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
-    await expectRefused(server, () => exchangeAs(server, parent, alice, github), { error: 'invalid_request', code: 'ERR_ACTOR_REVOKED' });
-    expect(await renew(parent.instanceId, parent.proof('POST', renewalUrl(parent.instanceId)))).toMatchObject({ status: 401, body: { code: 'ERR_RENEWAL_REFUSED' } });
+    await expectRefused(server, () => exchangeAs(server, parent, alice, github), { error: 'invalid_request', code: 'ERR_AGENT_SUSPENDED', description: /agent support-bot is suspended/ });
+    expect(await renew(parent.instanceId, parent.proof('POST', renewalUrl(parent.instanceId)))).toMatchObject({ status: 401, body: { code: 'ERR_AGENT_SUSPENDED' } });
     expect(server.audit.ofType('lifecycle.suspended').at(-1)!.data).toMatchObject({ resources: expect.arrayContaining([decode(mandate).jti, decode(derived).jti]) });
 
     expect((await server.api('POST', '/v1/agents/support-bot/resume')).status).toBe(200);

@@ -6,7 +6,8 @@ import { lowerSegment, type PathGlob, parsePathGlob, pathCovers } from '../token
 import { parseOrThrow } from '../validation.ts';
 import { checkBaseUrl } from './address-guard.ts';
 import { type InjectRule, parseInjectRule } from './injection.ts';
-import { SECRET_NAME } from './secrets.ts';
+import { secretRefs } from './secret-refs.ts';
+import { checkSecretsExist, SECRET_NAME } from './secrets.ts';
 
 /**
  * A connection the broker fronts at `/broker/<name>/…`: an HTTP API (base URL, how its credential
@@ -138,9 +139,16 @@ export const compileHttp = (spec: HttpConnectionSpec): HttpConnection => ({
   inject: spec.inject.map(parseInjectRule),
 });
 
+/** The secrets a connection needs, with where it names them. */
+function secretsOf(spec: ConnectionSpec) {
+  if (spec.type === 'postgres') return [{ name: spec.dsn_secret, perPerson: false, where: 'dsn_secret' }];
+  return spec.inject.flatMap((rule, i) => secretRefs(rule).map((ref) => ({ ...ref, where: `inject[${i}]` })));
+}
+
 export async function addConnection(db: Queryable, spec: ConnectionSpec, now: Date, replace = false): Promise<ConnectionSpec> {
   const existing = await db.selectFrom('connections').select('name').where('name', '=', spec.name).executeTakeFirst();
   if (existing && !replace) throw refusal('ERR_CONNECTION_EXISTS', `connection ${spec.name} already exists`);
+  await checkSecretsExist(db, secretsOf(spec));
   const at = now.toISOString();
   if (existing) await db.updateTable('connections').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
   else await db.insertInto('connections').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();

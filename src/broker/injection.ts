@@ -2,6 +2,7 @@
 import { MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Queryable } from '../store/store.ts';
+import { literalCredentialMessage, looksLikeCredential, templateProblem } from './secret-refs.ts';
 import { fillTemplate } from './secrets.ts';
 
 /**
@@ -17,17 +18,20 @@ export type InjectRule =
   | { kind: 'basic'; username: string; password: string };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
-const PLACEHOLDER = /\{\{secret:[A-Za-z0-9_.-]{1,100}(?:\/<sub>)?\}\}/g;
 /** Headers the broker owns: framing, routing and its own authentication. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'dpop', 'cookie2', 'content-encoding', 'accept-encoding']);
 
 const invalid = (rule: string, why: string) =>
   new MandateError('ERR_CONNECTION_INJECT', `inject rule ${JSON.stringify(rule.split(/[=:]/)[0] + ':…')} is invalid: ${why}`);
 
-function checkTemplate(rule: string, template: string): string {
+function checkTemplate(rule: string, template: string, name: string): string {
   if (template.length === 0 || template.length > 4096) throw invalid(rule, 'the value must be 1 to 4096 characters');
-  if (template.replace(PLACEHOLDER, '').includes('{{')) throw invalid(rule, 'placeholders are {{secret:name}} or {{secret:name/<sub>}}');
+  const problem = templateProblem(template);
+  if (problem) throw invalid(rule, `it holds ${problem}`);
   if (/[\r\n\0]/.test(template)) throw invalid(rule, 'CR, LF and NUL are not allowed');
+  if (looksLikeCredential(name, template)) {
+    throw new MandateError('ERR_LITERAL_SECRET', literalCredentialMessage(`inject rule ${JSON.stringify(rule.split(/[=:]/)[0] + ':…')}`));
+  }
   return template;
 }
 
@@ -52,12 +56,12 @@ export function parseInjectRule(rule: string): InjectRule {
     if (eq <= 0) throw invalid(rule, `expected ${kind}:<name>=<value>`);
     if (kind === 'header' && (!TOKEN.test(name) || RESERVED_HEADERS.has(name.toLowerCase()))) throw invalid(rule, `header ${name} cannot be injected`);
     if (kind === 'query' && !/^[A-Za-z0-9_.~-]{1,100}$/.test(name)) throw invalid(rule, 'query parameter names are letters, digits, _ . ~ -');
-    return { kind, name: kind === 'header' ? name.toLowerCase() : name, template: checkTemplate(rule, rest.slice(eq + 1)) };
+    return { kind, name: kind === 'header' ? name.toLowerCase() : name, template: checkTemplate(rule, rest.slice(eq + 1), name) };
   }
   if (kind === 'basic') {
     const parts = splitBasic(rest);
     if (!parts) throw invalid(rule, 'expected basic:<user>:<password>');
-    return { kind, username: checkTemplate(rule, parts[0]), password: checkTemplate(rule, parts[1]) };
+    return { kind, username: checkTemplate(rule, parts[0], 'username'), password: checkTemplate(rule, parts[1], 'password') };
   }
   throw invalid(rule, 'expected header:, query: or basic:');
 }

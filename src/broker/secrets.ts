@@ -36,6 +36,23 @@ export async function listSecrets(db: Queryable): Promise<SecretMetadata[]> {
   return db.selectFrom('secrets').select(['name', 'master_key_id', 'created_at', 'updated_at']).orderBy('name').execute();
 }
 
+/**
+ * A spec that names secrets which do not exist cannot work: refuse it when it is written,
+ * naming what to store. Per-person references (`name/<sub>`) are filled per call and cannot be
+ * checked for every person; a person without one is refused at the call (ERR_SECRET_NOT_FOUND).
+ */
+export async function checkSecretsExist(db: Queryable, refs: ReadonlyArray<{ name: string; perPerson: boolean; where: string }>): Promise<void> {
+  const wanted = [...new Set(refs.filter((r) => !r.perPerson).map((r) => r.name))];
+  if (wanted.length === 0) return;
+  const found = new Set((await db.selectFrom('secrets').select('name').where('name', 'in', wanted).execute()).map((r) => r.name));
+  const missing = refs.filter((r) => !r.perPerson && !found.has(r.name));
+  if (missing.length === 0) return;
+  const names = [...new Set(missing.map((r) => r.name))];
+  throw new MandateError('ERR_SECRET_MISSING', `no secret named ${names.join(', ')}: store it first with \`mandate secret set ${names[0]}\` (read from stdin)`, {
+    details: missing.map((r) => ({ path: r.where, message: `{{secret:${r.name}}} does not exist` })),
+  });
+}
+
 /** The clear value, for injection only. Never log or return it. */
 export async function revealSecret(db: Queryable, master: MasterKey, name: string): Promise<string> {
   const row = await db.selectFrom('secrets').select(['sealed']).where('name', '=', name).executeTakeFirst();

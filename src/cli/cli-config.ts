@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { configDefaults } from '../config/schema.ts';
+import { CliError } from './errors.ts';
 
 /**
  * Where the CLI finds the server: flags, then MANDATE_ADDR / MANDATE_TOKEN, then the config
@@ -30,16 +31,50 @@ export function writeCliConfig(value: CliConfigFile, file = cliConfigPath()): st
   return file;
 }
 
-export function resolveTarget(
-  flags: { addr?: string | undefined; token?: string | undefined },
-  env = process.env,
-): { addr: string; token: string | undefined } {
-  const file = flags.addr && flags.token ? undefined : readCliConfig(cliConfigPath(env));
+export interface Target {
+  addr: string;
+  token: string | undefined;
+  /** The CLI config file consulted, and whether it exists (for a helpful message when it does not). */
+  configFile: string;
+  configFound: boolean;
+}
+
+export function resolveTarget(flags: { addr?: string | undefined; token?: string | undefined }, env = process.env): Target {
+  const configFile = cliConfigPath(env);
+  const file = flags.addr && flags.token ? undefined : readCliConfig(configFile);
   const addr =
     flags.addr ??
     env.MANDATE_ADDR ??
     file?.addr ??
     `http://${configDefaults.host}:${env.MANDATE_PORT || configDefaults.port}`;
   const token = flags.token ?? env.MANDATE_TOKEN ?? file?.token;
-  return { addr: addr.replace(/\/+$/, ''), token };
+  return { addr: normalizeAddr(addr), token, configFile, configFound: file !== undefined || fs.existsSync(configFile) };
+}
+
+/**
+ * `--addr` / MANDATE_ADDR as a base URL: `127.0.0.1:7470` and `localhost:7470` mean http://…
+ * (the server speaks plain HTTP unless a proxy in front of it terminates TLS); any other scheme
+ * than http(s) is refused with the form expected.
+ */
+export function normalizeAddr(value: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new CliError(`--addr ${JSON.stringify(value)} is not a server address`, 2, ['give it as http://host:port (e.g. http://127.0.0.1:7470) or host:port']);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new CliError(`--addr ${JSON.stringify(value)}: Mandate is reached over http:// or https://, not ${url.protocol}//`, 2, ['give it as http://host:port (e.g. http://127.0.0.1:7470) or host:port']);
+  return withScheme.replace(/\/+$/, '');
+}
+
+/** Where the CLI looked for its config, and the ways to point it at a server, when it found none. */
+export function noConfigHint(target: Target): string[] {
+  if (target.configFound) return [];
+  return [
+    `no CLI config found at ${target.configFile}`,
+    'the CLI reads <data dir>/cli.json (written by mandate init / the first mandate serve); the data dir is ./.mandate in the working directory unless MANDATE_DATA_DIR says otherwise',
+    'run the command from the folder you ran mandate init in, or set MANDATE_DATA_DIR (or MANDATE_CONFIG), or give --addr and --token (MANDATE_ADDR, MANDATE_TOKEN)',
+  ];
 }

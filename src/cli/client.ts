@@ -1,16 +1,7 @@
-import { resolveTarget } from './cli-config.ts';
+import { noConfigHint, resolveTarget } from './cli-config.ts';
+import { CliError } from './errors.ts';
 
-/** A failure the CLI reports on one line (plus field details) and exits non-zero for. */
-export class CliError extends Error {
-  readonly exitCode: number;
-  readonly details: string[];
-  constructor(message: string, exitCode = 1, details: string[] = []) {
-    super(message);
-    this.name = 'CliError';
-    this.exitCode = exitCode;
-    this.details = details;
-  }
-}
+export { CliError };
 
 export interface ApiClient {
   addr: string;
@@ -19,7 +10,8 @@ export interface ApiClient {
 
 /** HTTP client for the admin API; errors carry the server's problem detail and code. */
 export function apiClient(flags: { addr?: string | undefined; token?: string | undefined } = {}): ApiClient {
-  const { addr, token } = resolveTarget(flags);
+  const target = resolveTarget(flags);
+  const { addr, token } = target;
   return {
     addr,
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -35,7 +27,7 @@ export function apiClient(flags: { addr?: string | undefined; token?: string | u
         });
       } catch (error) {
         const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-        throw new CliError(`cannot reach Mandate at ${addr} (${reason}); is \`mandate serve\` running?`);
+        throw new CliError(`cannot reach Mandate at ${addr} (${reason}); is \`mandate serve\` running?`, 1, noConfigHint(target));
       }
       const text = await response.text();
       const payload = text ? safeJson(text) : undefined;
@@ -46,6 +38,7 @@ export function apiClient(flags: { addr?: string | undefined; token?: string | u
           errors?: Array<{ path: string; message: string }>;
         };
         const details = (p.errors ?? []).map((e) => `${e.path || '(body)'}: ${e.message}`);
+        if (response.status === 401 && !token) details.push(...noConfigHint(target));
         throw new CliError(
           `${p.detail ?? response.statusText} (${p.code ?? `HTTP ${response.status}`})`,
           1,

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isMandateError } from '../errors.ts';
 import { cliLine } from '../errors/render.ts';
@@ -17,6 +18,7 @@ import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
 import { userCommand } from './commands/user.ts';
+import { completionCommand } from './commands/completion.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -24,6 +26,7 @@ export function buildProgram(): Command {
     .option('--addr <url>', 'server address (MANDATE_ADDR, else the CLI config)')
     .option('--token <token>', 'admin token (MANDATE_TOKEN, else the CLI config)')
     .option('--json', 'print JSON instead of tables')
+    .version(packageVersion(), '-V, --version', 'print the version of mandate')
     .showHelpAfterError()
     .exitOverride();
   initCommand(program);
@@ -42,7 +45,12 @@ export function buildProgram(): Command {
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);
+  completionCommand(program);
   return program;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export async function main(argv: string[]): Promise<number> {

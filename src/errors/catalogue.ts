@@ -137,6 +137,7 @@ export const CATALOGUE = {
   ERR_ATTESTATION_KEY_REUSED: e(409, 'The instance key is already bound to another instance.'),
   ERR_INSTANCE_NOT_FOUND: e(404, 'No instance has this id.'),
   ERR_INSTANCE_SUSPENDED: e(403, 'The instance or its agent is suspended; its calls are refused.'),
+  ERR_AGENT_SUSPENDED: tok('The agent is suspended: its mandates are revoked until a person resumes it (a new mandate will not do).'),
   ERR_RENEWAL_REFUSED: e(401, 'Identity renewal needs a DPoP proof from an active instance key.'),
   ERR_DEV_ISSUER_OFF: e(409, 'The development person issuer is switched off.'),
 
@@ -243,6 +244,10 @@ export const CATALOGUE = {
   ERR_ORIGIN_REFUSED: e(403, 'A request from a foreign browser Origin is refused (DNS rebinding).'),
   ERR_SERVER_NOT_FOUND: e(404, 'No MCP server has this name.'),
   ERR_SERVER_EXISTS: e(409, 'An MCP server with this name exists already.'),
+  ERR_SERVER_COMMAND_NOT_FOUND: e(400, "A stdio server's command is not found or not executable on the Mandate host."),
+  ERR_SECRET_MISSING: e(400, 'A server or connection names a secret that does not exist; set it first.'),
+  ERR_TEMPLATE_SYNTAX: e(400, 'A value holds an unknown or unclosed placeholder (only {{secret:name}} is understood).'),
+  ERR_LITERAL_SECRET: e(400, 'A spec holds what looks like a credential in clear; store it with `mandate secret set` and refer to it as {{secret:name}}.'),
   ERR_SESSION_NOT_FOUND: e(404, 'The MCP session is unknown here; initialize a new one.', { jsonrpc: JSONRPC.sessionNotFound }),
   ERR_SESSION_FOREIGN: e(403, 'The MCP session belongs to another mandate holder.'),
   ERR_TOOL_UNKNOWN: e(404, 'The MCP server has no such tool.', { jsonrpc: JSONRPC.invalidParams }),
@@ -258,6 +263,11 @@ export const CATALOGUE = {
   ERR_UPSTREAM_ADDRESS_REFUSED: e(502, 'The upstream resolved to an address the broker does not reach.'),
   ERR_UPSTREAM_SECRET_IN_BODY: e(502, 'The upstream returned a binary body holding the injected credential; it is withheld.'),
   ERR_UPSTREAM_HTTP_STATUS: e(502, 'The upstream answered with an error status (recorded on the call result).'),
+
+  // The stdio bridge (`mandate mcp-proxy`): JSON-RPC only, the HTTP status is nominal
+  ERR_MANDATE_REFUSED: e(401, 'The stdio bridge was refused a mandate by the token endpoint (`data.cause` holds the OAuth error).', { jsonrpc: JSONRPC.unauthorized }),
+  ERR_GATEWAY_UNREACHABLE: e(503, 'The stdio bridge got no answer from Mandate (connection refused, reset or timed out).'),
+  ERR_BRIDGE_FAILED: e(500, 'The stdio bridge could not relay the request for another reason.', { jsonrpc: JSONRPC.internalError }),
 
   // Credential broker
   ERR_CONNECTION_NOT_FOUND: e(404, 'No connection has this name.'),

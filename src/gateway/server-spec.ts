@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { checkSecretsExist } from '../broker/secrets.ts';
+import { secretRefs } from '../broker/secret-refs.ts';
 import { refusal } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
 import { parseOrThrow } from '../validation.ts';
+import { checkCommand, checkCredentials, templatesOf } from './server-checks.ts';
 
 /**
  * An upstream MCP server the gateway fronts at `/mcp/<name>`: spawned over stdio (supervised)
@@ -36,11 +39,18 @@ export type ToolMeta = z.output<typeof toolMeta>;
 
 export const toolMetaOf = (spec: ServerSpec, tool: string): ToolMeta => spec.tools[tool] ?? { cost: 0, classification: 'internal', high_impact: false };
 
-export const parseServerSpec = (input: unknown) => parseOrThrow(serverSpecSchema, input, 'server');
+/** Validate input as a server spec; its credential templates are checked now, not at first use. */
+export function parseServerSpec(input: unknown): ServerSpec {
+  const spec = parseOrThrow(serverSpecSchema, input, 'server');
+  checkCredentials(spec);
+  return spec;
+}
 
 export async function addServer(db: Queryable, spec: ServerSpec, now: Date, replace = false): Promise<ServerSpec> {
   const existing = await db.selectFrom('mcp_servers').select('name').where('name', '=', spec.name).executeTakeFirst();
   if (existing && !replace) throw refusal('ERR_SERVER_EXISTS', `server ${spec.name} already exists`);
+  await checkSecretsExist(db, templatesOf(spec).flatMap(([where, value]) => secretRefs(value).map((ref) => ({ ...ref, where }))));
+  checkCommand(spec);
   const at = now.toISOString();
   if (existing) await db.updateTable('mcp_servers').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
   else await db.insertInto('mcp_servers').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();

@@ -20,7 +20,7 @@ import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
 import type { ServerContext } from './context.ts';
-import { type Prepared, prepare } from './setup.ts';
+import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -47,7 +47,7 @@ export async function startServer(
   options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter } = {},
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
-  const prepared: Prepared = await prepare(config, now(), options.pgSchema);
+  const prepared: Prepared = await prepare(config, now(), options.pgSchema, { mintAdminToken: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
   const authorizer = await openAuthorizer(prepared.store, now);
@@ -91,14 +91,20 @@ export async function startServer(
     ...(config.dpopNonce ? { dpopNonces: new DpopNonces(prepared.masterKey.bytes) } : {}),
   };
   const app = await buildApp(ctx);
-  try {
-    await changes.start();
-    await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
+  const shutdown = async () => {
     await app.close();
     await changes.close();
     if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
     await prepared.store.close();
+  };
+  let adminToken: string | undefined;
+  try {
+    await changes.start();
+    await app.listen({ host: config.host, port: config.port });
+    // Only a server that listens hands out its first admin token: a failed bind spends nothing.
+    adminToken = await mintFirstAdminToken(prepared.store, now());
+  } catch (error) {
+    await shutdown();
     throw error;
   }
   const address = app.server.address();
@@ -111,14 +117,9 @@ export async function startServer(
     app,
     ctx,
     url: `http://${host}:${port}`,
-    ...(prepared.adminToken ? { adminToken: prepared.adminToken } : {}),
+    ...(adminToken ? { adminToken } : {}),
     close: () => {
-      closing ??= (async () => {
-        await app.close();
-        await changes.close();
-        if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
-        await prepared.store.close();
-      })();
+      closing ??= shutdown();
       return closing;
     },
   };

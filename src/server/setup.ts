@@ -6,7 +6,7 @@ import { activeSigningKey, createSigningKey } from '../identity/signing-keys.ts'
 import { openStore } from '../store/open.ts';
 import { seedPolicySet } from '../policy/runtime.ts';
 import { initSetting } from '../store/settings.ts';
-import type { Store } from '../store/store.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { countAdminTokens, createAdminToken } from './admin-tokens.ts';
 
 export interface Prepared {
@@ -21,9 +21,14 @@ export interface Prepared {
 /**
  * First-start set-up, idempotent on later starts: master key (file 0600 unless given by env),
  * database and migrations, trust domain, the first signing key, the running policy set, and the
- * first admin token.
+ * first admin token (unless the caller mints it later, see `mintFirstAdminToken`).
  */
-export async function prepare(config: Config, now: Date = new Date(), pgSchema?: string): Promise<Prepared> {
+export async function prepare(
+  config: Config,
+  now: Date = new Date(),
+  pgSchema?: string,
+  options: { mintAdminToken?: boolean } = {},
+): Promise<Prepared> {
   const { key: masterKey, created: createdMasterKey } = loadMasterKey({
     value: config.masterKey,
     file: config.masterKeyFile ?? path.join(config.dataDir, 'master.key'),
@@ -36,18 +41,33 @@ export async function prepare(config: Config, now: Date = new Date(), pgSchema?:
   });
   try {
     const result = await store.transaction(async (trx) => {
-      // Replicas starting together on an empty database: one creates the key, token and policy set.
-      if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':mandate-prepare'))`.execute(trx);
+      await preparationLock(store, trx);
       await seedPolicySet(trx, store.dialect, config.dataDir, now);
       const trustDomain = await initSetting(trx, 'trust_domain', config.trustDomain);
       if (!(await activeSigningKey(trx, masterKey))) await createSigningKey(trx, masterKey, now);
-      if ((await countAdminTokens(trx)) > 0) return { trustDomain };
-      const { token } = await createAdminToken(trx, { name: 'initial admin', role: 'admin', now });
-      return { trustDomain, adminToken: token };
+      return { trustDomain };
     });
-    return { store, masterKey, createdMasterKey, ...result };
+    const adminToken = options.mintAdminToken === false ? undefined : await mintFirstAdminToken(store, now);
+    return { store, masterKey, createdMasterKey, ...result, ...(adminToken ? { adminToken } : {}) };
   } catch (error) {
     await store.close();
     throw error;
   }
+}
+
+// Replicas starting together on an empty database: one creates the key, token and policy set.
+async function preparationLock(store: Store, trx: Queryable) {
+  if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':mandate-prepare'))`.execute(trx);
+}
+
+/**
+ * The first admin token, created only while none exists; returns it once, else undefined.
+ * `serve` calls this after it is listening, so a start that cannot bind its port spends nothing.
+ */
+export async function mintFirstAdminToken(store: Store, now: Date): Promise<string | undefined> {
+  return store.transaction(async (trx) => {
+    await preparationLock(store, trx);
+    if ((await countAdminTokens(trx)) > 0) return undefined;
+    return (await createAdminToken(trx, { name: 'initial admin', role: 'admin', now })).token;
+  });
 }

@@ -64,3 +64,15 @@ export async function mandateStanding(db: Queryable, jti: string): Promise<'live
   if (!row) return 'unknown';
   return row.revoked_at === null && row.instance_status === 'active' && row.agent_status === 'active' ? 'live' : 'revoked';
 }
+
+/** Why a mandate that is not live ended, for a refusal that names it (a suspension above all). */
+export async function mandateEnding(db: Queryable, jti: string): Promise<{ agentId: string; agentStatus: string; instanceStatus: string } | undefined> {
+  const row = await db
+    .selectFrom('mandates')
+    .innerJoin('instances', 'instances.id', 'mandates.instance_id')
+    .innerJoin('agents', 'agents.id', 'mandates.agent_id')
+    .select(['agents.id as agent_id', 'instances.status as instance_status', 'agents.status as agent_status'])
+    .where('mandates.jti', '=', jti)
+    .executeTakeFirst();
+  return row ? { agentId: row.agent_id, agentStatus: row.agent_status, instanceStatus: row.instance_status } : undefined;
+}

@@ -3,7 +3,7 @@ import { isMandateError, MandateError } from '../errors.ts';
 import type { TokenContext } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { delegationPath, type MandateClaims, verifyMandateJwt } from './mandate.ts';
-import { mandateStanding } from './revocation.ts';
+import { mandateEnding, mandateStanding } from './revocation.ts';
 import { parseScope, type ScopeItem } from './scope.ts';
 
 /** Who is calling, as every enforcement point sees it: the verified mandate and its chain. */
@@ -27,6 +27,10 @@ export interface PresentedCredentials {
 }
 
 const invalidToken = (message: string) => new MandateError('ERR_TOKEN_INVALID', message);
+
+/** The agent is suspended: every mandate of it was revoked, and none is issued until it is resumed. */
+const suspendedMessage = (agentId: string) => `agent ${agentId} is suspended: its mandates are revoked until a person resumes it`;
+export const agentSuspended = (agentId: string) => new MandateError('ERR_AGENT_SUSPENDED', suspendedMessage(agentId));
 
 /**
  * The one verification every enforcement point calls: `Authorization: DPoP <mandate>`, our
@@ -60,6 +64,9 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
   const read = () => mandateStanding(ctx.store.db, claims.jti);
   const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
   if (!live) {
+    // A suspended agent is told so: its operator must resume it, a new mandate will not do.
+    const ending = await mandateEnding(ctx.store.db, claims.jti);
+    if (ending?.agentStatus === 'suspended') throw new MandateRefused('ERR_AGENT_SUSPENDED', suspendedMessage(ending.agentId), principalOf(claims));
     throw new MandateRefused('ERR_TOKEN_REVOKED', 'mandate has been revoked', principalOf(claims));
   }
   return principalOf(claims);
@@ -73,7 +80,7 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
 export class MandateRefused extends MandateError {
   readonly principal: Principal;
 
-  constructor(code: 'ERR_TOKEN_REVOKED' | 'ERR_TOKEN_EXPIRED', message: string, principal: Principal) {
+  constructor(code: 'ERR_TOKEN_REVOKED' | 'ERR_TOKEN_EXPIRED' | 'ERR_AGENT_SUSPENDED', message: string, principal: Principal) {
     super(code, message);
     this.name = 'MandateRefused';
     this.principal = principal;

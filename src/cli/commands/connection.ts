@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { parseInjectRule } from '../../broker/injection.ts';
 import { apiClient, CliError } from '../client.ts';
+import { checkedLocally, notePerPersonSecrets } from '../spec-checks.ts';
 import { keyValues, print, table } from '../output.ts';
 
 interface GlobalOpts {
@@ -58,8 +60,10 @@ export function connectionCommand(program: Command) {
         opts.type === 'postgres'
           ? { ...common, dsn_secret: opts.dsnSecret, grant_template: opts.grantTemplate, ...(opts.maxRows ? { max_rows: Number(opts.maxRows) } : {}) }
           : { ...common, base_url: opts.baseUrl, inject: opts.inject ?? [], allow: opts.allow ?? [], ...(opts.insecure ? { insecure: true } : {}), ...(opts.pathCase ? { path_case: opts.pathCase } : {}) };
+      for (const rule of opts.inject ?? []) checkedLocally(() => parseInjectRule(rule));
       const created = await client().request<{ name: string }>('POST', '/v1/connections', spec);
       print(created, !!globals().json, () => `added connection ${created.name}: agents reach it at ${client().addr}/broker/${created.name}/…`);
+      notePerPersonSecrets(opts.inject ?? []);
     });
 
   connection

@@ -33,9 +33,16 @@ export function secretCommand(program: Command) {
   secret
     .command('set <name>')
     .description('store a secret read from stdin or --file (name/<person sub> for a per-person credential)')
+    .argument('[value]', 'refused: a value on the command line is visible to other users (ps) and kept in shell history')
     .option('--file <path>', 'read the value from this file instead of stdin')
     .option('--keep-newline', 'keep a trailing newline (dropped by default)')
-    .action(async (name: string, opts: { file?: string; keepNewline?: boolean }) => {
+    .action(async (name: string, onArgv: string | undefined, opts: { file?: string; keepNewline?: boolean }) => {
+      if (onArgv !== undefined) {
+        throw new CliError('refused: a secret value on the command line is visible to other users (ps) and kept in shell history; nothing was stored', 2, [
+          `pipe it instead: mandate secret set ${name} < file, or --file <path>, or type it after running mandate secret set ${name}`,
+          'then clear it from your shell history',
+        ]);
+      }
       const value = readValue(opts.file, !!opts.keepNewline);
       const meta = await client().request<{ name: string; master_key_id: string }>('PUT', `/v1/secrets/${encodeURIComponent(name)}`, { value });
       print(meta, !!globals().json, () => `secret ${meta.name} stored (sealed under master key ${meta.master_key_id})`);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { checkCredentials } from '../../gateway/server-checks.ts';
 import { apiClient, CliError } from '../client.ts';
+import { checkedLocally, notePerPersonSecrets } from '../spec-checks.ts';
 import { keyValues, print, table } from '../output.ts';
 
 interface GlobalOpts {
@@ -15,7 +17,7 @@ function pairs(list: string[] = [], what: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of list) {
     const at = item.indexOf('=');
-    if (at <= 0) throw new CliError(`${what} must be KEY=VALUE, got ${item.split('=')[0]}…`, 2);
+    if (at <= 0) throw new CliError(`${what} must be KEY=VALUE (got a value without a key)`, 2);
     out[item.slice(0, at)] = item.slice(at + 1);
   }
   return out;
@@ -59,8 +61,11 @@ export function serverCommand(program: Command) {
         tools,
         ...(opts.timeout ? { timeout_ms: Number(opts.timeout) } : {}),
       };
+      // Refused here too, before a credential typed on argv travels anywhere.
+      checkedLocally(() => checkCredentials(spec));
       const created = await client().request<{ name: string }>('POST', '/v1/servers', spec);
       print(created, !!globals().json, () => `added server ${created.name}: agents reach it at ${client().addr}/mcp/${created.name}`);
+      notePerPersonSecrets(Object.values({ ...spec.env, ...spec.headers }));
     });
 
   server

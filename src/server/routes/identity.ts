@@ -12,6 +12,7 @@ import { verifyDpopProof } from '../../tokens/dpop.ts';
 import { revokeAnnounced } from '../../cluster/revoke.ts';
 import { withdrawSigningKey } from '../../tokens/key-withdrawal.ts';
 import { revokeInstance } from '../../tokens/revocation.ts';
+import { agentSuspended } from '../../tokens/verify-request.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -53,6 +54,8 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
     const now = ctx.now();
     await verifyDpopProof(proof, { htm: 'POST', htu: `${ctx.issuer}/v1/instances/${id}/token`, now, replay: ctx.replay, expectedJkt: instance.jkt });
     const agent = await getAgent(ctx.store.db, instance.agent_id);
+    // The key holder has proven who it is: it may learn that its agent is suspended.
+    if (agent.status === 'suspended') throw agentSuspended(agent.id);
     if (agent.status !== 'active') throw refused;
     const { token, claims } = issueIdentityToken(ctx.keys.signer(), {
       issuer: ctx.issuer,

@@ -9,6 +9,7 @@ import { findAgent } from '../../registry/agents.ts';
 import type { TokenContext } from '../context.ts';
 import { type MandateClaims, verifyMandateJwt } from '../mandate.ts';
 import { mandateStanding } from '../revocation.ts';
+import { agentSuspended } from '../verify-request.ts';
 import { TYP } from '../token-types.ts';
 
 export interface Actor {
@@ -34,6 +35,7 @@ export async function verifyActor(ctx: TokenContext, actorToken: string, proofJk
   const instance = await findInstance(ctx.store.db, claims.instance_id);
   if (!instance || instance.status !== 'active') throw grant('ERR_ACTOR_REVOKED', 'actor instance is revoked or unknown');
   const agent = await findAgent(ctx.store.db, instance.agent_id);
+  if (agent?.status === 'suspended') throw agentSuspended(agent.id);
   if (!agent || agent.status !== 'active') throw grant('ERR_ACTOR_REVOKED', `agent ${instance.agent_id} is not active`);
   return { instance, agent, spiffeId: claims.sub, jkt: proofJkt };
 }
