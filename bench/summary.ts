@@ -89,5 +89,5 @@ export function printSummary(rows: SummaryRow[]): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));
   const judged = rows.filter((r) => r.met !== null);
-  console.log(`\n${judged.filter((r) => r.met).length} of ${judged.length} targets met`);
+  console.log(judged.length ? `\n${judged.filter((r) => r.met).length} of ${judged.length} targets met` : '\nno targets among these figures');
 }
