@@ -1,6 +1,6 @@
 // Runs every benchmark in bench/ one after another, each in its own Node process, then prints one
 // summary table of the figures issue 16 sets targets for and writes it to bench/out/summary.json.
-// Run: npm run bench   (or node bench/run.ts [name-filter])
+// Run: npm run bench   (or node bench/run.ts [name-filter …]: the benches whose file name contains any)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,10 +9,10 @@ import { printSummary, readRows, SUMMARY_ENV } from './summary.ts';
 const dir = import.meta.dirname;
 /** Modules here that are not benchmarks. */
 const notBenches = new Set([path.basename(import.meta.filename), 'summary.ts']);
-const filter = process.argv[2];
+const filters = process.argv.slice(2);
 const files = fs
   .readdirSync(dir)
-  .filter((name) => name.endsWith('.ts') && !notBenches.has(name) && (!filter || name.includes(filter)))
+  .filter((name) => name.endsWith('.ts') && !notBenches.has(name) && (filters.length === 0 || filters.some((f) => name.includes(f))))
   .sort();
 
 const out = path.join(dir, 'out');
@@ -38,7 +38,7 @@ for (const file of files) {
   console.log(`\n--- ${file}: ${code === 0 ? 'done' : `exit ${code}`} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (code !== 0) failed.push(file);
 }
-if (files.length === 0) console.log(filter ? `no benchmark matches ${filter}` : 'no benchmarks');
+if (files.length === 0) console.log(filters.length ? `no benchmark matches ${filters.join(' or ')}` : 'no benchmarks');
 
 const rows = readRows(rowsFile);
 fs.rmSync(rowsFile, { force: true });
