@@ -34,14 +34,20 @@ const freePort = () =>
   });
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-async function timeCalls(client: Client, n: number): Promise<number[]> {
-  const ms: number[] = [];
+/**
+ * `n` sequential calls on each client, alternating one and the other, so background load on a
+ * shared machine falls on both alike; each list comes back sorted.
+ */
+async function timeCalls(clients: Client[], n: number): Promise<number[][]> {
+  const ms = clients.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
-    ms.push(performance.now() - t);
+    for (const [k, client] of clients.entries()) {
+      const t = performance.now();
+      await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
+      ms[k]!.push(performance.now() - t);
+    }
   }
-  return ms.sort((a, b) => a - b);
+  return ms.map((list) => list.sort((a, b) => a - b));
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-gw-'));
@@ -76,11 +82,9 @@ try {
   await direct.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
   const gated = new Client({ name: 'gated', version: '1' });
   await gated.connect(new StreamableHTTPClientTransport(new URL(resource), { fetch: runtime.fetchWith(mandate) }));
-  await timeCalls(direct, 30);
-  await timeCalls(gated, 30);
-  const d = await timeCalls(direct, CALLS);
-  const g = await timeCalls(gated, CALLS);
-  console.log(`tools/call echo, ${CALLS} sequential calls`);
+  await timeCalls([direct, gated], 30);
+  const [d, g] = (await timeCalls([direct, gated], CALLS)) as [number[], number[]];
+  console.log(`tools/call echo, ${CALLS} sequential calls each, direct and gateway alternating`);
   console.log(`  direct               p50 ${pct(d, 0.5).toFixed(2)} ms  p99 ${pct(d, 0.99).toFixed(2)} ms`);
   console.log(`  through the gateway  p50 ${pct(g, 0.5).toFixed(2)} ms  p99 ${pct(g, 0.99).toFixed(2)} ms`);
   console.log(`  added by Mandate     p50 ${(pct(g, 0.5) - pct(d, 0.5)).toFixed(2)} ms  p99 ${(pct(g, 0.99) - pct(d, 0.99)).toFixed(2)} ms  (ratio p50 ${(pct(g, 0.5) / pct(d, 0.5)).toFixed(1)}x)`);
