@@ -14,18 +14,23 @@ import { atMost, report, row } from './summary.ts';
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const BIN = path.resolve(import.meta.dirname, '../bin/mandate.js');
 
-/** Wall ms from spawn to exit; a non-zero exit is an error (a CLI that fails fast proves nothing). */
-function wall(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Wall ms from spawn to exit. A non-zero exit, or output without `expect`, is an error: a CLI
+ * that fails fast proves nothing.
+ */
+function wall(args: string[], env: NodeJS.ProcessEnv, expect = ''): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) => {
       const ms = performance.now() - started;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(0, 300)}`));
+      if (code === 0 && stdout.includes(expect)) resolve(ms);
+      else reject(new Error(`${args.join(' ')} exited ${code} without ${JSON.stringify(expect)}: ${(stderr || stdout).slice(0, 300)}`));
     });
   });
 }
@@ -42,14 +47,15 @@ try {
   });
   // Only what a user's shell would have: no config file found, the server named by env.
   const env = { PATH: process.env.PATH, HOME: dataDir, MANDATE_ADDR: server.url, MANDATE_TOKEN: server.adminToken, MANDATE_CONFIG: path.join(dataDir, 'none.json') };
-  const commands = {
-    'node -e 0': ['-e', '0'],
-    'mandate --help': [BIN, '--help'],
-    'mandate agent list': [BIN, 'agent', 'list'],
+  // Each with what its output must show: the usage, and the agent registered above.
+  const commands: Record<string, [string[], string]> = {
+    'node -e 0': [['-e', '0'], ''],
+    'mandate --help': [[BIN, '--help'], 'Usage'],
+    'mandate agent list': [[BIN, 'agent', 'list'], 'bench-bot'],
   };
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
-  for (const args of Object.values(commands)) await wall(args, env); // warm the file cache
-  for (let i = 0; i < RUNS; i++) for (const [name, args] of Object.entries(commands)) samples[name]!.push(await wall(args, env));
+  for (const [args, expect] of Object.values(commands)) await wall(args, env, expect); // warm the file cache
+  for (let i = 0; i < RUNS; i++) for (const [name, [args, expect]] of Object.entries(commands)) samples[name]!.push(await wall(args, env, expect));
   console.log(`CLI start, Node ${process.version}, ${os.cpus().length} CPU(s), load average ${os.loadavg()[0]!.toFixed(1)}, ${RUNS} runs each (wall ms)`);
   for (const [name, list] of Object.entries(samples)) {
     const sorted = [...list].sort((a, b) => a - b);
