@@ -13,12 +13,14 @@ import { LeafPass, type Row, verifyAuditLog } from '../src/audit/verify-log.ts';
 import type { AuditRecord } from '../src/audit/writer.ts';
 import { openStore } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
+import { atLeast, report, row, type SummaryRow } from './summary.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const WINDOW = Number(process.env.BENCH_WINDOW_MS ?? 2);
 const IN_FLIGHT = 2000;
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY = deriveCheckpointKey(Buffer.alloc(32, 5), 'bench.local');
+const summary: SummaryRow[] = [];
 
 /** A gateway decision as the enforcement point writes it (about 700 canonical bytes). */
 function record(chain: string, i: number): AuditRecord {
@@ -85,7 +87,7 @@ async function latencyRun(label: string, store: Store): Promise<void> {
   console.log(`${label.padEnd(44)} p50 ${at(0.5)} ms, p99 ${at(0.99)} ms per awaited append`);
 }
 
-async function verifyRun(label: string, store: Store): Promise<void> {
+async function verifyRun(label: string, store: Store): Promise<{ whole: number; sha: number }> {
   // The rows as verification reads them.
   const rows: Row[] = [];
   let readSeconds = Infinity;
@@ -132,20 +134,22 @@ async function verifyRun(label: string, store: Store): Promise<void> {
   console.log(`${''.padEnd(44)} ${fmt(sha)} events/s  raw SHA-256 of the same stored texts (pass = ${Math.round((100 * pass) / sha)}%)`);
   console.log(`${''.padEnd(44)} ${fmt(n / readSeconds)} events/s  reading those rows from the database`);
   console.log(`${''.padEnd(44)} ${fmt(n / whole)} events/s  verifyAuditLog end to end (read + pass + checks)`);
+  return { whole: n / whole, sha };
 }
 
 /**
  * The same rows inserted straight through better-sqlite3 with one reused prepared statement into
- * the same table and indexes, 1000 per transaction: what this machine and disk allow at all.
+ * the same table and indexes, 1000 per transaction, with the store's durability (WAL,
+ * synchronous=NORMAL): what this machine and disk allow at all.
  */
-async function sqliteFloor(source: Store): Promise<void> {
+async function sqliteFloor(source: Store): Promise<number> {
   const rows = await source.db.selectFrom('audit_events').selectAll().orderBy('leaf_index').limit(EVENTS).execute();
   const floorDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-floor-'));
   try {
     await (await openStore({ dataDir: floorDir })).close();
     const db = new Sqlite(path.join(floorDir, 'mandate.db'));
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     const columns = Object.keys(rows[0]!);
     const insert = db.prepare(`insert into audit_events (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
     const started = performance.now();
@@ -157,8 +161,41 @@ async function sqliteFloor(source: Store): Promise<void> {
     const perSecond = rows.length / ((performance.now() - started) / 1000);
     db.close();
     console.log(`${'SQLite floor: raw inserts, reused statement'.padEnd(44)} ${fmt(perSecond)} rows/s  (same table and indexes, no hashing)`);
+    return perSecond;
   } finally {
     fs.rmSync(floorDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same rows inserted into a fresh copy of the table (same indexes) in PostgreSQL, 1000 per
+ * multi-row INSERT, each statement its own durable commit: the raw insert rate through `pg`.
+ */
+async function postgresFloor(source: Store, schema: string): Promise<number> {
+  const rows = await source.db.selectFrom('audit_events').selectAll().orderBy('leaf_index').limit(EVENTS).execute();
+  const floor = `${schema}_floor`;
+  await (await openStore({ dataDir: dir, databaseUrl: PG_URL, pgSchema: floor, poolSize: 1 })).close();
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`set search_path to ${floor}`);
+    const columns = Object.keys(rows[0]!);
+    const batch = 1000;
+    const values = (n: number) =>
+      Array.from({ length: n }, (_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`).join(', ');
+    const statement = `insert into audit_events (${columns.join(', ')}) values ${values(batch)}`;
+    const started = performance.now();
+    for (let start = 0; start < rows.length; start += batch) {
+      const slice = rows.slice(start, start + batch);
+      const text = slice.length === batch ? statement : `insert into audit_events (${columns.join(', ')}) values ${values(slice.length)}`;
+      await client.query(text, slice.flatMap((r) => Object.values(r)));
+    }
+    const perSecond = rows.length / ((performance.now() - started) / 1000);
+    console.log(`${'PostgreSQL floor: raw multi-row inserts'.padEnd(44)} ${fmt(perSecond)} rows/s  (same table and indexes, no hashing)`);
+    return perSecond;
+  } finally {
+    await client.query(`drop schema if exists ${floor} cascade`).catch(() => {});
+    await client.end();
   }
 }
 
@@ -183,11 +220,16 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-audit-'));
 try {
   const sqlite = await openStore({ dataDir: dir });
   try {
-    await appendRun('SQLite, one chain', sqlite, 1);
-    await appendRun('SQLite, 100 chains', sqlite, 100);
+    const one = await appendRun('SQLite, one chain', sqlite, 1);
+    const many = await appendRun('SQLite, 100 chains', sqlite, 100);
     await latencyRun('SQLite, one awaited append at a time', sqlite);
-    await sqliteFloor(sqlite);
-    await verifyRun('SQLite, verify the whole log', sqlite);
+    const floor = await sqliteFloor(sqlite);
+    const verified = await verifyRun('SQLite, verify the whole log', sqlite);
+    summary.push(
+      row('audit appends, SQLite, one chain (vs raw inserts)', one, '/s', floor, atLeast(100_000, '/s')),
+      row('audit appends, SQLite, 100 chains (vs raw inserts)', many, '/s', floor, atLeast(100_000, '/s')),
+      row('audit verify end to end, SQLite (vs raw SHA-256)', verified.whole, '/s', verified.sha, atLeast(500_000, '/s')),
+    );
   } finally {
     await sqlite.close();
   }
@@ -201,10 +243,16 @@ if (PG_URL !== 'off') {
   try {
     store = await openStore({ dataDir: dir, databaseUrl: PG_URL, pgSchema: schema, poolSize: 4 });
     console.log('');
-    await appendRun('PostgreSQL, one chain', store, 1);
-    await appendRun('PostgreSQL, 100 chains', store, 100);
+    const one = await appendRun('PostgreSQL, one chain', store, 1);
+    const many = await appendRun('PostgreSQL, 100 chains', store, 100);
     await latencyRun('PostgreSQL, one awaited append at a time', store);
-    await verifyRun('PostgreSQL, verify the whole log', store);
+    const floor = await postgresFloor(store, schema);
+    const verified = await verifyRun('PostgreSQL, verify the whole log', store);
+    summary.push(
+      row('audit appends, PostgreSQL, one chain (vs raw inserts)', one, '/s', floor, atLeast(30_000, '/s')),
+      row('audit appends, PostgreSQL, 100 chains (vs raw inserts)', many, '/s', floor, atLeast(30_000, '/s')),
+      row('audit verify end to end, PostgreSQL (vs raw SHA-256)', verified.whole, '/s', verified.sha, atLeast(500_000, '/s')),
+    );
   } catch (error) {
     console.log(`PostgreSQL skipped: ${(error as Error).message}`);
   } finally {
@@ -216,3 +264,5 @@ if (PG_URL !== 'off') {
     );
   }
 }
+
+report(summary);

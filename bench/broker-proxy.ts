@@ -10,6 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createDpopProof, type Ed25519PublicJwk } from '../src/sdk/dpop.ts';
+import { addedAtMost, ratioAtLeast, report, row } from './summary.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -119,11 +120,14 @@ async function main() {
     console.log(`broker proxy, Node ${process.version}, ${os.cpus().length} CPU(s), load average ${os.loadavg()[0]!.toFixed(1)}, store ${server.ctx.store.dialect}, ${CONCURRENCY} concurrent, ${SECONDS} s each\n`);
     for (const warm of [direct, brokered]) await inWorker<LoadResult>({ ...warm, seconds: 1 }).then(({ worker }) => worker.terminate());
     console.log(`${'path'.padEnd(34)} ${'requests/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  server busy`);
+    const measured = new Map<Job, { rate: number; p50: number }>();
+    const unloadedDirect: Job = { ...direct, concurrency: 1 };
+    const unloadedBrokered: Job = { ...brokered, concurrency: 1 };
     const rows: Array<[string, Job]> = [
       ['direct to the upstream', direct],
       ['through the broker', brokered],
-      ['direct, 1 at a time (unloaded)', { ...direct, concurrency: 1 }],
-      ['broker, 1 at a time (unloaded)', { ...brokered, concurrency: 1 }],
+      ['direct, 1 at a time (unloaded)', unloadedDirect],
+      ['broker, 1 at a time (unloaded)', unloadedBrokered],
     ];
     for (const [label, job] of rows) {
       const elu = performance.eventLoopUtilization();
@@ -134,7 +138,13 @@ async function main() {
       const rate = (result.ok * 1000) / result.elapsedMs;
       console.log(`${label.padEnd(34)} ${fmt(rate).padStart(10)} ${fmt(percentile(sorted, 50), 2).padStart(8)} ${fmt(percentile(sorted, 99), 2).padStart(8)}  ${fmt(busy * 100)} %`);
       if (result.failed) console.log(`  ${result.failed} failed, first: ${result.firstFailure}`);
+      measured.set(job, { rate, p50: percentile(sorted, 50) });
     }
+    const at = (job: Job) => measured.get(job)!;
+    report([
+      row(`broker requests/s, ${CONCURRENCY} concurrent`, at(brokered).rate, '/s', at(direct).rate, ratioAtLeast(0.5)),
+      row('broker request p50, 1 at a time', at(unloadedBrokered).p50, 'ms', at(unloadedDirect).p50, addedAtMost(0.5, 'ms')),
+    ]);
     const events = (server.ctx.audit as { events?: unknown[] }).events?.length;
     if (events !== undefined) console.log(`\naudit events written: ${fmt(events)}`);
   } finally {

@@ -1,46 +1,77 @@
 // MCP tools/call round trip through the gateway (mandate + DPoP + governance + Cedar + durable
-// audit) versus directly to the same upstream server, in the same run; then calls/s with 50
-// concurrent clients through the gateway. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS)
+// audit) versus directly to the same upstream server on the same transport (Streamable HTTP on
+// loopback, the upstream in its own process), in the same run; then calls/s with 50 concurrent
+// clients through the gateway and directly. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS)
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pino from 'pino';
 import { loadConfig } from '../src/config/schema.ts';
 import { sha256Hex } from '../src/sdk/manifest.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { startServer } from '../src/server/serve.ts';
+import { addedAtMost, atLeast, either, ratioAtLeast, report, row } from './summary.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 300);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 50;
 const EVERYTHING = fileURLToPath(new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
+/** A free loopback port (the upstream takes its port from PORT and does not report port 0's pick). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-async function timeCalls(client: Client, n: number): Promise<number[]> {
-  const ms: number[] = [];
+/**
+ * `n` sequential calls on each client, alternating one and the other, so background load on a
+ * shared machine falls on both alike; each list comes back sorted.
+ */
+async function timeCalls(clients: Client[], n: number): Promise<number[][]> {
+  const ms = clients.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
-    ms.push(performance.now() - t);
+    for (const [k, client] of clients.entries()) {
+      const t = performance.now();
+      await client.callTool({ name: 'echo', arguments: { message: `m${i}` } });
+      ms[k]!.push(performance.now() - t);
+    }
   }
-  return ms.sort((a, b) => a - b);
+  return ms.map((list) => list.sort((a, b) => a - b));
 }
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-gw-'));
 // Rate limits off (0) so the load is measured, not throttled; every other check stays on.
 fs.writeFileSync(path.join(dataDir, 'governance.yaml'), 'rateLimits:\n  instance: { limit: 0 }\n  agent: { limit: 0 }\n  person: { limit: 0 }\nbehavior:\n  burst: { enabled: false }\n');
+const upstreamPort = await freePort();
+const upstream = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(upstreamPort) }, stdio: ['ignore', 'ignore', 'pipe'] });
+await new Promise<void>((resolve, reject) => {
+  let seen = '';
+  upstream.stderr.on('data', (chunk: Buffer) => {
+    seen += chunk.toString();
+    if (seen.includes('listening')) resolve();
+  });
+  upstream.once('exit', (code) => reject(new Error(`upstream exited ${code}: ${seen}`)));
+});
+process.once('exit', () => upstream.kill());
+const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
 const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
 try {
   const admin = (method: string, route: string, body?: unknown) =>
     fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then((r) => r.json() as Promise<Record<string, unknown>>);
   const code = sha256Hex('bench');
   await admin('POST', '/v1/agents', { id: 'bench-bot', name: 'Bench', owner: 'alice@example.com', roles: ['operator'], code_hashes: [code], toolset: ['tool:everything/*'], default_budget: 1e12 });
-  await admin('POST', '/v1/servers', { name: 'everything', transport: 'stdio', command: [process.execPath, EVERYTHING] });
+  await admin('POST', '/v1/servers', { name: 'everything', transport: 'http', url: upstreamUrl });
   const join = await admin('POST', '/v1/agents/bench-bot/join-tokens', { uses: 1 });
   const runtime = await AgentRuntime.bootstrap(server.url, { agent_id: 'bench-bot', join_token: String(join.token), code_hash: code, environment: 'dev' });
   const person = await admin('POST', '/v1/users/token', { subject: 'alice@example.com' });
@@ -48,43 +79,57 @@ try {
   const mandate = await runtime.obtainMandate({ subjectToken: String(person.token), scope: 'tool:everything/echo', resource, task: { budget: 1e12 } });
 
   const direct = new Client({ name: 'direct', version: '1' });
-  await direct.connect(new StdioClientTransport({ command: process.execPath, args: [EVERYTHING], env: getDefaultEnvironment(), stderr: 'ignore' }));
+  await direct.connect(new StreamableHTTPClientTransport(new URL(upstreamUrl)));
   const gated = new Client({ name: 'gated', version: '1' });
   await gated.connect(new StreamableHTTPClientTransport(new URL(resource), { fetch: runtime.fetchWith(mandate) }));
-  await timeCalls(direct, 30);
-  await timeCalls(gated, 30);
-  const d = await timeCalls(direct, CALLS);
-  const g = await timeCalls(gated, CALLS);
-  console.log(`tools/call echo, ${CALLS} sequential calls`);
-  console.log(`  direct (stdio)       p50 ${pct(d, 0.5).toFixed(2)} ms  p99 ${pct(d, 0.99).toFixed(2)} ms`);
+  await timeCalls([direct, gated], 30);
+  const [d, g] = (await timeCalls([direct, gated], CALLS)) as [number[], number[]];
+  console.log(`tools/call echo, ${CALLS} sequential calls each, direct and gateway alternating`);
+  console.log(`  direct               p50 ${pct(d, 0.5).toFixed(2)} ms  p99 ${pct(d, 0.99).toFixed(2)} ms`);
   console.log(`  through the gateway  p50 ${pct(g, 0.5).toFixed(2)} ms  p99 ${pct(g, 0.99).toFixed(2)} ms`);
   console.log(`  added by Mandate     p50 ${(pct(g, 0.5) - pct(d, 0.5)).toFixed(2)} ms  p99 ${(pct(g, 0.99) - pct(d, 0.99)).toFixed(2)} ms  (ratio p50 ${(pct(g, 0.5) / pct(d, 0.5)).toFixed(1)}x)`);
   await direct.close();
 
-  const clients = await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      const c = new Client({ name: 'load', version: '1' });
-      await c.connect(new StreamableHTTPClientTransport(new URL(resource), { fetch: runtime.fetchWith(mandate) }));
-      return c;
-    }),
-  );
-  let done = 0;
-  let failed = 0;
-  const until = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    clients.map(async (c) => {
-      while (performance.now() < until) {
-        const r = await c.callTool({ name: 'echo', arguments: { message: 'x' } }).catch(() => ({ isError: true }));
-        if (r.isError) failed++;
-        else done++;
-      }
-    }),
-  );
-  const secs = (performance.now() - started) / 1000;
-  console.log(`${CONCURRENCY} concurrent clients through the gateway: ${(done / secs).toFixed(0)} calls/s (${failed} refused or failed) over ${secs.toFixed(1)} s`);
-  await Promise.all([...clients, gated].map((c) => c.close()));
+  /** Calls/s with CONCURRENCY clients, each its own MCP session, for SECONDS. */
+  const throughput = async (open: () => Promise<Client>) => {
+    const clients = await Promise.all(Array.from({ length: CONCURRENCY }, open));
+    for (const c of clients) await c.callTool({ name: 'echo', arguments: { message: 'warm' } });
+    let done = 0;
+    let failed = 0;
+    const started = performance.now();
+    const until = started + SECONDS * 1000;
+    await Promise.all(
+      clients.map(async (c) => {
+        while (performance.now() < until) {
+          const r = await c.callTool({ name: 'echo', arguments: { message: 'x' } }).catch(() => ({ isError: true }));
+          if (r.isError) failed++;
+          else done++;
+        }
+      }),
+    );
+    const secs = (performance.now() - started) / 1000;
+    await Promise.all(clients.map((c) => c.close()));
+    return { rate: done / secs, failed, secs };
+  };
+  const connect = (url: string, fetchWith?: typeof fetch) => async () => {
+    const c = new Client({ name: 'load', version: '1' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(url), fetchWith ? { fetch: fetchWith } : {}));
+    return c;
+  };
+  const directLoad = await throughput(connect(upstreamUrl));
+  const gatedLoad = await throughput(connect(resource, runtime.fetchWith(mandate)));
+  console.log(`${CONCURRENCY} concurrent clients, ${SECONDS} s each`);
+  console.log(`  direct               ${directLoad.rate.toFixed(0)} calls/s (${directLoad.failed} failed)`);
+  console.log(`  through the gateway  ${gatedLoad.rate.toFixed(0)} calls/s (${gatedLoad.failed} refused or failed)`);
+  await gated.close();
+
+  report([
+    row('gateway MCP tools/call p50, sequential', pct(g, 0.5), 'ms', pct(d, 0.5), addedAtMost(0.5, 'ms')),
+    row('gateway MCP tools/call p99, sequential', pct(g, 0.99), 'ms', pct(d, 0.99), addedAtMost(2, 'ms')),
+    row(`gateway MCP tools/call, ${CONCURRENCY} clients`, gatedLoad.rate, '/s', directLoad.rate, either(atLeast(4000, '/s'), ratioAtLeast(0.5))),
+  ]);
 } finally {
   await server.close();
+  upstream.kill();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

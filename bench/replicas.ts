@@ -15,6 +15,7 @@ import pg from 'pg';
 import { sha256Hex } from '../src/sdk/manifest.ts';
 import { AgentRuntime, type Mandate } from '../src/sdk/runtime.ts';
 import { adminApi, adminTokenOf, brokerCall, clusterEnv, mandateAt as mandateFrom, PUBLIC, type Replica, signedFetch, startReplica, stopReplica } from '../test/replicas.kit.ts';
+import { atMost, report, row } from './summary.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
@@ -70,6 +71,7 @@ try {
   const lastAcceptedStart: number[] = [];
   const afterAnswer: number[] = [];
   let probes = 0;
+  const probeMs: number[] = [];
   for (let i = 0; i < REVOCATIONS; i++) {
     const m = await mandateAt(a, 'http:api:*:/**', `${PUBLIC}/broker/api`);
     if ((await probe(b, m)) !== 200) throw new Error('warm-up call refused');
@@ -81,6 +83,7 @@ try {
         const started = performance.now();
         const status = await probe(b, m);
         probes++;
+        probeMs.push(performance.now() - started);
         if (status === 401) refusedAt = Math.min(refusedAt, performance.now());
         else if (status === 200) acceptedStart = Math.max(acceptedStart, started);
         else throw new Error(`probe answered ${status}`);
@@ -97,12 +100,13 @@ try {
     lastAcceptedStart.push(Math.max(0, acceptedStart - t0));
     afterAnswer.push(refusedAt - t1);
   }
-  for (const list of [firstRefusal, lastAcceptedStart, afterAnswer]) list.sort((x, y) => x - y);
+  for (const list of [firstRefusal, lastAcceptedStart, afterAnswer, probeMs]) list.sort((x, y) => x - y);
   const line = (label: string, list: number[]) => `  ${label.padEnd(44)} p50 ${pct(list, 0.5).toFixed(2)} ms  p99 ${pct(list, 0.99).toFixed(2)} ms  max ${list.at(-1)!.toFixed(2)} ms`;
   console.log(`revocation on A → refusal on B, ${REVOCATIONS} revocations, ${PROBERS} prober(s) calling B throughout (${probes} probe calls)`);
-  console.log(`${line('first refusal on B, from sending the revoke', firstRefusal)}  (target p99 ≤ 100 ms)`);
+  console.log(`${line('first refusal on B, from sending the revoke', firstRefusal)}  (target p99 ≤ 25 ms)`);
   console.log(line('last call B accepted began, after sending', lastAcceptedStart));
   console.log(line("first refusal on B, after A's answer", afterAnswer));
+  console.log(line('one probe call on B (the resolution)', probeMs));
 
   // 2. Gateway throughput with 1 and 2 replicas, the same clients.
   const mcp = await mandateAt(a, 'tool:everything/echo', `${PUBLIC}/mcp/everything`);
@@ -136,6 +140,11 @@ try {
   console.log(`gateway tools/call, ${CLIENTS} concurrent clients for ${SECONDS} s each, on ${os.cpus().length} cores shared by the replicas, PostgreSQL and the load`);
   console.log(`  1 replica    ${one.rate.toFixed(0)} calls/s (${one.failed} failed)`);
   console.log(`  2 replicas   ${two.rate.toFixed(0)} calls/s (${two.failed} failed)  ratio ${(two.rate / one.rate).toFixed(2)}x`);
+  // The baseline of the revocation row is one probe call's p50: the measurement cannot resolve finer.
+  report([
+    row('revocation on A seen on B, p99 (vs one probe call p50)', pct(firstRefusal, 0.99), 'ms', pct(probeMs, 0.5), atMost(25, 'ms')),
+    row(`gateway tools/call, ${CLIENTS} clients, 2 replicas vs 1, context`, two.rate, '/s', one.rate, null),
+  ]);
 } finally {
   await Promise.all(replicas.map((r) => stopReplica(r)));
   for (const r of replicas) fs.rmSync(r.dataDir, { recursive: true, force: true });

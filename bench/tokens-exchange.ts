@@ -8,12 +8,15 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { createDpopProof, type Ed25519PublicJwk } from '../src/sdk/dpop.ts';
+import { atLeast, atMost, ratioAtLeast, report, row } from './summary.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 interface LoadSpec {
   tokenUrl: string;
+  /** GET this URL instead (no proof, no body): the same server's bare HTTP round trip. */
+  bare?: string;
   htu: string;
   body: string;
   privateJwk: crypto.JsonWebKey;
@@ -44,13 +47,15 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   const deadline = start + spec.seconds * 1000;
   const loop = async () => {
     while (performance.now() < deadline) {
-      const dpop = createDpopProof({ privateKey, publicJwk: spec.publicJwk, htm: 'POST', htu: spec.htu });
+      const dpop = spec.bare ? '' : createDpopProof({ privateKey, publicJwk: spec.publicJwk, htm: 'POST', htu: spec.htu });
       const t0 = performance.now();
-      const response = await fetch(spec.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop },
-        body: spec.body,
-      });
+      const response = spec.bare
+        ? await fetch(spec.bare)
+        : await fetch(spec.tokenUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', dpop },
+            body: spec.body,
+          });
       const text = await response.text();
       latenciesMs.push(performance.now() - t0);
       if (response.status === 200) ok++;
@@ -161,6 +166,7 @@ async function main() {
       ['concurrency 1 (unloaded latency)', 1],
     ];
     let perCore = 0;
+    let loaded = { rate: Number.NaN, p99: Number.NaN };
     for (const [label, concurrency] of runs) {
       const elu = performance.eventLoopUtilization();
       const result = await runLoad(spec(concurrency, SECONDS));
@@ -172,9 +178,22 @@ async function main() {
       line('  server main thread busy', `${fmt(used * 100, 0).padStart(10)} %`);
       line('  exchanges per busy server core', `${fmt(rate / used).padStart(10)} /s`);
       line('  latency p50 / p99', `${fmt(percentile(sorted, 50), 2).padStart(10)} / ${fmt(percentile(sorted, 99), 2)} ms`);
-      if (concurrency === CONCURRENCY) perCore = rate / used;
+      if (concurrency === CONCURRENCY) {
+        perCore = rate / used;
+        loaded = { rate, p99: percentile(sorted, 99) };
+      }
     }
     line('ratio: exchanges per core / raw sign+verify pairs', `${fmt(perCore / raw, 3).padStart(10)}`);
+    line('ratio: exchanges / raw sign+verify pairs', `${fmt(loaded.rate / raw, 3).padStart(10)}`);
+    // The latency baseline: GET /healthz on the same server at the same concurrency (HTTP alone).
+    const bare = await runLoad({ ...spec(CONCURRENCY, Math.min(SECONDS, 2)), bare: `${server.url}/healthz` });
+    const bareP99 = percentile(bare.latenciesMs.sort((x, y) => x - y), 99);
+    line(`GET /healthz, concurrency ${CONCURRENCY}, p99 (HTTP alone)`, `${fmt(bareP99, 2).padStart(10)} ms`);
+    const summary = [
+      row(`token exchange with DPoP, ${CONCURRENCY} concurrent`, loaded.rate, '/s', raw, atLeast(2000, '/s')),
+      row(`token exchange p99, ${CONCURRENCY} concurrent (vs GET /healthz)`, loaded.p99, 'ms', bareP99, atMost(5, 'ms')),
+      row('token exchange / raw Ed25519 sign+verify pairs', loaded.rate, '/s', raw, ratioAtLeast(0.25)),
+    ];
     if (server.ctx.store.dialect === 'sqlite' && process.env.BENCH_WHAT_IF !== '0') {
       // What-if, not the shipped setting: every exchange commits twice (replay row, mandate row),
       // and with synchronous=FULL each commit waits for an fsync of the WAL.
@@ -210,6 +229,7 @@ async function main() {
       while (performance.now() - again < 2000 && i < proofs.length) await verifyPresentedMandate(server.ctx, presented(i++));
       line('  what-if synchronous=NORMAL', `${fmt(((i - from) * 1000) / (performance.now() - again)).padStart(10)} /s`);
     }
+    report(summary);
   } finally {
     await server.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { createDpopProof, generateDpopKeyPair } from '../src/sdk/dpop.ts';
 import { verifyDpopProof } from '../src/tokens/dpop.ts';
 import { signJws, verifyJws } from '../src/tokens/jws.ts';
 import { InMemoryReplayCache } from '../src/tokens/replay-cache.ts';
+import { report, row } from './summary.ts';
 
 const ROUND_MS = Number(process.env.BENCH_MS ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -95,3 +96,10 @@ verifyJws / raw verify     ${ratio('verifyJws', 'node:crypto Ed25519 verify')}
 signJws   / jose SignJWT   ${ratio('signJws', 'jose SignJWT')}
 verifyJws / jose jwtVerify ${ratio('verifyJws', 'jose jwtVerify')}
 DPoP verify / raw verify   ${ratio('verifyDpopProof (with replay cache)', 'node:crypto Ed25519 verify')}`);
+
+// No target of its own: the token hot path next to raw Ed25519, context for the exchange figures.
+report([
+  row('signJws (mandate signing), context', r.signJws!, '/s', r['node:crypto Ed25519 sign']!, null),
+  row('verifyJws (mandate verification), context', r.verifyJws!, '/s', r['node:crypto Ed25519 verify']!, null),
+  row('verifyDpopProof with replay cache, context', r['verifyDpopProof (with replay cache)']!, '/s', r['node:crypto Ed25519 verify']!, null),
+]);
