@@ -44,12 +44,28 @@ describe('bodies Mandate cannot read', () => {
     it.each([
       ['the admin API', '/v1/agents', deepObject(10_000)],
       ['a public admin endpoint', '/v1/instances', deep(10_000)],
-      ['the token endpoint', '/oauth/token', deepObject(10_000)],
       ['policy explanation', '/v1/policies/explain', deep(257)],
     ])('at %s', async (_what, route, body) => {
       const res = await server.api('POST', route, body);
       expect(res.status).toBe(400);
       expect(await readJson(res)).toMatchObject({ status: 400, code: 'ERR_JSON_TOO_DEEP' });
+    });
+
+    it.each([
+      ['the token endpoint', '/oauth/token'],
+      ['introspection', '/oauth/introspect'],
+      ['revocation', '/oauth/revoke'],
+    ])('at %s, as an RFC 6749 error (invalid_request), not a problem document', async (_what, route) => {
+      const res = await server.api('POST', route, deepObject(10_000));
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await readJson(res)).toEqual({ error: 'invalid_request', error_description: `JSON nested deeper than 256 levels is refused` });
+    });
+
+    it('malformed JSON at the token endpoint is an RFC 6749 error too', async () => {
+      const res = await server.api('POST', '/oauth/token', '{"grant_type":', { 'content-type': 'application/json' });
+      expect(res.status).toBe(400);
+      expect((await readJson(res)).error).toBe('invalid_request');
     });
 
     it('in YAML bodies too', async () => {

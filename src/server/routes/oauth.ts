@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isErrorCode } from '../../errors/catalogue.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
 import { DPOP_ALGS } from '../../tokens/dpop-key.ts';
 import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
@@ -8,9 +9,26 @@ import { TOKEN_EXCHANGE_GRANT } from '../../tokens/token-types.ts';
 import { authenticateAdminFrom } from '../access.ts';
 import type { ServerContext } from '../context.ts';
 import { tooManyFailures } from '../failure-limit.ts';
+import { toProblem } from '../problem.ts';
 
-/** OAuth endpoints (RFC 8693, 7662, 7009, 8414); errors are RFC 6749 §5.2 JSON. */
-export function oauthRoutes(app: FastifyInstance, ctx: ServerContext) {
+/**
+ * OAuth endpoints (RFC 8693, 7662, 7009, 8414); errors are RFC 6749 §5.2 JSON, also for bodies
+ * refused before a handler runs (malformed, too deep, too large, wrong media type).
+ */
+export function oauthRoutes(root: FastifyInstance, ctx: ServerContext) {
+  root.register(async (app) => {
+    app.setErrorHandler((error, _request, reply) => {
+      const p = toProblem(error);
+      const refusal = p.status < 500 && isErrorCode(p.code) ? new MandateError(p.code, p.detail) : error;
+      const { status, body } = toOAuthError(refusal, 'token_endpoint');
+      if (status >= 500) reply.log.error({ err: error }, 'OAuth endpoint failed');
+      return reply.status(status === 400 ? p.status : status).header('cache-control', 'no-store').send(body);
+    });
+    oauthEndpoints(app, ctx);
+  });
+}
+
+function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
   const oauthError = (reply: FastifyReply, error: unknown) => {
     const { status, body } = toOAuthError(error, 'token_endpoint');
     if (status >= 500) reply.log.error({ err: error }, 'token endpoint failed');
