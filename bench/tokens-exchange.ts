@@ -108,7 +108,7 @@ async function main() {
   const { AgentRuntime } = await import('../src/sdk/runtime.ts');
   const { generateDpopKeyPair } = await import('../src/sdk/dpop.ts');
   const { verifyPresentedMandate } = await import('../src/tokens/verify-request.ts');
-  const { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } = await import('../src/tokens/token-types.ts');
+  const { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } = await import('../src/jose/token-types.ts');
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-'));
   const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });

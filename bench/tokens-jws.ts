@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { createDpopProof, generateDpopKeyPair } from '../src/sdk/dpop.ts';
 import { verifyDpopProof } from '../src/tokens/dpop.ts';
-import { signJws, verifyJws } from '../src/tokens/jws.ts';
+import { signJws, verifyJws } from '../src/jose/jws.ts';
 import { InMemoryReplayCache } from '../src/tokens/replay-cache.ts';
 import { report, row } from './summary.ts';
 

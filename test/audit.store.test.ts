@@ -6,7 +6,7 @@ import { deriveCheckpointKey } from '../src/audit/checkpoint-key.ts';
 import { eventLeafHash } from '../src/audit/event.ts';
 import { latestCheckpoint, listCheckpoints, proveConsistency, proveInclusion, queryEvents } from '../src/audit/log-store.ts';
 import { verifyInclusion } from '../src/audit/merkle-proof.ts';
-import { openAuditDatabase } from '../src/audit/offline.ts';
+import { openAuditDatabase } from '../src/cli/audit-offline.ts';
 import { StoreAuditWriter } from '../src/audit/store-writer.ts';
 import { verifyAuditLog } from '../src/audit/verify-log.ts';
 import { openStore } from '../src/store/open.ts';

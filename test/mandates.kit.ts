@@ -2,7 +2,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import { expect } from 'vitest';
 import { createDpopProof, type DpopKeyPair } from '../src/sdk/dpop.ts';
 import type { AgentRuntime } from '../src/sdk/runtime.ts';
-import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../src/tokens/token-types.ts';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../src/jose/token-types.ts';
 import { readJson, type TestServer } from './harness.ts';
 
 /** What the attack tests share: forged tokens, raw token requests, and "nothing was issued". */

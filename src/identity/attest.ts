@@ -1,14 +1,25 @@
 import crypto from 'node:crypto';
-import { instanceChain, SYSTEM_CHAIN } from '../audit/writer.ts';
+import { type AuditWriter, instanceChain, SYSTEM_CHAIN } from '../audit/writer.ts';
 import { isMandateError, refusal } from '../errors.ts';
 import { findAgent } from '../registry/agents.ts';
-import type { TokenContext } from '../tokens/context.ts';
+import type { Store } from '../store/store.ts';
 import { checkManifestAgainstCard } from './card-checks.ts';
 import { issueIdentityToken } from './identity-token.ts';
 import { insertInstance } from './instances.ts';
 import { spendJoinToken } from './join-tokens.ts';
 import { verifyManifest } from './manifest.ts';
+import type { KeyRing } from './key-ring.ts';
 import { instanceSpiffeId } from './spiffe.ts';
+
+/** What attestation needs of the control plane. */
+export interface AttestContext {
+  store: Store;
+  keys: KeyRing;
+  issuer: string;
+  trustDomain: string;
+  now: () => Date;
+  audit: AuditWriter;
+}
 
 export interface Attested {
   instance_id: string;
@@ -24,7 +35,7 @@ export interface Attested {
  * is never tried twice), the agent card claim by claim, then a key not bound to another
  * instance. Every refusal names the failing claim and is audited.
  */
-export async function attestInstance(ctx: TokenContext & { trustDomain: string }, body: unknown): Promise<Attested> {
+export async function attestInstance(ctx: AttestContext, body: unknown): Promise<Attested> {
   const now = ctx.now();
   let agentId: string | undefined;
   try {

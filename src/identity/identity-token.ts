@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { signJws, type VerificationKeys, verifyJws } from '../tokens/jws.ts';
-import { IDENTITY_TOKEN_SECONDS, TYP } from '../tokens/token-types.ts';
+import { signJws, type VerificationKeys, verifyJws } from '../jose/jws.ts';
+import { IDENTITY_TOKEN_SECONDS, TYP } from '../jose/token-types.ts';
 import type { SigningKey } from './signing-keys.ts';
 
 /**

@@ -1,7 +1,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { Queryable, Store } from '../store/store.ts';
-import type { VerificationKeys } from '../tokens/jws.ts';
+import type { VerificationKeys } from '../jose/jws.ts';
 import type { MasterKey } from './master-key.ts';
 import { activeSigningKey, createSigningKey, type SigningKey } from './signing-keys.ts';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { MandateError } from '../errors.ts';
-import { importProofKey } from '../tokens/dpop-key.ts';
-import { verifyProofSignature } from '../tokens/dpop-key.ts';
-import { parseCompact } from '../tokens/jws-compact.ts';
-import { parseJsonObject } from '../tokens/strict-json.ts';
-import { TYP } from '../tokens/token-types.ts';
+import { importProofKey } from '../jose/dpop-key.ts';
+import { verifyProofSignature } from '../jose/dpop-key.ts';
+import { parseCompact } from '../jose/jws-compact.ts';
+import { parseJsonObject } from '../jose/strict-json.ts';
+import { TYP } from '../jose/token-types.ts';
 import { parseOrThrow } from '../validation.ts';
 
 /**

@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { MandateError } from '../errors.ts';
 import type { Queryable } from '../store/store.ts';
-import { signJws, verifyJws } from '../tokens/jws.ts';
-import { TYP } from '../tokens/token-types.ts';
+import { signJws, verifyJws } from '../jose/jws.ts';
+import { TYP } from '../jose/token-types.ts';
 import type { KeyRing } from './key-ring.ts';
 
 /**

@@ -1,6 +1,6 @@
 // RFC 9449 — DPoP proofs, created by an agent runtime
 import crypto, { type KeyObject } from 'node:crypto';
-import { jwkThumbprint } from '../tokens/jwk-thumbprint.ts';
+import { jwkThumbprint } from '../jose/jwk-thumbprint.ts';
 
 /** The public half of an instance key, as it travels in a proof's `jwk` header (RFC 8037 §2). */
 export interface Ed25519PublicJwk {

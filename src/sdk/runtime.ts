@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { jwkThumbprint } from '../tokens/jwk-thumbprint.ts';
+import { jwkThumbprint } from '../jose/jwk-thumbprint.ts';
 import { createDpopProof, type DpopKeyPair, generateDpopKeyPair } from './dpop.ts';
 import { type ManifestClaims, signManifest } from './manifest.ts';
 

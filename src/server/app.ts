@@ -18,7 +18,7 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { commitPolicySet, policyRoutes } from './routes/policy.ts';
-import { followChanges } from '../cluster/follow.ts';
+import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';

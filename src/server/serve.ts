@@ -17,7 +17,7 @@ import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
-import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
+import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
 import { buildApp } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { base64url } from './base64url.ts';
+import { base64url } from '../jose/base64url.ts';
 import { type VerifyDpopOptions, verifyDpopProof } from './dpop.ts';
 import { InMemoryReplayCache } from './replay-cache.ts';
 

@@ -1,11 +1,11 @@
 // RFC 9449 — DPoP proofs
 import crypto from 'node:crypto';
 import { type ErrorCode, MandateError } from '../errors.ts';
-import { DPOP_ALGS, type DpopAlg, importProofKey, verifyProofSignature } from './dpop-key.ts';
+import { DPOP_ALGS, type DpopAlg, importProofKey, verifyProofSignature } from '../jose/dpop-key.ts';
 import { htuMatches } from './dpop-htu.ts';
-import { parseCompact } from './jws-compact.ts';
+import { parseCompact } from '../jose/jws-compact.ts';
 import type { ReplayCache } from './replay-cache.ts';
-import { parseJsonObject } from './strict-json.ts';
+import { parseJsonObject } from '../jose/strict-json.ts';
 
 export const DPOP_TYP = 'dpop+jwt';
 export const DEFAULT_PROOF_MAX_AGE_SECONDS = 60;

@@ -1,6 +1,6 @@
 // RFC 9068 — JWT profile for OAuth 2.0 access tokens: the claims of a mandate
-import { type VerificationKeys, verifyJws } from './jws.ts';
-import { TYP } from './token-types.ts';
+import { type VerificationKeys, verifyJws } from '../jose/jws.ts';
+import { TYP } from '../jose/token-types.ts';
 
 /** One hop of the delegation chain (RFC 8693 §4.1): the current actor, with prior actors nested. */
 export interface ActClaim {

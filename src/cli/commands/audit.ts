@@ -91,7 +91,7 @@ const filterEntries = (opts: FilterOpts): Array<[string, string]> =>
 const isOffline = (opts: OfflineOpts) => Boolean(opts.dataDir || opts.databaseUrl || opts.offline);
 
 async function openOffline(opts: OfflineOpts) {
-  const { openAuditDatabase } = await import('../../audit/offline.ts');
+  const { openAuditDatabase } = await import('../audit-offline.ts');
   const databaseUrl = opts.databaseUrl ?? (opts.dataDir ? undefined : process.env.MANDATE_DATABASE_URL);
   const dataDir = opts.dataDir ?? process.env.MANDATE_DATA_DIR ?? '.mandate';
   return { ...(await openAuditDatabase({ dataDir, databaseUrl })), dataDir };
@@ -166,7 +166,7 @@ export function auditCommand(program: Command) {
     let report: VerifyReport;
     if (isOffline(opts)) {
       const { verifyAuditLog } = await import('../../audit/verify-log.ts');
-      const { trustedCheckpointKeys } = await import('../../audit/offline.ts');
+      const { trustedCheckpointKeys } = await import('../audit-offline.ts');
       const store = await openOffline(opts);
       try {
         const keys = await trustedCheckpointKeys(store.db, { vkeys, dataDir: store.dataDir });

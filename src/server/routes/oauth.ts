@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isErrorCode } from '../../errors/catalogue.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
-import { DPOP_ALGS } from '../../tokens/dpop-key.ts';
+import { DPOP_ALGS } from '../../jose/dpop-key.ts';
 import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
 import { toOAuthError } from '../../tokens/oauth-errors.ts';
 import { introspect, revokeToken } from '../../tokens/introspection.ts';
-import { TOKEN_EXCHANGE_GRANT } from '../../tokens/token-types.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../../jose/token-types.ts';
 import { authenticateAdminFrom } from '../access.ts';
 import type { ServerContext } from '../context.ts';
 import { tooManyFailures } from '../failure-limit.ts';

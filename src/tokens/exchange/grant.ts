@@ -3,7 +3,7 @@ import { type ErrorCode, MandateError } from '../../errors.ts';
 import { findAgent } from '../../registry/agents.ts';
 import type { TokenContext } from '../context.ts';
 import { formatScope, formatScopeItem, intersect, parseScope, type ScopeItem } from '../scope.ts';
-import { DEFAULT_MANDATE_SECONDS } from '../token-types.ts';
+import { DEFAULT_MANDATE_SECONDS } from '../../jose/token-types.ts';
 import type { Actor, Subject } from './parties.ts';
 import type { ExchangeRequest } from './request.ts';
 

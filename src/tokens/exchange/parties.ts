@@ -10,7 +10,7 @@ import type { TokenContext } from '../context.ts';
 import { type MandateClaims, verifyMandateJwt } from '../mandate.ts';
 import { mandateStanding } from '../revocation.ts';
 import { agentSuspended } from '../verify-request.ts';
-import { TYP } from '../token-types.ts';
+import { TYP } from '../../jose/token-types.ts';
 
 export interface Actor {
   instance: Instance;

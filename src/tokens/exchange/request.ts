@@ -1,7 +1,7 @@
 // RFC 8693 §2.1 — token exchange request parameters
 import { z } from 'zod';
 import { MandateError } from '../../errors.ts';
-import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../token-types.ts';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../../jose/token-types.ts';
 
 const MAX_TOKEN = 8 * 1024;
 const one = (v: unknown) => (Array.isArray(v) ? v : [v]);

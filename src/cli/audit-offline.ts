@@ -8,8 +8,8 @@ import { loadMasterKey } from '../identity/master-key.ts';
 import { quietPool } from '../store/open.ts';
 import type { Database } from '../store/schema.ts';
 import { getSetting } from '../store/settings.ts';
-import { auditOrigin, deriveCheckpointKey, verifiersFrom } from './checkpoint-key.ts';
-import type { NoteVerifier } from './note.ts';
+import { auditOrigin, deriveCheckpointKey, verifiersFrom } from '../audit/checkpoint-key.ts';
+import type { NoteVerifier } from '../audit/note.ts';
 
 export interface AuditDatabase {
   db: Kysely<Database>;

@@ -5,10 +5,10 @@ import type { KeyRing } from '../identity/key-ring.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import { loadStoredPolicySet, runningPolicySet } from '../policy/stored.ts';
 import type { Store } from '../store/store.ts';
-import type { Change } from './changes.ts';
-import type { ChangeFeed } from './feed.ts';
-import type { StandingCache } from './standing-cache.ts';
-import type { FollowedCache } from './followed-cache.ts';
+import type { Change } from '../cluster/changes.ts';
+import type { ChangeFeed } from '../cluster/feed.ts';
+import type { StandingCache } from '../cluster/standing-cache.ts';
+import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 
