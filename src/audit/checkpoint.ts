@@ -79,12 +79,10 @@ export function assertConsistent(older: Checkpoint, newer: Checkpoint, proof: re
     throw new MandateError('ERR_CHECKPOINT_FORK', `two roots signed for size ${older.size}`);
   }
   if (newer.size < older.size) {
-    throw new MandateError('ERR_CHECKPOINT_ROLLBACK', `log shrank from ${older.size} to ${newer.size}`, {
-    });
+    throw new MandateError('ERR_CHECKPOINT_ROLLBACK', `log shrank from ${older.size} to ${newer.size}`);
   }
   if (!verifyConsistency(older.size, newer.size, older.rootHash, newer.rootHash, proof)) {
-    throw new MandateError('ERR_CHECKPOINT_INCONSISTENT', `size ${newer.size} does not extend size ${older.size}`, {
-    });
+    throw new MandateError('ERR_CHECKPOINT_INCONSISTENT', `size ${newer.size} does not extend size ${older.size}`);
   }
 }
 

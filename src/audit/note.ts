@@ -100,8 +100,7 @@ export function openNote(note: string, trusted: readonly NoteVerifier[]): { text
     const key = known.find((k) => k.name === sig.name && k.keyId === sig.keyId);
     if (!key) continue;
     if (!verify(null, Buffer.from(text), key.publicKey, sig.signature)) {
-      throw new MandateError('ERR_NOTE_SIGNATURE_INVALID', `signature by ${key.name} does not verify`, {
-      });
+      throw new MandateError('ERR_NOTE_SIGNATURE_INVALID', `signature by ${key.name} does not verify`);
     }
     signedBy.push(key.name);
   }

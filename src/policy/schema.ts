@@ -46,13 +46,11 @@ export function loadSchema(text: string = bundledSchemaText()): Schema {
   const answer = schemaToJson(text);
   if (answer.type === 'failure') {
     const reasons = answer.errors.map((e) => e.message).join('; ');
-    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`, {
-    });
+    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema does not parse: ${reasons}`);
   }
   const namespace = answer.json[NAMESPACE];
   if (namespace === undefined) {
-    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema has no \`${NAMESPACE}\` namespace`, {
-    });
+    throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema has no \`${NAMESPACE}\` namespace`);
   }
   const actionsJson = namespace.actions as Record<string, ActionJson>;
   const parentsOf = (name: string) => (actionsJson[name]?.memberOf ?? []).map((m) => m.id);

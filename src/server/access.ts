@@ -64,10 +64,7 @@ export function adminGuard(ctx: ServerContext) {
     if (!approverReading && !allowed[access].includes(principal.role)) {
       throw new MandateError(
         'ERR_FORBIDDEN',
-        `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`,
-        {
-        },
-      );
+        `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`);
     }
     request.admin = principal;
   };
