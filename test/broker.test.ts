@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAuditEvent } from '../src/audit/event.ts';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
 import { CODE_HASH, bootstrap, personToken, register } from './fixtures.ts';
 import { readJson, startTestServer, type TestServer } from './harness.ts';
@@ -314,5 +315,9 @@ describe('the credential broker in front of a real HTTP API', () => {
     expect(body).not.toContain(SECRET);
     const results = server.audit.events.filter((e) => e.type === 'http.result' && e.status === 'failure').map((e) => e.denial_reason);
     expect(results).toEqual(expect.arrayContaining(['ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_TOO_LARGE', 'ERR_UPSTREAM_HTTP_STATUS', 'ERR_UPSTREAM_UNAVAILABLE']));
+    // The upstream's status is kept on the event, and the event stays a valid one (verify, export, import).
+    const httpError = server.audit.events.find((e) => e.type === 'http.result' && e.denial_reason === 'ERR_UPSTREAM_HTTP_STATUS');
+    expect(httpError?.data).toMatchObject({ upstream_status: 404 });
+    expect(() => parseAuditEvent(httpError)).not.toThrow();
   });
 });

@@ -64,6 +64,8 @@ export const auditEventSchema = z.strictObject({
       bytes: z.int().min(0).optional(),
       /** The HTTP method of a broker call (`http.*` events). */
       method: z.string().regex(/^[A-Z]{1,20}$/).optional(),
+      /** The upstream's HTTP status when it answered with an error (`http.result`, `ERR_UPSTREAM_HTTP_STATUS`). */
+      upstream_status: z.int().min(100).max(599).optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),
