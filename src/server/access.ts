@@ -1,30 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isMandateError, MandateError } from '../errors.ts';
-import { type AdminPrincipal, type AdminRole, authenticateAdmin } from './admin-tokens.ts';
+import { SYSTEM_CHAIN } from '../audit/writer.ts';
+import { adminRouteOf } from './admin-routes.ts';
+import { type AdminPrincipal, authenticateAdmin } from './admin-tokens.ts';
 import type { ServerContext } from './context.ts';
-
-/**
- * Who may call which admin route. A route declares its access class in `config.access`;
- * otherwise reads are `read` and everything else `write`.
- *   read    admin, auditor (and approver under /v1/approvals)
- *   write   admin
- *   approve admin, approver
- *   public  no admin token: the route authenticates its caller itself (agent runtimes)
- */
-export type AccessClass = 'read' | 'write' | 'approve' | 'public';
-
-const allowed: Record<Exclude<AccessClass, 'public'>, readonly AdminRole[]> = {
-  read: ['admin', 'auditor'],
-  write: ['admin'],
-  approve: ['admin', 'approver'],
-};
 
 declare module 'fastify' {
   interface FastifyRequest {
     admin?: AdminPrincipal;
-  }
-  interface FastifyContextConfig {
-    access?: AccessClass;
   }
 }
 
@@ -54,17 +37,31 @@ export async function authenticateAdminFrom(ctx: Pick<ServerContext, 'store' | '
   }
 }
 
+/**
+ * Who may call which admin route: the roles `ADMIN_ROUTES` gives it, nobody else. A refusal is a
+ * 403 `ERR_FORBIDDEN` and leaves an `admin.access_refused` event in the system chain. A route
+ * missing from the table is refused to everyone (a test keeps the table complete).
+ */
 export function adminGuard(ctx: ServerContext) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.config.access === 'public') return;
+    const rule = adminRouteOf(request.method === 'HEAD' ? 'GET' : request.method, request.routeOptions.url);
+    if (rule?.roles === 'public') return;
     const principal = await authenticateAdminFrom(ctx, request, reply);
-    const access = request.routeOptions.config.access ?? (request.method === 'GET' ? 'read' : 'write');
-    // Approvers read the approvals they act on.
-    const approverReading = principal.role === 'approver' && access === 'read' && (request.routeOptions.url ?? '').startsWith('/v1/approvals');
-    if (!approverReading && !allowed[access].includes(principal.role)) {
-      throw new MandateError(
-        'ERR_FORBIDDEN',
-        `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`);
+    // An unknown path is a 404 for an authenticated caller, not a refusal.
+    if (request.routeOptions.url === undefined) return;
+    if (!rule || !rule.roles.includes(principal.role)) {
+      await ctx.audit.append({
+        chain: SYSTEM_CHAIN,
+        type: 'admin.access_refused',
+        actor: { instance: null, agent: null, person: principal.name, delegation: [] },
+        action: `${request.method} ${request.routeOptions.url}`,
+        resource: request.url.split('?')[0]!,
+        status: 'failure',
+        decision: 'deny',
+        denial_reason: 'ERR_FORBIDDEN',
+        reasons: { message: `role ${principal.role}` },
+      });
+      throw new MandateError('ERR_FORBIDDEN', `role ${principal.role} may not ${request.method} ${request.routeOptions.url}`);
     }
     request.admin = principal;
   };

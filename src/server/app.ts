@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { refusal } from '../errors.ts';
 import { adminGuard } from './access.ts';
+import { registerAdminAudit } from './admin-audit.ts';
 import type { ServerContext } from './context.ts';
 import { registerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
@@ -80,6 +81,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
     reply.header('cache-control', 'no-store');
     if (request.url.startsWith('/v1/') && request.url !== '/v1/openapi.json') await guard(request, reply);
   });
+  registerAdminAudit(app, ctx);
 
   registerMetrics(app);
   healthRoutes(app, ctx);

@@ -93,7 +93,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
     return reply.send(Readable.from(lines));
   });
 
-  app.get('/v1/audit/checkpoints', { config: { access: 'public' } }, async (request) => {
+  app.get('/v1/audit/checkpoints', async (request) => {
     const { limit, before } = parseOrThrow(checkpointsQuery, request.query, 'query');
     const { origin, vkey } = checkpointKey();
     const head = await readHead(ctx.store.db);
@@ -101,7 +101,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
   });
 
   // The latest signed checkpoint alone, as witnesses fetch it (C2SP tlog-checkpoint text).
-  app.get('/v1/audit/checkpoint', { config: { access: 'public' } }, async (_request, reply) => {
+  app.get('/v1/audit/checkpoint', async (_request, reply) => {
     const latest = await latestCheckpoint(ctx.store.db);
     if (!latest) throw refusal('ERR_AUDIT_NO_CHECKPOINT', 'no checkpoint has been signed yet');
     return reply.type('text/plain; charset=utf-8').send(latest.note);
@@ -128,7 +128,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
     return verify(ctx, checkpointKey(), { chain: query.chain, deep });
   });
 
-  app.post('/v1/audit/verify', { config: { access: 'read' } }, async (request) => {
+  app.post('/v1/audit/verify', async (request) => {
     const body = parseOrThrow(verifyBody, request.body ?? {}, 'verify request');
     return verify(ctx, checkpointKey(), { chain: body.chain, deep: body.deep ?? false, saved: body.checkpoints ?? [] });
   });
@@ -141,7 +141,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
     await ctx.audit.append({
       chain: SYSTEM_CHAIN,
       type: 'admin.digest_computed',
-      actor: { instance: null, agent: null, person: null, delegation: [] },
+      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
       action: 'audit:digest',
       resource: digest,
       status: 'success',

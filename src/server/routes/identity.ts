@@ -39,13 +39,13 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   });
 
   // Called by agent runtimes, authenticated by the join token and the manifest signature.
-  app.post('/v1/instances', { config: { access: 'public' } }, async (request, reply) => {
+  app.post('/v1/instances', async (request, reply) => {
     reply.status(201);
     return attestInstance(ctx, request.body);
   });
 
   // Renewal needs only possession of the instance key: a DPoP proof for this URL signed by it.
-  app.post('/v1/instances/:id/token', { config: { access: 'public' } }, async (request) => {
+  app.post('/v1/instances/:id/token', async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const proof = request.headers.dpop;
     const instance = await getInstance(ctx.store.db, id).catch(() => undefined);

@@ -77,7 +77,7 @@ async function registeredCard(ctx: ServerContext, id: unknown): Promise<AgentCar
  * running set), and explain.
  */
 export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
-  app.post('/v1/authorize', { config: { access: 'read' } }, async (request) => {
+  app.post('/v1/authorize', async (request) => {
     checkRequestIdentifiers(request.body);
     const facts = await registeredCard(ctx, (request.body as { subject?: { id?: unknown } } | null)?.subject?.id);
     return toAuthZen(authorizeAuthZen(ctx.authorizer, request.body, () => facts));
@@ -118,7 +118,7 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
   });
 
   // The same inputs as /v1/authorize: the registry's card, never the card facts the caller sent.
-  app.post('/v1/policies/explain', { config: { access: 'read' } }, async (request) => {
+  app.post('/v1/policies/explain', async (request) => {
     checkRequestIdentifiers(request.body);
     const body = request.body as { subject?: { id?: unknown }; principal?: { agent?: { id?: unknown } } } | null;
     const facts = await registeredCard(ctx, body?.subject ? body.subject.id : body?.principal?.agent?.id);

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ROUTES } from '../src/server/admin-routes.ts';
+import { type AdminRole, createAdminToken } from '../src/server/admin-tokens.ts';
+import { CODE_HASH, bootstrap } from './fixtures.ts';
+import { addEverything, agentSession, closeSessions, operatorCard, refusalMeta } from './governance.kit.ts';
+import { readJson, startTestServer, type TestServer } from './harness.ts';
+
+const ROLES: AdminRole[] = ['admin', 'auditor', 'approver'];
+const LONG = 'trigger-long-running-operation';
+/** A concrete path for a route pattern: every parameter gets a name that exists nowhere. */
+const pathOf = (url: string) => url.replace(/:([a-z]+)/g, (_m, name: string) => (name === 'id' && url.startsWith('/v1/approvals') ? 'apr_0000000000000000' : `no-such-${name}`));
+
+describe('admin routes: roles and the trail, from one table', () => {
+  let server: TestServer;
+  const tokens: Partial<Record<AdminRole, string>> = {};
+  const as = (role: AdminRole) => ({ authorization: `Bearer ${tokens[role]}` });
+
+  beforeAll(async () => {
+    server = await startTestServer('sqlite');
+    for (const role of ROLES) tokens[role] = (await createAdminToken(server.ctx.store.db, { name: `${role}@example.com`, role, now: new Date() })).token;
+  });
+  afterAll(async () => {
+    await closeSessions();
+    await server.close();
+  });
+
+  it('declares every registered /v1 route, and only those', () => {
+    const registered = new Set(server.app.registeredRoutes.filter((r) => r.url.startsWith('/v1/') && r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`));
+    expect([...registered].filter((route) => !(route in ADMIN_ROUTES))).toEqual([]);
+    expect(Object.keys(ADMIN_ROUTES).filter((route) => !registered.has(route))).toEqual([]);
+  });
+
+  it('gives every mutating route that is not public an event in the trail', () => {
+    const silent = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => !route.startsWith('GET ') && rule.roles !== 'public' && !rule.event && !rule.unaudited && !rule.roles.includes('auditor'));
+    expect(silent.map(([route]) => route)).toEqual([]);
+  });
+
+  // Every route against every role: allowed ones get past the guard (whatever the handler then
+  // says of the made-up names), refused ones get 403 ERR_FORBIDDEN and an audited refusal.
+  it.each(Object.entries(ADMIN_ROUTES).filter(([, rule]) => rule.roles !== 'public'))('%s: only its roles get through', async (route) => {
+    const [method, url] = route.split(' ') as [string, string];
+    const rule = ADMIN_ROUTES[route]!;
+    for (const role of ROLES) {
+      const before = server.audit.events.length;
+      const res = await server.api(method, pathOf(url), method === 'GET' || method === 'DELETE' ? undefined : {}, as(role));
+      const body = res.status === 403 ? await readJson(res) : undefined;
+      if ((rule.roles as readonly string[]).includes(role)) {
+        expect(body?.code, `${role} ${route}`).not.toBe('ERR_FORBIDDEN');
+      } else {
+        expect(res.status, `${role} ${route}`).toBe(403);
+        expect(body).toMatchObject({ code: 'ERR_FORBIDDEN' });
+        expect(server.audit.events.slice(before)).toEqual([
+          expect.objectContaining({ chain: 'system', type: 'admin.access_refused', status: 'failure', denial_reason: 'ERR_FORBIDDEN', actor: expect.objectContaining({ person: `${role}@example.com` }), action: route }),
+        ]);
+      }
+    }
+    const anonymous = await server.api(method, pathOf(url), undefined, { authorization: 'Bearer mdt_not-a-token' });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('walks every mutating route and finds its event, with the operator as actor and no secret value', async () => {
+    const seen = new Set<string>();
+    const expectEvent = async (method: string, path: string, body: unknown, route: string, expectStatus?: number) => {
+      const before = server.audit.events.length;
+      const res = await server.api(method, path, body);
+      if (expectStatus !== undefined) expect(res.status, `${route}: ${await res.clone().text()}`).toBe(expectStatus);
+      else expect(res.status, `${route}: ${await res.clone().text()}`).toBeLessThan(300);
+      const type = ADMIN_ROUTES[route]!.event!.type;
+      expect(server.audit.events.slice(before).filter((e) => e.type === type && e.chain === 'system'), route).toHaveLength(1);
+      seen.add(route);
+      return res;
+    };
+    const card = { id: 'walker', name: 'Walker', owner: 'alice@example.com', code_hashes: [CODE_HASH], toolset: ['tool:everything/*'] };
+    await expectEvent('POST', '/v1/agents', card, 'POST /v1/agents', 201);
+    await expectEvent('PUT', '/v1/agents', [{ ...card, purpose: 'walks the routes' }], 'PUT /v1/agents');
+    await expectEvent('POST', '/v1/agents/walker/suspend', {}, 'POST /v1/agents/:id/suspend');
+    await expectEvent('POST', '/v1/agents/walker/resume', {}, 'POST /v1/agents/:id/resume');
+    await expectEvent('POST', '/v1/agents/walker/join-tokens', {}, 'POST /v1/agents/:id/join-tokens', 201);
+    await expectEvent('POST', '/v1/users/token', { subject: 'alice@example.com' }, 'POST /v1/users/token');
+    const runtime = await bootstrap(server, 'walker', { environment: 'dev' });
+    await expectEvent('POST', `/v1/instances/${runtime.instanceId}/revoke`, {}, 'POST /v1/instances/:id/revoke');
+    await expectEvent('POST', '/v1/keys/rotate', {}, 'POST /v1/keys/rotate');
+    const { keys } = await readJson(await server.api('GET', '/.well-known/jwks.json'));
+    await expectEvent('POST', `/v1/keys/${keys.at(-1).kid}/revoke`, {}, 'POST /v1/keys/:kid/revoke');
+    const running = await readJson(await server.api('GET', '/v1/policies?files=true'));
+    await expectEvent('PUT', '/v1/policies', { files: running.files }, 'PUT /v1/policies');
+    await expectEvent('POST', '/v1/audit/digest', { value: { any: 'thing' } }, 'POST /v1/audit/digest');
+
+    await expectEvent('PUT', '/v1/secrets/walk_token', { value: 'sk-walk-0123456789abcdef' }, 'PUT /v1/secrets/:name');
+    await addEverything(server);
+    seen.add('POST /v1/servers');
+    expect(server.audit.events.some((e) => e.type === 'admin.server_added' && e.resource === '/v1/servers')).toBe(true);
+    await expectEvent('PUT', '/v1/servers/everything', { transport: 'stdio', command: [process.execPath, '--version'] }, 'PUT /v1/servers/:name');
+    await expectEvent('DELETE', '/v1/servers/everything', undefined, 'DELETE /v1/servers/:name', 204);
+    await expectEvent('POST', '/v1/connections', { name: 'walk', base_url: 'https://api.example.com/', inject: ['header:authorization=Bearer {{secret:walk_token}}'], allow: ['GET /**'] }, 'POST /v1/connections', 201);
+    await expectEvent('PUT', '/v1/connections/walk', { base_url: 'https://api.example.com/', inject: ['header:authorization=Bearer {{secret:walk_token}}'], allow: ['GET /v2/**'] }, 'PUT /v1/connections/:name');
+    await expectEvent('DELETE', '/v1/connections/walk', undefined, 'DELETE /v1/connections/:name', 204);
+    await expectEvent('DELETE', '/v1/secrets/walk_token', undefined, 'DELETE /v1/secrets/:name', 204);
+    await expectEvent('POST', '/v1/broker/sweep', {}, 'POST /v1/broker/sweep');
+
+    // A held call, approved and denied by an approver.
+    await addEverything(server, { [LONG]: { high_impact: true } });
+    const agent = await agentSession(server, operatorCard('deployer', [LONG]));
+    for (const [action, route] of [['approve', 'POST /v1/approvals/:id/approve'], ['deny', 'POST /v1/approvals/:id/deny']] as const) {
+      const held = refusalMeta(await agent.call(LONG, { duration: 0.1, steps: 1, note: action }))!.approval!;
+      const before = server.audit.events.length;
+      const res = await server.api('POST', `/v1/approvals/${held.id}/${action}`, {}, as('approver'));
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(server.audit.events.slice(before).filter((e) => e.type === ADMIN_ROUTES[route]!.event!.type && e.actor.person === 'approver@example.com')).toHaveLength(1);
+      seen.add(route);
+    }
+    await expectEvent('POST', '/v1/agents/walker/retire', {}, 'POST /v1/agents/:id/retire');
+
+    // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there).
+    const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && route !== 'POST /v1/servers/:name/tools/:tool/approve').map(([route]) => route);
+    expect(mutating.filter((route) => !seen.has(route))).toEqual([]);
+
+    const adminEvents = server.audit.events.filter((e) => e.chain === 'system' && e.type.startsWith('admin.') && e.type !== 'admin.access_refused');
+    expect(adminEvents.filter((e) => e.actor.person === null).map((e) => e.type)).toEqual([]);
+    expect(JSON.stringify(server.audit.events)).not.toContain('sk-walk-0123456789abcdef');
+    expect(adminEvents.find((e) => e.type === 'admin.agents_applied')?.args_digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+  });
+});
