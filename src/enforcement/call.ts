@@ -17,6 +17,7 @@ import type { CallGovernor } from '../governance/governor.ts';
 import { permits } from '../tokens/scope.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { decisionRequest } from './decision-request.ts';
+import { auditFamilyOf } from './kinds.ts';
 
 /**
  * The one decision path every enforcement point (MCP gateway, credential broker) runs for a call.
@@ -117,7 +118,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   }
   const base = {
     chain: instanceChain(principal.instanceId),
-    type: request.action === 'http:request' ? ('http.decision' as const) : ('tool.decision' as const),
+    type: `${auditFamilyOf(request.action)}.decision` as const,
     actor: actorOf(principal),
     action: request.action,
     resource: request.label,
@@ -246,7 +247,7 @@ export async function recordResult(
 ): Promise<void> {
   await deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
-    type: request.action === 'http:request' ? 'http.result' : 'tool.result',
+    type: `${auditFamilyOf(request.action)}.result`,
     actor: actorOf(request.principal),
     action: request.action,
     resource: request.label,
@@ -266,7 +267,7 @@ export async function recordResult(
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
   return deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
-    type: request.action === 'http:request' ? 'http.decision' : 'tool.decision',
+    type: `${auditFamilyOf(request.action)}.decision`,
     actor: actorOf(request.principal),
     action: request.action,
     resource: request.label,
