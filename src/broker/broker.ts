@@ -61,7 +61,7 @@ interface Upstream {
 
 /**
  * The credential broker's call path, as an ordered list of checks (the list is the spec):
- *   1. method is one the broker forwards            6. decideCall: scope → policy → audit (shared with the gateway)
+ *   1. method is one the broker forwards            6. decideCall: the decision path shared with the gateway
  *   2. path normalized; traversal spellings refused 7. inject the credential for this call's person
  *   3. the connection's allow rules match            8. forward to the pinned, checked address; no redirects
  *   4. headers stripped; CR/LF refused               9. strip credential headers; scrub secrets from headers and body

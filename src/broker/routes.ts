@@ -4,7 +4,8 @@ import { traceOf } from '../enforcement/authenticate.ts';
 import type { EnforcementContext } from '../enforcement/context.ts';
 import { frontDoor } from '../enforcement/front-door.ts';
 import { brokerConnections } from '../enforcement/kinds.ts';
-import { isMandateError, MandateError } from '../errors.ts';
+import { sendRefusal } from '../enforcement/refusal.ts';
+import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
 import { identifierProblem } from '../validation.ts';
@@ -36,7 +37,7 @@ export function registerBroker(app: FastifyInstance, ctx: ServerContext): Broker
 }
 
 /** Errors as the agent sees them: `{ error, message }`, never a stack or an upstream's words. */
-const send = (reply: FastifyReply, status: number, error: string, message: string) => reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error, message });
+const send = (reply: FastifyReply, status: number, code: ErrorCode, message: string) => sendRefusal(reply, brokerConnections, status, code, message);
 
 /**
  * `/broker/<connection>/<path>` (any method): an HTTP API or a database reached with a credential

@@ -64,8 +64,9 @@ function withBudget(result: CallToolResult, budget: NonNullable<Extract<CallOutc
 
 /**
  * The MCP gateway's core: pooled upstream sessions, pinned tool definitions, the filtered tool
- * list, and the `tools/call` path (pin → arguments → scope → policy → audit → forward → audit),
- * shared with the broker through `decideCall`. Upstream messages arrive scrubbed (`ScrubbedTransport`).
+ * list, and the `tools/call` path (pin → arguments → the decision path, with the approval hold
+ * → forward → audit the result), the decision path shared with the broker (`DECISION_PATH` in
+ * src/enforcement/pipeline.ts). Upstream messages arrive scrubbed (`ScrubbedTransport`).
  */
 export class Gateway {
   readonly deps: GatewayDeps;
