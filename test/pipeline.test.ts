@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallDeps, type CallRequest, decideCall } from '../src/enforcement/call.ts';
-import { type CallContext, DECISION_PATH, runDecisionPath, type Step } from '../src/enforcement/pipeline.ts';
+import type { CallContext, Step } from '../src/enforcement/call-context.ts';
+import { decideCall } from '../src/enforcement/call.ts';
+import type { CallDeps, CallRequest } from '../src/enforcement/call-request.ts';
+import { DECISION_PATH, runDecisionPath } from '../src/enforcement/pipeline.ts';
 import type { Decision } from '../src/policy/decision.ts';
 import { getAgent } from '../src/registry/agents.ts';
 import { mandateStanding } from '../src/tokens/revocation.ts';

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { isMandateError } from '../errors.ts';
 import type { ResourceInput } from '../policy/request.ts';
 import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
-import { type CallDeps, recordRefusal, traceIdOf } from './call.ts';
+import type { CallDeps } from './call-request.ts';
+import { recordRefusal, traceIdOf } from './trail.ts';
 import type { EnforcementContext } from './context.ts';
 import { audienceOf, type ResourceKind, wholeAudienceOf } from './kinds.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { auditRefusedHolder, authenticate, type Reached } from './authenticate.ts';
-import type { CallDeps } from './call.ts';
+import type { CallDeps } from './call-request.ts';
 import { challenge } from './challenge.ts';
 import type { EnforcementContext } from './context.ts';
 import { audienceOf, type ResourceKind } from './kinds.ts';

@@ -1,4 +1,5 @@
-import { type CallDeps, type CallOutcome, type CallRequest, decideCall } from './call.ts';
+import { decideCall } from './call.ts';
+import type { CallDeps, CallOutcome, CallRequest } from './call-request.ts';
 import type { ResourceKind } from './kinds.ts';
 
 /**

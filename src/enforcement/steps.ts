@@ -3,10 +3,10 @@ import type { Refusal } from '../governance/governed-call.ts';
 import type { ApprovalState } from '../governance/governed-call.ts';
 import type { Decision } from '../policy/decision.ts';
 import { permits } from '../tokens/scope.ts';
-import { actorOf, methodOf } from './audit-fields.ts';
+import { actorOf, methodOf } from './trail.ts';
 import { decisionRequest } from './decision-request.ts';
 import { auditFamilyOf } from './kinds.ts';
-import type { CallContext } from './pipeline.ts';
+import type { CallContext } from './call-context.ts';
 
 // The steps of `DECISION_PATH`, in its order. Each reads and adds to one call context.
 

@@ -2,7 +2,7 @@ import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors.ts';
 import { traceOf } from '../enforcement/authenticate.ts';
-import { recordRefusal } from '../enforcement/call.ts';
+import { recordRefusal } from '../enforcement/trail.ts';
 import type { EnforcementContext } from '../enforcement/context.ts';
 import { frontDoor } from '../enforcement/front-door.ts';
 import { mcpTools } from '../enforcement/kinds.ts';
