@@ -4,7 +4,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { scrubSecrets } from '../audit/redact.ts';
-import { type CallDeps, type CallRequest, cardOf, decideCall, recordRefusal, recordResult } from '../enforcement/call.ts';
+import { decideCall } from '../enforcement/call.ts';
+import { type CallDeps, type CallRequest, cardOf } from '../enforcement/call-request.ts';
+import { recordRefusal, recordResult } from '../enforcement/trail.ts';
 import { isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
@@ -61,7 +63,7 @@ interface Upstream {
 
 /**
  * The credential broker's call path, as an ordered list of checks (the list is the spec):
- *   1. method is one the broker forwards            6. decideCall: scope → policy → audit (shared with the gateway)
+ *   1. method is one the broker forwards            6. decideCall: the decision path shared with the gateway
  *   2. path normalized; traversal spellings refused 7. inject the credential for this call's person
  *   3. the connection's allow rules match            8. forward to the pinned, checked address; no redirects
  *   4. headers stripped; CR/LF refused               9. strip credential headers; scrub secrets from headers and body

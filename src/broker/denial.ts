@@ -1,4 +1,4 @@
-import type { CallOutcome } from '../enforcement/call.ts';
+import type { CallOutcome } from '../enforcement/call-request.ts';
 import { MandateError } from '../errors.ts';
 
 /**

@@ -1,13 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { recordRefusal, traceIdOf } from '../enforcement/call.ts';
-import { isMandateError, MandateError } from '../errors.ts';
+import { traceOf } from '../enforcement/authenticate.ts';
+import type { EnforcementContext } from '../enforcement/context.ts';
+import { frontDoor } from '../enforcement/front-door.ts';
+import { brokerConnections } from '../enforcement/kinds.ts';
+import { sendRefusal } from '../enforcement/refusal.ts';
+import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { ServerContext } from '../server/context.ts';
 import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
 import { identifierProblem } from '../validation.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
-import { toOAuthError } from '../tokens/oauth-errors.ts';
-import { type Principal, refusedHolder, verifyPresentedMandate } from '../tokens/verify-request.ts';
 import { Broker } from './broker.ts';
 import { findConnection } from './connection-spec.ts';
 import { BrokerDenial } from './denial.ts';
@@ -35,18 +37,16 @@ export function registerBroker(app: FastifyInstance, ctx: ServerContext): Broker
 }
 
 /** Errors as the agent sees them: `{ error, message }`, never a stack or an upstream's words. */
-const send = (reply: FastifyReply, status: number, error: string, message: string) => reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ error, message });
+const send = (reply: FastifyReply, status: number, code: ErrorCode, message: string) => sendRefusal(reply, brokerConnections, status, code, message);
 
 /**
  * `/broker/<connection>/<path>` (any method): an HTTP API or a database reached with a credential
  * the agent never holds. Each request carries a DPoP-bound mandate whose audience is
- * `<issuer>/broker/<connection>` (or `<issuer>/broker` for every connection); without one, 401 and
- * `WWW-Authenticate: DPoP` naming the protected resource metadata (RFC 9728).
+ * `<issuer>/broker/<connection>` (or `<issuer>/broker` for every connection), checked by the
+ * enforcement-point kit (`brokerConnections`); without one, 401 and a `DPoP` challenge naming the
+ * protected resource metadata (RFC 9728).
  */
-function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker) {
-  const resourceOf = (connection: string) => `${ctx.issuer}/broker/${connection}`;
-  const metadataOf = (connection: string) => `${ctx.issuer}/.well-known/oauth-protected-resource/broker/${connection}`;
-
+function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, broker: Broker) {
   // Bodies stay unread streams until the call is authenticated and its connection's limit known.
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -57,44 +57,11 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
     return send(reply, 500, 'ERR_INTERNAL', 'internal error');
   });
 
-  scope.get('/.well-known/oauth-protected-resource/broker/:connection', async (request, reply) => {
-    const { connection } = request.params as { connection: string };
-    if (!CONNECTION.test(connection) || !(await findConnection(ctx.store.db, connection))) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
-    return {
-      resource: resourceOf(connection),
-      authorization_servers: [ctx.issuer],
-      bearer_methods_supported: ['header'],
-      dpop_signing_alg_values_supported: ['EdDSA', 'ES256'],
-      dpop_bound_access_tokens_required: true,
-      scopes_supported: [`http:${connection}:*:/**`],
-    };
+  const door = frontDoor(scope, ctx, brokerConnections, {
+    calls: () => broker.deps,
+    exists: async (connection) => CONNECTION.test(connection) && Boolean(await findConnection(ctx.store.db, connection)),
+    notFound: (reply, connection) => send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`),
   });
-
-  const challenge = (reply: FastifyReply, connection: string, error: unknown) => {
-    const { status, body } = toOAuthError(error, 'resource');
-    // RFC 9449 §9: a resource that requires nonces sends the one to use with every challenge.
-    if (ctx.dpopNonces) reply.header('dpop-nonce', ctx.dpopNonces.current(ctx.now()));
-    const parts = [`error="${body.error}"`, body.error_description ? `error_description="${body.error_description}"` : '', `resource_metadata="${metadataOf(connection)}"`, 'algs="EdDSA ES256"'];
-    const code = isMandateError(error) && error.expose ? error.code : body.error;
-    return send(reply.header('www-authenticate', `DPoP ${parts.filter(Boolean).join(', ')}`), status === 400 ? 401 : status, code, body.error_description ?? body.error);
-  };
-
-  const authenticate = async (request: FastifyRequest, connection: string, rawPath: string): Promise<Principal> => {
-    const presented = {
-      authorization: request.headers.authorization,
-      dpop: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
-      htm: request.method,
-      // RFC 9449 §4.3: the request URI without query and fragment.
-      htu: `${resourceOf(connection)}${rawPath}`,
-    };
-    try {
-      return await verifyPresentedMandate(ctx, { ...presented, resource: resourceOf(connection) });
-    } catch (error) {
-      // A mandate for the whole broker (`<issuer>/broker`) is accepted at every connection.
-      if (isMandateError(error) && error.code === 'ERR_TOKEN_AUDIENCE') return verifyPresentedMandate(ctx, { ...presented, resource: `${ctx.issuer}/broker` });
-      throw error;
-    }
-  };
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const target = request.raw.url ?? '';
@@ -105,26 +72,12 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
     const named = identifierProblemOf(connection);
     if (named) return send(reply, 400, 'ERR_IDENTIFIER_NOT_CANONICAL', `the connection name ${named}; identifiers are refused unless in their canonical form`);
     if (!CONNECTION.test(connection)) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', 'no such connection');
-    // DNS rebinding: a browser page from another origin never reaches the broker.
-    const origin = request.headers.origin;
-    if (origin && origin !== new URL(ctx.issuer).origin) return send(reply, 403, 'ERR_ORIGIN_REFUSED', 'foreign Origin refused');
+    if (door.refuseForeignOrigin(request, reply)) return reply;
     const spec = await findConnection(ctx.store.db, connection);
     if (!spec) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
-    let principal: Principal;
-    try {
-      principal = await authenticate(request, connection, rawPath);
-    } catch (error) {
-      // A revoked or expired mandate presented by its holder: refused and audited like any call.
-      const holder = refusedHolder(error);
-      if (holder && isMandateError(error)) {
-        const traceId = traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined);
-        const label = `${connection} ${request.method.slice(0, 20)} ${rawPath.slice(0, 300) || '/'}`;
-        await recordRefusal(broker.deps, { principal: holder, action: 'http:request', scopeItem: '', label, traceId, resource: { type: 'connection', connection } }, error.code, error.message).catch((e: Error) =>
-          ctx.logger.warn({ connection, err: e.message }, 'a refused mandate could not be audited'),
-        );
-      }
-      return challenge(reply, connection, error);
-    }
+    const label = `${connection} ${request.method.slice(0, 20)} ${rawPath.slice(0, 300) || '/'}`;
+    const principal = await door.admit(request, reply, { name: connection, htuPath: rawPath, label, resource: { type: 'connection', connection } });
+    if (!principal) return reply;
     try {
       const result = await broker.call({
         spec,
@@ -134,14 +87,14 @@ function brokerRoutes(scope: FastifyInstance, ctx: ServerContext, broker: Broker
         query: q < 0 ? null : target.slice(q + 1),
         headers: request.headers,
         readBody: (limit) => readLimited((request.body as Readable | undefined) ?? request.raw, limit),
-        brokerUrl: resourceOf(connection),
-        traceId: traceIdOf(typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined),
+        brokerUrl: door.audience(connection),
+        traceId: traceOf(request),
       });
       return reply.status(result.status).headers(result.headers).send(result.body);
     } catch (error) {
       if (error instanceof BrokerDenial) {
         if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfter)));
-        return reply.status(error.status).send({ error: error.code, message: error.message, ...(error.approval ? { approval: error.approval } : {}) });
+        return door.refuse(reply, error.status, error.code, error.message, error.approval ? { approval: error.approval } : undefined);
       }
       if (isMandateError(error) && error.expose) return send(reply, error.status, error.code, error.message);
       if (isStoreUnavailable(error)) return send(reply, 503, 'ERR_STORE_UNAVAILABLE', storeUnavailable().message);

@@ -2,7 +2,10 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Change } from '../cluster/changes.ts';
 import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
-import { type CallDeps, type CallOutcome, type CallRequest, cardOf, decideCall, recordRefusal, recordResult, traceIdOf } from '../enforcement/call.ts';
+import { type CallDeps, type CallOutcome, type CallRequest, cardOf } from '../enforcement/call-request.ts';
+import { recordRefusal, recordResult, traceIdOf } from '../enforcement/trail.ts';
+import { decideHeld } from '../enforcement/hold.ts';
+import { mcpTools } from '../enforcement/kinds.ts';
 import { identifierProblem } from '../validation.ts';
 import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
@@ -62,8 +65,9 @@ function withBudget(result: CallToolResult, budget: NonNullable<Extract<CallOutc
 
 /**
  * The MCP gateway's core: pooled upstream sessions, pinned tool definitions, the filtered tool
- * list, and the `tools/call` path (pin → arguments → scope → policy → audit → forward → audit),
- * shared with the broker through `decideCall`. Upstream messages arrive scrubbed (`ScrubbedTransport`).
+ * list, and the `tools/call` path (pin → arguments → the decision path, with the approval hold
+ * → forward → audit the result), the decision path shared with the broker (`DECISION_PATH` in
+ * src/enforcement/pipeline.ts). Upstream messages arrive scrubbed (`ScrubbedTransport`).
  */
 export class Gateway {
   readonly deps: GatewayDeps;
@@ -182,12 +186,7 @@ export class Gateway {
     }
     const card = await cardOf(this.deps, principal.agentId);
     const request: CallRequest = { ...base, card, resource };
-    let outcome = await decideCall(this.deps, request);
-    const governance = this.deps.governance;
-    if (!outcome.allowed && outcome.approval?.status === 'pending' && governance && governance.config.approvals.waitSeconds > 0) {
-      // Hold the agent's request open while a person decides; a grant lets the same call through.
-      if ((await governance.awaitDecision(outcome.approval.id, this.deps.now)) === 'granted') outcome = await decideCall(this.deps, request);
-    }
+    const outcome = await decideHeld(this.deps, mcpTools, request);
     if (!outcome.allowed) return refusalOf(outcome);
 
     let result: CallToolResult;

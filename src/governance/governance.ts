@@ -54,7 +54,7 @@ export class Governance {
     return this.#config;
   }
 
-  /** The steps of one call, in the order `decideCall` runs them. */
+  /** Governance's part in one call, asked by the steps of the decision path (`DECISION_PATH`). */
   govern(call: GovernedCall, audit: AuditWriter, now: Date): CallGovernor {
     if (++this.#calls % SWEEP_EVERY === 0) void this.#sweep(now);
     return new CallGovernor(this, call, audit, now);

@@ -17,15 +17,10 @@ import { writeCounters } from './counters.ts';
 import { countCall } from './rate-limits.ts';
 
 /**
- * The governance steps of one call, run by `decideCall` in this order:
- *   admit    rate limits (instance, agent, person)           → ERR_RATE_LIMITED, retry after
- *   assess   budget standing; baseline + anomaly rules;      → ERR_BUDGET_EXHAUSTED,
- *            anomalies audited; `suspend` responses act         ERR_INSTANCE_SUSPENDED
- *   resolve  a person's approval where policy (or a `approve`  → ERR_APPROVAL_REQUIRED (held),
- *            response) asks for one                             ERR_APPROVAL_DENIED
- *   commit   consume the approval, debit the budget, learn   → ERR_APPROVAL_USED, ERR_BUDGET_EXCEEDED
- *            the call into the baseline (one transaction)
- *   settle   after the decision is durable: approval events; mandates whose budget is spent end
+ * Governance's part of one call: what the `rate`, `budget`, `behavior`, `approval`, `commit` and
+ * `settle` steps of the decision path (`DECISION_PATH` in src/enforcement/pipeline.ts) ask of it.
+ * It keeps what one step learns for the next (budget standing, anomalies, the approval used) and
+ * can undo `commit` when the decision cannot be recorded.
  */
 export class CallGovernor {
   readonly #gov: Governance;
@@ -42,6 +37,7 @@ export class CallGovernor {
   #ticket: ApprovalTicket | null = null;
   #debit: Debit | null = null;
   #facts: Promise<[BudgetStanding, Baseline]> | null = null;
+  #baseline: Baseline | null = null;
 
   constructor(gov: Governance, call: GovernedCall, audit: AuditWriter, now: Date) {
     this.#gov = gov;
@@ -65,10 +61,11 @@ export class CallGovernor {
     return this.#call.resource.cost ?? 0;
   }
 
-  async admit(): Promise<Refusal | null> {
+  /** Rate limits (instance, agent, person) → ERR_RATE_LIMITED, with the seconds to wait. */
+  async limitRate(): Promise<Refusal | null> {
     const { principal } = this.#call;
-    // The reads `assess` needs go out now, beside the count: on PostgreSQL they overlap.
-    this.#facts = Promise.all([this.#gov.ledger.standing(principal.claims), readBaseline(this.#db, principal.agentId, this.#shape)]);
+    // The reads the budget and behavior steps need go out now, beside the count: on PostgreSQL they overlap.
+    this.#facts = this.#readFacts();
     this.#facts.catch(() => {});
     const who = { instance: principal.instanceId, agent: principal.agentId, person: principal.person };
     const limited = await writeCounters(this.#gov.store, (db) => countCall(db, this.#gov.config.rateLimits, who, this.#now));
@@ -80,30 +77,45 @@ export class CallGovernor {
     };
   }
 
-  async assess(): Promise<Refusal | Signals> {
+  /** Budget standing: a mandate whose budget is spent ends → ERR_BUDGET_EXHAUSTED. */
+  async standing(): Promise<Refusal | Signals> {
     const { principal } = this.#call;
-    const [budget, baseline] = await (this.#facts ?? Promise.all([this.#gov.ledger.standing(principal.claims), readBaseline(this.#db, principal.agentId, this.#shape)]));
+    const [budget, baseline] = await (this.#facts ?? this.#readFacts());
     this.#budget = budget;
+    this.#baseline = baseline;
     if (budget.limit > 0 && budget.remaining <= 0 && this.#cost > 0) {
       // Normally ended by the call that spent the last unit; here when that could not finish.
       const revoked = await this.#revoke((trx) => revokeMandates(trx, [principal.claims.jti], this.#now));
       if (revoked.length > 0) await this.#audit.append(mandateExhausted(this.#call, budget, revoked));
       return { code: 'ERR_BUDGET_EXHAUSTED', message: `the mandate's budget is spent (${budget.spent} of ${budget.limit}): it has ended; obtain a new mandate` };
     }
+    return { budgetRemaining: budget.remaining };
+  }
+
+  /**
+   * Baseline + anomaly rules: anomalies raise the risk and are audited; a `suspend` response
+   * revokes the instance → ERR_INSTANCE_SUSPENDED. Runs after `standing`.
+   */
+  async behavior(): Promise<Refusal | null> {
+    const { principal } = this.#call;
+    const baseline = this.#baseline ?? (await this.#readFacts())[1];
     const config = this.#gov.config.behavior;
     this.#anomalies = detectAnomalies({ agentId: principal.agentId, now: this.#now, shape: this.#shape, args: this.#call.args }, baseline, config);
     this.#risk = Math.min(100, this.#anomalies.reduce((sum, a) => sum + a.risk, 0));
     for (const anomaly of this.#anomalies) await this.#audit.append(anomalyDetected(this.#call, anomaly));
     const suspending = this.#anomalies.filter((a) => a.response === 'suspend');
-    if (suspending.length > 0) {
-      const revoked = await this.#revoke((trx) => revokeInstance(trx, principal.instanceId, this.#now), [{ kind: 'instance.revoked', id: principal.instanceId }]);
-      await this.#audit.append(instanceSuspended(this.#call, suspending, revoked));
-      return {
-        code: 'ERR_INSTANCE_SUSPENDED',
-        message: `unusual behavior (${suspending.map((a) => ruleLabel[a.rule]).join(', ')}): this agent instance is suspended and its mandates revoked; a person must review it`,
-      };
-    }
-    return { budgetRemaining: budget.remaining };
+    if (suspending.length === 0) return null;
+    const revoked = await this.#revoke((trx) => revokeInstance(trx, principal.instanceId, this.#now), [{ kind: 'instance.revoked', id: principal.instanceId }]);
+    await this.#audit.append(instanceSuspended(this.#call, suspending, revoked));
+    return {
+      code: 'ERR_INSTANCE_SUSPENDED',
+      message: `unusual behavior (${suspending.map((a) => ruleLabel[a.rule]).join(', ')}): this agent instance is suspended and its mandates revoked; a person must review it`,
+    };
+  }
+
+  #readFacts(): Promise<[BudgetStanding, Baseline]> {
+    const { principal } = this.#call;
+    return Promise.all([this.#gov.ledger.standing(principal.claims), readBaseline(this.#db, principal.agentId, this.#shape)]);
   }
 
   /**
@@ -181,7 +193,7 @@ export class CallGovernor {
     return { ...(budget ? { budget } : {}), ...(approval ? { approval } : {}) };
   }
 
-  /** The behavior risk (0..100) `assess` found. */
+  /** The behavior risk (0..100) `behavior` found. */
   get risk(): number {
     return this.#risk;
   }
