@@ -6,35 +6,13 @@ import { frontDoor } from '../enforcement/front-door.ts';
 import { brokerConnections } from '../enforcement/kinds.ts';
 import { sendRefusal } from '../enforcement/refusal.ts';
 import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
-import type { ServerContext } from '../server/context.ts';
-import { brokerAdminRoutes } from '../server/routes/broker-admin.ts';
 import { identifierProblem } from '../validation.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
-import { Broker } from './broker.ts';
+import type { Broker } from './broker.ts';
 import { findConnection } from './connection-spec.ts';
 import { BrokerDenial } from './denial.ts';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    broker: Broker;
-  }
-}
-
-/** How often roles of ended mandates are dropped, besides at once on `broker.databases.revoke`. */
-export const ROLE_SWEEP_MS = 60_000;
-
 const CONNECTION = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-
-/** The broker, its admin API (/v1/connections) and its enforcement point (/broker/<connection>/…) on the app. */
-export function registerBroker(app: FastifyInstance, ctx: ServerContext): Broker {
-  const broker = new Broker(ctx);
-  brokerAdminRoutes(app, ctx, broker);
-  app.register(async (scope) => brokerRoutes(scope, ctx, broker));
-  broker.databases.startSweeper(ROLE_SWEEP_MS);
-  app.addHook('onClose', () => broker.close());
-  app.decorate('broker', broker);
-  return broker;
-}
 
 /** Errors as the agent sees them: `{ error, message }`, never a stack or an upstream's words. */
 const send = (reply: FastifyReply, status: number, code: ErrorCode, message: string) => sendRefusal(reply, brokerConnections, status, code, message);
@@ -46,7 +24,7 @@ const send = (reply: FastifyReply, status: number, code: ErrorCode, message: str
  * enforcement-point kit (`brokerConnections`); without one, 401 and a `DPoP` challenge naming the
  * protected resource metadata (RFC 9728).
  */
-function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, broker: Broker) {
+export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, broker: Broker) {
   // Bodies stay unread streams until the call is authenticated and its connection's limit known.
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));

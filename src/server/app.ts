@@ -9,7 +9,7 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { gatewayRoutes } from '../gateway/routes.ts';
-import { registerBroker } from '../broker/routes.ts';
+import { registerBroker } from './broker.ts';
 import { registerFormParser, registerJsonParser } from './form.ts';
 import { jsonTooDeep, valueTooDeep } from '../json-depth.ts';
 import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
