@@ -4,9 +4,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
-import { delegationPath, type MandateClaims } from '../src/tokens/mandate.ts';
-import { parseScope } from '../src/tokens/scope.ts';
-import type { Principal } from '../src/tokens/verify-request.ts';
+import type { MandateClaims } from '../src/tokens/mandate.ts';
+import { type Principal, principalOf as principalOfClaims } from '../src/tokens/verify-request.ts';
 import { bootstrap, CODE_HASH, decode, personToken, register } from './fixtures.ts';
 import type { TestServer } from './harness.ts';
 
@@ -79,13 +78,5 @@ export const budgetMeta = (result: CallToolResult) => result._meta?.['mandate/bu
 
 /** The principal an enforcement point builds from a verified mandate, for in-process `decideCall`. */
 export function principalOf(token: string): Principal {
-  const claims = decode(token) as MandateClaims;
-  return {
-    claims,
-    scope: parseScope(claims.scope),
-    delegation: delegationPath(claims),
-    person: claims.sub_kind === 'person' ? claims.sub : null,
-    agentId: claims.client_id,
-    instanceId: claims.act.instance_id,
-  };
+  return principalOfClaims(decode(token) as MandateClaims);
 }

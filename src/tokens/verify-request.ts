@@ -90,7 +90,8 @@ export class MandateRefused extends MandateError {
 /** The holder of a refused mandate that was authentic and presented with its key, else undefined. */
 export const refusedHolder = (error: unknown): Principal | undefined => (error instanceof MandateRefused ? error.principal : undefined);
 
-const principalOf = (claims: MandateClaims): Principal => ({
+/** The principal an enforcement point acts on, from a mandate's verified claims. */
+export const principalOf = (claims: MandateClaims): Principal => ({
   claims,
   scope: parseScope(claims.scope),
   delegation: delegationPath(claims),
