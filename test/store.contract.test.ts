@@ -1,7 +1,92 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentRow, agentsRepository } from '../src/store/repositories/agents.ts';
+import { type ApprovalRow, approvalsRepository } from '../src/store/repositories/approvals.ts';
+import { budgetsRepository } from '../src/store/repositories/budgets.ts';
+import { type InstanceRow, instancesRepository } from '../src/store/repositories/instances.ts';
+import { type MandateRow, mandatesRepository } from '../src/store/repositories/mandates.ts';
+import { rateWindowsRepository } from '../src/store/repositories/rate-windows.ts';
+import { replayRepository } from '../src/store/repositories/replay.ts';
 import type { Store } from '../src/store/store.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const T1 = '2026-02-01T00:00:00.000Z';
+
+const agent = (id: string, over: Partial<AgentRow> = {}): AgentRow => ({
+  id,
+  name: id,
+  owner: 'alice@example.com',
+  purpose: 'tests',
+  environment: 'dev',
+  model: null,
+  version: null,
+  code_hashes: '[]',
+  config_hashes: '[]',
+  toolset: '[]',
+  roles: '[]',
+  may_delegate_to: '[]',
+  on_behalf_of: 'optional',
+  max_token_lifetime: 600,
+  default_budget: 100,
+  status: 'active',
+  spec_hash: 'h1',
+  created_at: T0,
+  updated_at: T0,
+  ...over,
+});
+
+const instance = (id: string, agentId: string, over: Partial<InstanceRow> = {}): InstanceRow => ({
+  id,
+  agent_id: agentId,
+  spiffe_id: `spiffe://example.org/agent/${agentId}/i/${id}`,
+  jkt: `jkt-${id}`,
+  public_jwk: '{}',
+  claims: '{}',
+  status: 'active',
+  created_at: T0,
+  revoked_at: null,
+  ...over,
+});
+
+const mandate = (jti: string, over: Partial<MandateRow> = {}): MandateRow => ({
+  jti,
+  parent_jti: null,
+  instance_id: 'i1',
+  agent_id: 'a1',
+  sub: 'alice@example.com',
+  scope: 'tool:x',
+  aud: '[]',
+  budget: 10,
+  depth: 0,
+  task_id: null,
+  issued_at: T0,
+  expires_at: T1,
+  revoked_at: null,
+  kid: 'k1',
+  ...over,
+});
+
+const approval = (id: string, over: Partial<ApprovalRow> = {}): ApprovalRow => ({
+  id,
+  status: 'pending',
+  instance_id: 'i1',
+  agent_id: 'a1',
+  person: null,
+  owner: null,
+  jti: 'm1',
+  action: 'tool:call',
+  resource: 'r',
+  args_digest: 'd',
+  why: '{}',
+  risk: 0,
+  requested_at: T0,
+  expires_at: T1,
+  decided_at: null,
+  decided_by: null,
+  note: null,
+  consumed_at: null,
+  ...over,
+});
 
 /**
  * One contract per repository, run against every dialect: what a component may rely on from its
@@ -19,29 +104,6 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
   });
 
   describe('agents', () => {
-    const agent = (id: string, over: Partial<AgentRow> = {}): AgentRow => ({
-      id,
-      name: id,
-      owner: 'alice@example.com',
-      purpose: 'tests',
-      environment: 'dev',
-      model: null,
-      version: null,
-      code_hashes: '[]',
-      config_hashes: '[]',
-      toolset: '[]',
-      roles: '[]',
-      may_delegate_to: '[]',
-      on_behalf_of: 'optional',
-      max_token_lifetime: 600,
-      default_budget: 100,
-      status: 'active',
-      spec_hash: 'h1',
-      created_at: '2026-01-01T00:00:00.000Z',
-      updated_at: '2026-01-01T00:00:00.000Z',
-      ...over,
-    });
-
     it('finds an inserted card and nothing for an unknown id', async () => {
       const agents = agentsRepository(store.db);
       await agents.insert(agent('a1'));
@@ -63,18 +125,18 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
     it('updates the spec columns of a card', async () => {
       const agents = agentsRepository(store.db);
       await agents.insert(agent('a'));
-      const { id: _id, status: _s, created_at: _c, ...changes } = agent('a', { name: 'renamed', spec_hash: 'h2', updated_at: '2026-02-01T00:00:00.000Z' });
+      const { id: _id, status: _s, created_at: _c, ...changes } = agent('a', { name: 'renamed', spec_hash: 'h2', updated_at: T1 });
       await agents.update('a', changes);
-      expect(await agents.find('a')).toMatchObject({ name: 'renamed', spec_hash: 'h2', status: 'active', updated_at: '2026-02-01T00:00:00.000Z' });
+      expect(await agents.find('a')).toMatchObject({ name: 'renamed', spec_hash: 'h2', status: 'active', updated_at: T1 });
     });
 
     it('changes status only from the expected one', async () => {
       const agents = agentsRepository(store.db);
       await agents.insert(agent('a'));
-      await agents.changeStatus('a', 'suspended', 'retired', '2026-02-01T00:00:00.000Z');
+      await agents.changeStatus('a', 'suspended', 'retired', T1);
       expect((await agents.find('a'))?.status).toBe('active');
-      await agents.changeStatus('a', 'active', 'suspended', '2026-02-01T00:00:00.000Z');
-      expect(await agents.find('a')).toMatchObject({ status: 'suspended', updated_at: '2026-02-01T00:00:00.000Z' });
+      await agents.changeStatus('a', 'active', 'suspended', T1);
+      expect(await agents.find('a')).toMatchObject({ status: 'suspended', updated_at: T1 });
     });
 
     it('writes nothing when the transaction around it fails', async () => {
@@ -85,6 +147,179 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
         }),
       ).rejects.toThrow('boom');
       expect(await agentsRepository(store.db).find('a')).toBeUndefined();
+    });
+  });
+
+  describe('instances', () => {
+    it('finds an instance by id and by key thumbprint, and refuses a second instance on one key', async () => {
+      await agentsRepository(store.db).insert(agent('a1'));
+      const instances = instancesRepository(store.db);
+      await instances.insert(instance('i1', 'a1'));
+      expect(await instances.find('i1')).toMatchObject({ id: 'i1', status: 'active' });
+      expect((await instances.findByJkt('jkt-i1'))?.id).toBe('i1');
+      expect(await instances.findByJkt('other')).toBeUndefined();
+      await expect(instances.insert(instance('i2', 'a1', { jkt: 'jkt-i1' }))).rejects.toThrow();
+    });
+
+    it('lists by creation and agent, and revokes once', async () => {
+      const agents = agentsRepository(store.db);
+      await agents.insert(agent('a1'));
+      await agents.insert(agent('a2'));
+      const instances = instancesRepository(store.db);
+      await instances.insert(instance('i2', 'a1', { created_at: T1 }));
+      await instances.insert(instance('i1', 'a1'));
+      await instances.insert(instance('i3', 'a2'));
+      expect((await instances.list()).map((i) => i.id)).toEqual(['i1', 'i3', 'i2']);
+      expect((await instances.list({ agentId: 'a1' })).map((i) => i.id)).toEqual(['i1', 'i2']);
+      await instances.revoke('i1', T0);
+      await instances.revoke('i1', T1);
+      expect(await instances.find('i1')).toMatchObject({ status: 'revoked', revoked_at: T0 });
+      await instances.revokeOfAgent('a1', T1);
+      expect(await instances.find('i2')).toMatchObject({ status: 'revoked', revoked_at: T1 });
+      expect((await instances.find('i3'))?.status).toBe('active');
+    });
+  });
+
+  describe('mandates', () => {
+    beforeEach(async () => {
+      await agentsRepository(store.db).insert(agent('a1'));
+      await instancesRepository(store.db).insert(instance('i1', 'a1'));
+    });
+
+    it('keeps an issued mandate and tells whether it stands', async () => {
+      const mandates = mandatesRepository(store.db);
+      await mandates.insert(mandate('m1'));
+      expect(await mandates.find('m1')).toMatchObject({ jti: 'm1', budget: 10, depth: 0 });
+      expect(await mandates.standing('m1')).toEqual({ revoked_at: null, agent_id: 'a1', instance_status: 'active', agent_status: 'active' });
+      expect(await mandates.standing('nope')).toBeUndefined();
+    });
+
+    it('finds unrevoked mandates by jti, parent, instance, agent and signing key', async () => {
+      const mandates = mandatesRepository(store.db);
+      await mandates.insert(mandate('m1'));
+      await mandates.insert(mandate('m2', { parent_jti: 'm1', depth: 1 }));
+      await mandates.insert(mandate('m3', { kid: null, issued_at: '2025-06-01T00:00:00.000Z' }));
+      await mandates.markRevoked(['m3'], T1);
+      expect((await mandates.unrevoked(['m1', 'm3', 'nope'])).sort()).toEqual(['m1']);
+      expect(await mandates.unrevoked([])).toEqual([]);
+      expect(await mandates.unrevokedChildren(['m1'])).toEqual(['m2']);
+      expect((await mandates.unrevokedOfInstance('i1')).sort()).toEqual(['m1', 'm2']);
+      expect((await mandates.unrevokedOfAgent('a1')).sort()).toEqual(['m1', 'm2']);
+      expect((await mandates.unrevokedSignedBy('k1', T0, null)).sort()).toEqual(['m1', 'm2']);
+      expect((await mandates.standing('m3'))?.revoked_at).toBe(T1);
+    });
+
+    it('matches mandates without a recorded key by the window their key was signing', async () => {
+      const mandates = mandatesRepository(store.db);
+      await mandates.insert(mandate('old', { kid: null, issued_at: '2025-06-01T00:00:00.000Z' }));
+      await mandates.insert(mandate('older', { kid: null, issued_at: '2024-06-01T00:00:00.000Z' }));
+      expect(await mandates.unrevokedSignedBy('k0', '2025-01-01T00:00:00.000Z', '2025-12-31T00:00:00.000Z')).toEqual(['old']);
+    });
+
+    it('holds an unrevoked mandate and refuses to hold a revoked or unknown one', async () => {
+      const mandates = mandatesRepository(store.db);
+      await mandates.insert(mandate('m1'));
+      expect(await store.transaction((trx) => mandatesRepository(trx).holdUnrevoked('m1'))).toBe(true);
+      await mandates.markRevoked(['m1'], T1);
+      expect(await mandates.holdUnrevoked('m1')).toBe(false);
+      expect(await mandates.holdUnrevoked('nope')).toBe(false);
+    });
+  });
+
+  describe('DPoP replay', () => {
+    it('remembers a proof once, reuses it after it expired, and sweeps expired entries', async () => {
+      const replay = replayRepository(store.db);
+      expect(await replay.remember('p1', 100, 50)).toBe(true);
+      expect(await replay.remember('p1', 100, 60)).toBe(false);
+      expect(await replay.remember('p1', 200, 100)).toBe(true);
+      expect(await replay.remember('p1', 300, 150)).toBe(false);
+      await replay.remember('p2', 120, 50);
+      await replay.sweep(150);
+      expect(await replay.remember('p2', 400, 150)).toBe(true);
+    });
+
+    it('accepts a proof once among concurrent callers', async () => {
+      const results = await Promise.all(Array.from({ length: 8 }, () => replayRepository(store.db).remember('p', 100, 50)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+
+  describe('budgets', () => {
+    it('debits up to the budget and never past it', async () => {
+      const budgets = budgetsRepository(store.db);
+      expect(await budgets.debit('m1', 10, 4, T0)).toBe(4);
+      expect(await budgets.debit('m1', 10, 6, T0)).toBe(10);
+      expect(await budgets.debit('m1', 10, 1, T0)).toBeUndefined();
+      expect(await budgets.spent(['m1', 'm2'])).toEqual(new Map([['m1', 10]]));
+      expect(await budgets.spent([])).toEqual(new Map());
+    });
+
+    it('refunds a debit', async () => {
+      const budgets = budgetsRepository(store.db);
+      await budgets.debit('m1', 10, 4, T0);
+      await budgets.debit('m2', 10, 5, T0);
+      await budgets.refund(['m1', 'm2'], 3, T1);
+      expect(await budgets.spent(['m1', 'm2'])).toEqual(new Map([['m1', 1], ['m2', 2]]));
+    });
+
+    it('lets concurrent debits spend exactly the budget', async () => {
+      const results = await Promise.all(Array.from({ length: 12 }, () => budgetsRepository(store.db).debit('m', 10, 1, T0)));
+      expect(results.filter((r) => r !== undefined)).toHaveLength(10);
+      expect((await budgetsRepository(store.db).spent(['m'])).get('m')).toBe(10);
+    });
+  });
+
+  describe('rate windows', () => {
+    it('counts hits per window and sweeps closed windows', async () => {
+      const windows = rateWindowsRepository(store.db);
+      expect(await windows.hit([{ key: 'a', expiresAt: 100 }, { key: 'b', expiresAt: 200 }])).toEqual(new Map([['a', 1], ['b', 1]]));
+      expect(await windows.hit([{ key: 'a', expiresAt: 100 }])).toEqual(new Map([['a', 2]]));
+      expect(await windows.hit([])).toEqual(new Map());
+      await windows.sweep(150);
+      expect(await windows.hit([{ key: 'a', expiresAt: 300 }, { key: 'b', expiresAt: 200 }])).toEqual(new Map([['a', 1], ['b', 2]]));
+    });
+  });
+
+  describe('approvals', () => {
+    it('finds the newest live approval of one exact call', async () => {
+      const approvals = approvalsRepository(store.db);
+      await approvals.insert(approval('old', { status: 'denied' }));
+      await approvals.insert(approval('new', { requested_at: '2026-01-02T00:00:00.000Z' }));
+      await approvals.insert(approval('other', { args_digest: 'x', requested_at: '2026-01-03T00:00:00.000Z' }));
+      await approvals.insert(approval('consumed', { status: 'consumed', requested_at: '2026-01-04T00:00:00.000Z' }));
+      const binding = { jti: 'm1', resource: 'r', argsDigest: 'd' };
+      expect((await approvals.findForCall(binding, T0))?.id).toBe('new');
+      expect(await approvals.findForCall(binding, T1)).toBeUndefined();
+    });
+
+    it('lists by status, agent and instance, newest first', async () => {
+      const approvals = approvalsRepository(store.db);
+      await approvals.insert(approval('p1'));
+      await approvals.insert(approval('p2', { requested_at: '2026-01-02T00:00:00.000Z', agent_id: 'a2' }));
+      await approvals.insert(approval('x', { expires_at: '2026-01-01T00:00:01.000Z', status: 'granted' }));
+      await approvals.insert(approval('d', { status: 'denied' }));
+      const at = '2026-01-05T00:00:00.000Z';
+      const ids = async (filter: Partial<Parameters<typeof approvals.list>[0]>) =>
+        (await approvals.list({ status: 'all', limit: 100, ...filter }, at)).map((a) => a.id);
+      expect(await ids({ status: 'pending' })).toEqual(['p2', 'p1']);
+      expect(await ids({ status: 'expired' })).toEqual(['x']);
+      expect(await ids({ status: 'denied' })).toEqual(['d']);
+      expect(await ids({ agentId: 'a2' })).toEqual(['p2']);
+      expect(await ids({ instanceId: 'i1', limit: 1 })).toEqual(['p2']);
+    });
+
+    it('lands one decision, consumes a grant once, and restores it', async () => {
+      const approvals = approvalsRepository(store.db);
+      await approvals.insert(approval('a'));
+      const decision = { status: 'granted', decided_at: T0, decided_by: 'bob', note: null, expires_at: T1 };
+      expect(await approvals.decide('a', decision, T0)).toBe(true);
+      expect(await approvals.decide('a', { ...decision, status: 'denied' }, T0)).toBe(false);
+      const tries = await Promise.all(Array.from({ length: 4 }, () => approvalsRepository(store.db).consume('a', T0)));
+      expect(tries.filter(Boolean)).toHaveLength(1);
+      expect(await approvals.find('a')).toMatchObject({ status: 'consumed', consumed_at: T0 });
+      await approvals.restore('a');
+      expect(await approvals.find('a')).toMatchObject({ status: 'granted', consumed_at: null });
+      expect(await approvals.consume('a', T1)).toBe(false);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
 import { revokeAnnounced } from '../cluster/revoke.ts';
+import { mandatesRepository } from '../store/repositories/mandates.ts';
 import type { Queryable } from '../store/store.ts';
 import type { TokenContext } from './context.ts';
 import { revokeMandates } from './revocation.ts';
@@ -54,16 +55,5 @@ export async function withdrawSigningKey(ctx: TokenContext, kid: string): Promis
  */
 async function signedBy(db: Queryable, kid: string): Promise<string[]> {
   const key = await db.selectFrom('signing_keys').select(['created_at', 'retired_at']).where('kid', '=', kid).executeTakeFirstOrThrow();
-  const rows = await db
-    .selectFrom('mandates')
-    .select('jti')
-    .where('revoked_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb('kid', '=', kid),
-        eb.and([eb('kid', 'is', null), eb('issued_at', '>=', key.created_at), eb('issued_at', '<=', key.retired_at ?? '9999')]),
-      ]),
-    )
-    .execute();
-  return rows.map((r) => r.jti);
+  return mandatesRepository(db).unrevokedSignedBy(kid, key.created_at, key.retired_at);
 }
