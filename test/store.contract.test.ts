@@ -1,11 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { adminTokensRepository } from '../src/store/repositories/admin-tokens.ts';
 import { type AgentRow, agentsRepository } from '../src/store/repositories/agents.ts';
 import { type ApprovalRow, approvalsRepository } from '../src/store/repositories/approvals.ts';
+import { baselinesRepository } from '../src/store/repositories/baselines.ts';
 import { budgetsRepository } from '../src/store/repositories/budgets.ts';
+import { connectionsRepository } from '../src/store/repositories/connections.ts';
+import { type DatabaseRoleRow, databaseRolesRepository } from '../src/store/repositories/database-roles.ts';
 import { type InstanceRow, instancesRepository } from '../src/store/repositories/instances.ts';
+import { joinTokensRepository } from '../src/store/repositories/join-tokens.ts';
 import { type MandateRow, mandatesRepository } from '../src/store/repositories/mandates.ts';
+import { mcpServersRepository } from '../src/store/repositories/mcp-servers.ts';
+import { policySetsRepository } from '../src/store/repositories/policy-sets.ts';
 import { rateWindowsRepository } from '../src/store/repositories/rate-windows.ts';
 import { replayRepository } from '../src/store/repositories/replay.ts';
+import { secretsRepository } from '../src/store/repositories/secrets.ts';
+import { type SigningKeyRow, signingKeysRepository } from '../src/store/repositories/signing-keys.ts';
+import { type ToolPinRow, toolPinsRepository } from '../src/store/repositories/tool-pins.ts';
+import { trustedIssuersRepository } from '../src/store/repositories/trusted-issuers.ts';
 import type { Store } from '../src/store/store.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
 
@@ -320,6 +331,198 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       await approvals.restore('a');
       expect(await approvals.find('a')).toMatchObject({ status: 'granted', consumed_at: null });
       expect(await approvals.consume('a', T1)).toBe(false);
+    });
+  });
+
+  describe('signing keys', () => {
+    const key = (kid: string, over: Partial<SigningKeyRow> = {}): SigningKeyRow => ({
+      kid,
+      alg: 'EdDSA',
+      public_jwk: '{}',
+      private_sealed: 'sealed',
+      created_at: T0,
+      retired_at: null,
+      expires_at: null,
+      revoked_at: null,
+      ...over,
+    });
+
+    it('names the newest key still signing, retires it, and withdraws a key once', async () => {
+      const keys = signingKeysRepository(store.db);
+      await keys.insert(key('k1'));
+      await keys.insert(key('k2', { created_at: T1 }));
+      expect((await keys.newestUnretired())?.kid).toBe('k2');
+      await keys.retireSigning(T1, '2026-03-01T00:00:00.000Z');
+      expect(await keys.newestUnretired()).toBeUndefined();
+      expect(await keys.find('k2')).toMatchObject({ retired_at: T1, expires_at: '2026-03-01T00:00:00.000Z' });
+      expect(await keys.withdraw('k1', T1, T0)).toBe(true);
+      expect(await keys.withdraw('k1', T1, T0)).toBe(false);
+      expect(await keys.find('k1')).toMatchObject({ revoked_at: T1, retired_at: T0, expires_at: T1 });
+      await keys.reseal('k2', 'resealed');
+      expect((await keys.list()).map((k) => [k.kid, k.private_sealed])).toEqual([
+        ['k1', 'sealed'],
+        ['k2', 'resealed'],
+      ]);
+    });
+  });
+
+  describe('join tokens', () => {
+    it('spends each use of a join token once, even when raced', async () => {
+      const tokens = joinTokensRepository(store.db);
+      await tokens.insert({ id: 'j1', agent_id: 'a1', secret_hash: 'h', uses_left: 2, expires_at: T1, created_at: T0 });
+      expect(await tokens.find('j1')).toMatchObject({ agent_id: 'a1', uses_left: 2 });
+      const spent = await Promise.all(Array.from({ length: 5 }, () => joinTokensRepository(store.db).spend('j1')));
+      expect(spent.filter(Boolean)).toHaveLength(2);
+      expect(await tokens.spend('nope')).toBe(false);
+    });
+  });
+
+  describe('admin tokens', () => {
+    it('keeps tokens and counts them', async () => {
+      const tokens = adminTokensRepository(store.db);
+      expect(await tokens.count()).toBe(0);
+      await tokens.insert({ id: 't1', name: 'first', role: 'admin', secret_hash: 'h', created_at: T0, revoked_at: null });
+      expect(await tokens.count()).toBe(1);
+      expect(await tokens.find('t1')).toMatchObject({ name: 'first', role: 'admin' });
+      expect(await tokens.find('t2')).toBeUndefined();
+    });
+  });
+
+  describe('trusted issuers', () => {
+    it('adds an issuer and replaces its keys', async () => {
+      const issuers = trustedIssuersRepository(store.db);
+      await issuers.put({ issuer: 'https://idp', audience: null, jwks: '{"keys":[]}', created_at: T0 });
+      await issuers.put({ issuer: 'https://idp', audience: 'mandate', jwks: '{"keys":[1]}', created_at: T1 });
+      expect(await issuers.find('https://idp')).toMatchObject({ audience: 'mandate', jwks: '{"keys":[1]}' });
+      expect(await issuers.find('https://other')).toBeUndefined();
+    });
+  });
+
+  describe('policy sets', () => {
+    it('appends sets, the last one running', async () => {
+      const sets = policySetsRepository(store.db);
+      expect(await sets.running()).toBeUndefined();
+      expect(await sets.append({ version: 'v1', files: '[]', applied_at: T0, applied_by: 'a' })).toBe(1);
+      expect(await sets.append({ version: 'v2', files: '[]', applied_at: T1, applied_by: 'b' })).toBe(2);
+      expect(await sets.running()).toEqual({ seq: 2, version: 'v2', files: '[]', applied_at: T1, applied_by: 'b' });
+    });
+  });
+
+  describe.each([
+    ['server specs', mcpServersRepository],
+    ['connection specs', connectionsRepository],
+  ] as const)('%s', (_name, repository) => {
+    it('keeps specs by name, replaces and removes them', async () => {
+      const specs = repository(store.db);
+      await specs.insert({ name: 'b', spec: '{"v":1}', created_at: T0, updated_at: T0 });
+      await specs.insert({ name: 'a', spec: '{}', created_at: T0, updated_at: T0 });
+      await expect(specs.insert({ name: 'a', spec: '{}', created_at: T0, updated_at: T0 })).rejects.toThrow();
+      await specs.replaceSpec('b', '{"v":2}', T1);
+      expect(await specs.find('b')).toMatchObject({ spec: '{"v":2}', created_at: T0, updated_at: T1 });
+      expect((await specs.list()).map((r) => r.name)).toEqual(['a', 'b']);
+      expect(await specs.remove('a')).toBe(true);
+      expect(await specs.remove('a')).toBe(false);
+      expect(await specs.find('a')).toBeUndefined();
+    });
+  });
+
+  describe('tool pins', () => {
+    const pin = (server: string, tool: string, over: Partial<ToolPinRow> = {}): ToolPinRow => ({
+      server,
+      tool,
+      hash: 'h1',
+      definition: '{}',
+      status: 'approved',
+      pending_hash: null,
+      pending_definition: null,
+      updated_at: T0,
+      ...over,
+    });
+
+    it('pins a tool first seen once, updates it, and forgets a server', async () => {
+      const pins = toolPinsRepository(store.db);
+      await pins.pinFirst(pin('s', 't'));
+      await pins.pinFirst(pin('s', 't', { hash: 'other' }));
+      await pins.pinFirst(pin('s2', 't'));
+      expect((await pins.find('s', 't'))?.hash).toBe('h1');
+      await pins.update('s', 't', { status: 'quarantined', pending_hash: 'h2' });
+      expect(await pins.find('s', 't')).toMatchObject({ status: 'quarantined', pending_hash: 'h2', hash: 'h1' });
+      expect((await pins.listOf('s')).map((p) => p.tool)).toEqual(['t']);
+      await pins.removeOf('s');
+      expect(await pins.listOf('s')).toEqual([]);
+      expect(await pins.listOf('s2')).toHaveLength(1);
+    });
+  });
+
+  describe('secrets', () => {
+    it('keeps sealed values, replaces them keeping their creation time, and removes them', async () => {
+      const secrets = secretsRepository(store.db);
+      await secrets.put({ name: 'b', sealed: 's1', master_key_id: 'm1', created_at: T0, updated_at: T0 });
+      await secrets.put({ name: 'a', sealed: 's0', master_key_id: 'm1', created_at: T0, updated_at: T0 });
+      await secrets.put({ name: 'b', sealed: 's2', master_key_id: 'm1', created_at: T1, updated_at: T1 });
+      expect(await secrets.find('b')).toEqual({ name: 'b', sealed: 's2', master_key_id: 'm1', created_at: T0, updated_at: T1 });
+      expect(await secrets.list()).toEqual([
+        { name: 'a', master_key_id: 'm1', created_at: T0, updated_at: T0 },
+        { name: 'b', master_key_id: 'm1', created_at: T0, updated_at: T1 },
+      ]);
+      expect(await secrets.existing(['a', 'c'])).toEqual(new Set(['a']));
+      await secrets.reseal('a', 's9', 'm2', T1);
+      expect(await secrets.find('a')).toMatchObject({ sealed: 's9', master_key_id: 'm2', updated_at: T1 });
+      expect((await secrets.all()).length).toBe(2);
+      expect(await secrets.remove('a')).toBe(true);
+      expect(await secrets.remove('a')).toBe(false);
+    });
+  });
+
+  describe('database roles', () => {
+    const role = (jti: string, over: Partial<DatabaseRoleRow> = {}): DatabaseRoleRow => ({
+      connection: 'db',
+      jti,
+      role: `r_${jti}`,
+      password_sealed: 'p',
+      status: 'creating',
+      expires_at: T1,
+      created_at: T0,
+      ...over,
+    });
+
+    it('lets one caller claim a role, marks it ready, and removes it', async () => {
+      const roles = databaseRolesRepository(store.db);
+      const claims = await Promise.all(Array.from({ length: 3 }, () => databaseRolesRepository(store.db).claim(role('m1'))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      await roles.markReady('r_m1');
+      await roles.claim(role('m0', { connection: 'other', expires_at: T0 }));
+      expect(await roles.find('db', 'm1')).toMatchObject({ status: 'ready', role: 'r_m1' });
+      await roles.setPassword('db', 'm1', 'p2');
+      expect((await roles.find('db', 'm1'))?.password_sealed).toBe('p2');
+      expect((await roles.list('db')).map((r) => r.role)).toEqual(['r_m1']);
+      expect(await roles.list()).toHaveLength(2);
+      await roles.remove('r_m1', 'other');
+      expect(await roles.list()).toHaveLength(2);
+      await roles.remove('r_m1');
+      expect(await roles.find('db', 'm1')).toBeUndefined();
+    });
+  });
+
+  describe('behavioral baselines', () => {
+    it('counts hits per kind and key, reads whole kinds and exact pairs, and drops old keys', async () => {
+      const baselines = baselinesRepository(store.db);
+      expect(await baselines.count('a1', [['total', ''], ['tool', 's/t']], T0)).toEqual(
+        expect.arrayContaining([
+          { kind: 'total', hits: 1 },
+          { kind: 'tool', hits: 1 },
+        ]),
+      );
+      await baselines.count('a1', [['total', ''], ['tool', 's/u'], ['minute', '0000000001']], T0);
+      await baselines.count('a2', [['total', '']], T0);
+      const read = await baselines.read('a1', ['total'], [['tool', 's/t'], ['minute', '0000000001']]);
+      expect(read.sort((x, y) => x.kind.localeCompare(y.kind))).toEqual([
+        { kind: 'minute', key: '0000000001', hits: 1 },
+        { kind: 'tool', key: 's/t', hits: 1 },
+        { kind: 'total', key: '', hits: 2 },
+      ]);
+      await baselines.removeBefore(['minute'], '0000000002');
+      expect(await baselines.read('a1', [], [['minute', '0000000001']])).toEqual([]);
     });
   });
 });

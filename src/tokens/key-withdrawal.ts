@@ -1,6 +1,7 @@
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
 import { revokeAnnounced } from '../cluster/revoke.ts';
 import { mandatesRepository } from '../store/repositories/mandates.ts';
+import { signingKeysRepository } from '../store/repositories/signing-keys.ts';
 import type { Queryable } from '../store/store.ts';
 import type { TokenContext } from './context.ts';
 import { revokeMandates } from './revocation.ts';
@@ -54,6 +55,7 @@ export async function withdrawSigningKey(ctx: TokenContext, kid: string): Promis
  * time the key was signing (over-revoking there is the safe side).
  */
 async function signedBy(db: Queryable, kid: string): Promise<string[]> {
-  const key = await db.selectFrom('signing_keys').select(['created_at', 'retired_at']).where('kid', '=', kid).executeTakeFirstOrThrow();
+  const key = await signingKeysRepository(db).find(kid);
+  if (!key) throw new Error(`no signing key ${kid}`);
   return mandatesRepository(db).unrevokedSignedBy(kid, key.created_at, key.retired_at);
 }
