@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { adminTokensRepository } from '../src/store/repositories/admin-tokens.ts';
 import { type AgentRow, agentsRepository } from '../src/store/repositories/agents.ts';
+import { type AuditEventRow, auditAppendRepository, auditLogRepository, auditSnapshot } from '../src/store/repositories/audit-log.ts';
 import { type ApprovalRow, approvalsRepository } from '../src/store/repositories/approvals.ts';
 import { baselinesRepository } from '../src/store/repositories/baselines.ts';
 import { budgetsRepository } from '../src/store/repositories/budgets.ts';
@@ -523,6 +524,91 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       ]);
       await baselines.removeBefore(['minute'], '0000000002');
       expect(await baselines.read('a1', [], [['minute', '0000000001']])).toEqual([]);
+    });
+  });
+
+  describe('audit log', () => {
+    const event = (leaf: number, chain: string, seq: number, over: Partial<AuditEventRow> = {}): AuditEventRow => ({
+      leaf_index: leaf,
+      chain,
+      seq,
+      id: `e${leaf}`,
+      time: `2026-01-01T00:00:0${leaf}.000Z`,
+      type: 'tool.allowed',
+      agent: 'a1',
+      instance: 'i1',
+      person: null,
+      action: 'tool:call',
+      resource: `server/tool-${leaf}`,
+      decision: 'allow',
+      status: 'success',
+      trace_id: null,
+      args_digest: null,
+      hash: `h${leaf}`,
+      body: `{"leaf":${leaf}}`,
+      ...over,
+    });
+
+    it('appends events under the head lock, moves chain and tree heads, and reads them back in one snapshot', async () => {
+      await store.transaction(async (trx) => {
+        const log = auditLogRepository(trx);
+        expect(await log.lockHead()).toEqual({ size: 0, frontier: '' });
+        await auditAppendRepository(trx, store.dialect).appendEvents([event(0, 'system', 1), event(1, 'instance:i1', 1), event(2, 'instance:i1', 2)]);
+        await auditAppendRepository(trx, store.dialect).putChainHeads(
+          [
+            { chain: 'system', seq: 1, hash: 'h0', sealed: false },
+            { chain: 'instance:i1', seq: 2, hash: 'h2', sealed: true },
+          ],
+          T0,
+        );
+        await log.setHead({ size: 3, frontier: 'f' }, T0);
+      });
+      const log = auditLogRepository(store.db);
+      expect(await log.head()).toEqual({ size: 3, frontier: 'f' });
+      expect(await log.chainHeads(['instance:i1', 'nope'])).toEqual(new Map([['instance:i1', { chain: 'instance:i1', seq: 2, hash: 'h2', sealed: true }]]));
+      await auditAppendRepository(store.db, store.dialect).putChainHeads([{ chain: 'system', seq: 2, hash: 'h9', sealed: false }], T1);
+      const snapshot = await auditSnapshot(store.db, 'system');
+      expect(snapshot.head).toEqual({ size: 3, frontier: 'f' });
+      expect(snapshot.heads).toEqual([{ chain: 'system', seq: 2, hash: 'h9', sealed: false }]);
+      expect(await log.leafHashes(1, 3)).toEqual([
+        { leaf_index: 1, hash: 'h1' },
+        { leaf_index: 2, hash: 'h2' },
+      ]);
+      expect(await log.eventAt(2)).toEqual({ chain: 'instance:i1', seq: 2, hash: 'h2', body: '{"leaf":2}' });
+      expect(await log.eventAt(3)).toBeUndefined();
+      expect((await log.chainEvents('instance:i1', 2)).map((e) => e.leaf_index)).toEqual([1]);
+      expect((await log.leavesPage({ after: 0, size: 3, deep: true, limit: 10 })).map((e) => [Number(e.leaf_index), e.resource])).toEqual([
+        [1, 'server/tool-1'],
+        [2, 'server/tool-2'],
+      ]);
+    });
+
+    it('queries events by exact and prefix columns, time and cursor, in either order', async () => {
+      await auditAppendRepository(store.db, store.dialect).appendEvents([
+        event(0, 'system', 1, { resource: 'github/issues' }),
+        event(1, 'instance:i1', 1, { resource: 'github/pulls', decision: 'deny' }),
+        event(2, 'instance:i1', 2, { resource: 'gitlab/issues' }),
+      ]);
+      const log = auditLogRepository(store.db);
+      const leaves = async (q: Partial<Parameters<typeof log.queryEvents>[0]>) =>
+        (await log.queryEvents({ columns: [], order: 'asc', limit: 10, ...q })).map((e) => e.leaf_index);
+      expect(await leaves({ columns: [{ column: 'resource', prefix: 'github/' }] })).toEqual([0, 1]);
+      expect(await leaves({ columns: [{ column: 'resource', prefix: 'github/' }, { column: 'decision', exact: 'allow' }] })).toEqual([0]);
+      expect(await leaves({ since: '2026-01-01T00:00:01.000Z', until: '2026-01-01T00:00:02.000Z' })).toEqual([1]);
+      expect(await leaves({ order: 'desc', after: 2 })).toEqual([1, 0]);
+      expect(await leaves({ after: 0, limit: 1 })).toEqual([1]);
+    });
+
+    it('keeps one checkpoint per size and lists them newest first', async () => {
+      const log = auditLogRepository(store.db);
+      expect(await log.latestCheckpoint()).toBeUndefined();
+      await log.addCheckpoint({ size: 2, root: 'aa', note: 'n2', created_at: T0 });
+      await log.addCheckpoint({ size: 5, root: 'bb', note: 'n5', created_at: T1 });
+      await log.addCheckpoint({ size: 5, root: 'cc', note: 'other', created_at: T1 });
+      expect(await log.latestCheckpoint()).toEqual({ size: 5, root: 'bb', note: 'n5', created_at: T1 });
+      expect((await log.checkpoints({ limit: 10 })).map((c) => c.size)).toEqual([5, 2]);
+      expect((await log.checkpoints({ limit: 10, before: 5 })).map((c) => c.size)).toEqual([2]);
+      expect((await auditSnapshot(store.db)).checkpoints.map((c) => c.size)).toEqual([2, 5]);
     });
   });
 });
