@@ -1,4 +1,5 @@
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
+import { MandateError } from '../errors.ts';
 import { revokeAnnounced } from '../cluster/revoke.ts';
 import { mandatesRepository } from '../store/repositories/mandates.ts';
 import { signingKeysRepository } from '../store/repositories/signing-keys.ts';
@@ -56,6 +57,6 @@ export async function withdrawSigningKey(ctx: TokenContext, kid: string): Promis
  */
 async function signedBy(db: Queryable, kid: string): Promise<string[]> {
   const key = await signingKeysRepository(db).find(kid);
-  if (!key) throw new Error(`no signing key ${kid}`);
+  if (!key) throw new MandateError('ERR_KEY_NOT_FOUND', `no signing key ${kid}`, { expose: true });
   return mandatesRepository(db).unrevokedSignedBy(kid, key.created_at, key.retired_at);
 }
