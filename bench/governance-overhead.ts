@@ -36,7 +36,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-gov-'));
 const schema = values['database-url'] ? `bench_${crypto.randomBytes(4).toString('hex')}` : undefined;
 const store = await openStore({ dataDir, ...(values['database-url'] ? { databaseUrl: values['database-url'], pgSchema: schema! } : {}) });
 const now = () => new Date();
-await seedPolicySet(store.db, store.dialect, dataDir, now());
+await seedPolicySet(store.db, values['database-url'] ? 'replicated' : 'single', dataDir, now());
 const authorizer = await openAuthorizer(store, now);
 const governance = new Governance(store);
 // Limits high enough that the bench measures the checks, not refusals.

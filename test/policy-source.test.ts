@@ -71,3 +71,36 @@ describe.runIf(await postgresAvailable())('the running policy set on replicas ov
     }
   });
 });
+
+describe.runIf(await postgresAvailable())('the running policy set of one process over PostgreSQL (MANDATE_DEPLOYMENT=single)', () => {
+  const schema = uniqueSchema();
+  const dataDir = tempDir();
+  afterAll(async () => {
+    await dropSchema(schema);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes from the policy directory, as on SQLite: the deployment decides, not the database', async () => {
+    const first = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent', masterKey: MASTER_KEY, databaseUrl: PG_URL, deployment: 'single' }, {}), {
+      logger: pino({ level: 'silent' }),
+      pgSchema: schema,
+    });
+    const token = first.adminToken!;
+    const running = (await readJson(await api(first, token, 'GET', '/v1/policies'))) as { version: string; dir?: string };
+    expect(running.dir).toBe(path.join(dataDir, 'policies'));
+    await first.close();
+
+    fs.writeFileSync(path.join(dataDir, 'policies', FREEZE.file), FREEZE.text);
+    const second = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent', masterKey: MASTER_KEY, databaseUrl: PG_URL }, { MANDATE_DEPLOYMENT: 'single' }), {
+      logger: pino({ level: 'silent' }),
+      pgSchema: schema,
+    });
+    try {
+      const now = await readJson(await api(second, token, 'GET', '/v1/policies'));
+      expect(now.version).not.toBe(running.version);
+      expect(now).toMatchObject({ applied_by: expect.stringContaining('policy files in') });
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 // The audit log in the store: rows, tree head, checkpoints, RFC 9162 proofs and queries
-import { sql } from 'kysely';
 import { MandateError, refusal } from '../errors.ts';
 import { parseDurationSeconds } from '../registry/duration.ts';
+import { auditLogRepository, type EventColumnFilter } from '../store/repositories/audit-log.ts';
 import type { AuditEventsTable } from '../store/schema.ts';
 import type { Dialect, Queryable } from '../store/store.ts';
 import { type CheckpointKey } from './checkpoint-key.ts';
@@ -65,9 +65,9 @@ export const decodeFrontier = (text: string): Uint8Array[] =>
   text === '' ? [] : text.split(',').map((h) => Buffer.from(h, 'base64'));
 
 export async function readHead(db: Queryable): Promise<TreeHead> {
-  const row = await db.selectFrom('audit_head').select(['size', 'frontier']).where('id', '=', 1).executeTakeFirst();
+  const row = await auditLogRepository(db).head();
   if (!row) throw new MandateError('ERR_AUDIT_STORE', 'the audit tree head is missing');
-  return { size: Number(row.size), frontier: decodeFrontier(row.frontier) };
+  return { size: row.size, frontier: decodeFrontier(row.frontier) };
 }
 
 export const rootOf = (head: TreeHead): Uint8Array => MerkleLog.restore(head.size, head.frontier).root();
@@ -88,7 +88,7 @@ const toCheckpoint = (row: { size: number | string; root: string; note: string; 
 });
 
 export async function latestCheckpoint(db: Queryable): Promise<StoredCheckpoint | null> {
-  const row = await db.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+  const row = await auditLogRepository(db).latestCheckpoint();
   return row ? toCheckpoint(row) : null;
 }
 
@@ -96,9 +96,7 @@ export async function listCheckpoints(
   db: Queryable,
   options: { limit?: number; before?: number } = {},
 ): Promise<StoredCheckpoint[]> {
-  let query = db.selectFrom('audit_checkpoints').selectAll().orderBy('size', 'desc').limit(options.limit ?? 100);
-  if (options.before !== undefined) query = query.where('size', '<', options.before);
-  return (await query.execute()).map(toCheckpoint);
+  return (await auditLogRepository(db).checkpoints({ limit: options.limit ?? 100, before: options.before })).map(toCheckpoint);
 }
 
 /**
@@ -113,7 +111,7 @@ export async function createCheckpoint(db: Queryable, key: CheckpointKey, now: D
   const root = rootOf(head);
   const note = signCheckpoint({ origin: key.origin, size: head.size, rootHash: root }, key.signer);
   const row = { size: head.size, root: Buffer.from(root).toString('hex'), note, created_at: now.toISOString() };
-  await db.insertInto('audit_checkpoints').values(row).onConflict((oc) => oc.column('size').doNothing()).execute();
+  await auditLogRepository(db).addCheckpoint(row);
   return toCheckpoint(row);
 }
 
@@ -121,18 +119,12 @@ export async function createCheckpoint(db: Queryable, key: CheckpointKey, now: D
 export async function loadLeaves(db: Queryable, size: number, pageSize = 20_000): Promise<Uint8Array[]> {
   const leaves: Uint8Array[] = [];
   while (leaves.length < size) {
-    const rows = await db
-      .selectFrom('audit_events')
-      .select(['leaf_index', 'hash'])
-      .where('leaf_index', '>=', leaves.length)
-      .where('leaf_index', '<', Math.min(size, leaves.length + pageSize))
-      .orderBy('leaf_index')
-      .execute();
+    const rows = await auditLogRepository(db).leafHashes(leaves.length, Math.min(size, leaves.length + pageSize));
     for (const row of rows) {
-      if (Number(row.leaf_index) !== leaves.length) break;
+      if (row.leaf_index !== leaves.length) break;
       leaves.push(leafHash(Buffer.from(row.hash, 'hex')));
     }
-    if (rows.length === 0 || Number(rows.at(-1)!.leaf_index) !== leaves.length - 1) {
+    if (rows.length === 0 || rows.at(-1)!.leaf_index !== leaves.length - 1) {
       throw new MandateError('ERR_AUDIT_LOG_GAP', `audit leaf ${leaves.length} is missing`);
     }
   }
@@ -153,13 +145,14 @@ export async function proveInclusion(db: Queryable, index: number, size: number)
   await checkSize(db, size);
   if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw rangeError(`leaf ${index} is not in a tree of ${size} leaves`);
   const leaves = await loadLeaves(db, size);
-  const row = await db.selectFrom('audit_events').select(['hash', 'chain', 'seq']).where('leaf_index', '=', index).executeTakeFirstOrThrow();
+  const row = await auditLogRepository(db).eventAt(index);
+  if (!row) throw new MandateError('ERR_AUDIT_LOG_GAP', `audit leaf ${index} is missing`);
   const proof = inclusionProof(index, size, (i) => leaves[i] as Uint8Array);
   return {
     index,
     size,
     chain: row.chain,
-    seq: Number(row.seq),
+    seq: row.seq,
     event_hash: row.hash,
     leaf_hash: Buffer.from(leaves[index] as Uint8Array).toString('base64'),
     proof: b64(proof),
@@ -208,24 +201,20 @@ export async function queryEvents(
 ): Promise<EventPage> {
   const limit = options.limit ?? 100;
   const order = options.order ?? 'asc';
-  let query = db.selectFrom('audit_events').select(['leaf_index', 'hash', 'body']);
+  const columns: EventColumnFilter[] = [];
   for (const name of TEXT_FILTERS) {
     const value = filter[name];
     if (value === undefined || value === '') continue;
     if (value.endsWith('*')) {
       const prefix = clip(value.slice(0, -1)) as string;
-      // substr counts characters (code points) on both databases.
-      if (prefix !== '') query = query.where(sql<string>`substr(${sql.ref(name)}, 1, ${[...prefix].length})`, '=', prefix);
+      if (prefix !== '') columns.push({ column: name, prefix });
     } else {
-      query = query.where(name, '=', clip(value) as string);
+      columns.push({ column: name, exact: clip(value) as string });
     }
   }
-  if (filter.since) query = query.where('time', '>=', filter.since);
-  if (filter.until) query = query.where('time', '<', filter.until);
   const after = decodeCursor(options.cursor);
-  if (after !== undefined) query = query.where('leaf_index', order === 'asc' ? '>' : '<', after);
-  const rows = await query.orderBy('leaf_index', order).limit(limit + 1).execute();
-  const page = rows.slice(0, limit).map((row) => ({ leaf_index: Number(row.leaf_index), event: eventOf(row) }));
+  const rows = await auditLogRepository(db).queryEvents({ columns, since: filter.since, until: filter.until, after, order, limit: limit + 1 });
+  const page = rows.slice(0, limit).map((row) => ({ leaf_index: row.leaf_index, event: eventOf(row) }));
   const last = page.at(-1);
   return { events: page, next_cursor: rows.length > limit && last ? encodeCursor(last.leaf_index) : null };
 }
@@ -263,7 +252,7 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
 }
 
 export async function getEventAt(db: Queryable, leaf: number): Promise<AuditEvent> {
-  const row = await db.selectFrom('audit_events').select(['hash', 'body']).where('leaf_index', '=', leaf).executeTakeFirst();
+  const row = await auditLogRepository(db).eventAt(leaf);
   if (!row) throw refusal('ERR_AUDIT_EVENT_NOT_FOUND', `no audit event at leaf ${leaf}`);
   return eventOf(row);
 }

@@ -1,7 +1,7 @@
 // Durable audit writer: group commit into the store, one gap-free sequencer, per-chain heads
 import crypto, { hash as digest } from 'node:crypto';
-import { CompiledQuery } from 'kysely';
 import { refusal } from '../errors.ts';
+import { type AuditEventRow, auditAppendRepository, auditLogRepository } from '../store/repositories/audit-log.ts';
 import type { Store, Queryable } from '../store/store.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { type AuditEvent, EVENT_TYPE, GENESIS_HASH, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
@@ -40,17 +40,7 @@ interface Head {
 }
 
 const CHAIN = /^(?:system|instance:[A-Za-z0-9._~:@-]{1,256})$/;
-const COLUMNS = [
-  'leaf_index', 'chain', 'seq', 'id', 'time', 'type', 'agent', 'instance', 'person', 'action',
-  'resource', 'decision', 'status', 'trace_id', 'args_digest', 'hash', 'body',
-] as const;
-const PG_TYPES = ['bigint', 'varchar', 'bigint', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar',
-  'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'text'];
 const KNOWN_CHAINS = 10_000;
-/** Rows per INSERT on SQLite: 17 columns × 1000 stays under its 32,766 bound parameters. */
-const SQLITE_ROWS_PER_INSERT = 1000;
-
-type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
 /**
  * The audit writer over the store. Appends made within `groupCommitMs` of each other (or while a
@@ -206,26 +196,24 @@ export class StoreAuditWriter implements AuditWriter {
   }
 
   async #write(trx: Queryable, batch: Pending[], outcomes: Array<AuditEvent | null | { error: unknown }>): Promise<{ size: number; heads: Map<string, Head> } | undefined> {
-    const dialect = this.#store.dialect;
+    const auditLog = auditLogRepository(trx);
+    const appends = auditAppendRepository(trx, this.#store.dialect);
     // The sequencer: a write to the one head row takes its lock (PostgreSQL) or the write lock (SQLite).
-    const locked = await trx.executeQuery<{ size: number | string; frontier: string }>(
-      CompiledQuery.raw('update audit_head set size = size where id = 1 returning size, frontier'),
-    );
-    const headRow = locked.rows[0];
+    const headRow = await auditLog.lockHead();
     if (!headRow) throw new Error('the audit tree head is missing');
-    const size = Number(headRow.size);
+    const size = headRow.size;
     const log = MerkleLog.restore(size, decodeFrontier(headRow.frontier));
     const chains = [...new Set([SYSTEM_CHAIN, ...batch.map((p) => p.record.chain)])];
     // Updated in place: a failed transaction forgets it (#commit), so it never outlives a rollback.
     const heads = this.#known?.size === size ? this.#known.heads : new Map<string, Head>();
     const unknown = chains.filter((chain) => !heads.has(chain));
     if (unknown.length > 0) {
-      const loaded = await loadChainHeads(trx, unknown);
+      const loaded = await auditLog.chainHeads(unknown);
       // A chain with no row yet starts at the genesis hash: remember that too.
       for (const chain of unknown) heads.set(chain, loaded.get(chain) ?? { seq: 0, hash: GENESIS_HASH, sealed: false });
     }
     const touched = new Set<string>();
-    const rows: Row[] = [];
+    const rows: AuditEventRow[] = [];
     for (const item of batch) {
       try {
         let chain = item.record.chain;
@@ -261,69 +249,12 @@ export class StoreAuditWriter implements AuditWriter {
       }
     }
     if (rows.length === 0) return this.#known?.size === size ? this.#known : undefined;
-    await insertEvents(trx, dialect, rows);
+    await appends.appendEvents(rows);
     const now = this.#now().toISOString();
-    await upsertChainHeads(trx, dialect, [...touched].map((chain) => ({ chain, ...(heads.get(chain) as Head) })), now);
-    await trx
-      .updateTable('audit_head')
-      .set({ size: log.size, frontier: encodeFrontier(log.frontier()), updated_at: now })
-      .where('id', '=', 1)
-      .execute();
+    await appends.putChainHeads([...touched].map((chain) => ({ chain, ...(heads.get(chain) as Head) })), now);
+    await auditLog.setHead({ size: log.size, frontier: encodeFrontier(log.frontier()) }, now);
     // Remember at most so many chains; past that, start over from what this batch touched.
     if (heads.size > KNOWN_CHAINS) for (const chain of heads.keys()) if (!touched.has(chain)) heads.delete(chain);
     return { size: log.size, heads };
-  }
-}
-
-async function loadChainHeads(trx: Queryable, chains: string[]): Promise<Map<string, Head>> {
-  const rows = await trx.selectFrom('audit_chains').select(['chain', 'seq', 'hash', 'sealed']).where('chain', 'in', chains).execute();
-  return new Map(rows.map((r) => [r.chain, { seq: Number(r.seq), hash: r.hash, sealed: Number(r.sealed) === 1 }]));
-}
-
-async function insertEvents(trx: Queryable, dialect: Store['dialect'], rows: Row[]): Promise<void> {
-  const columns = COLUMNS.join(', ');
-  if (dialect === 'postgres') {
-    // One statement whatever the batch size: a parameter per column, each an array.
-    const arrays = COLUMNS.map((c) => rows.map((r) => r[c]));
-    const unnest = PG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-    await trx.executeQuery(CompiledQuery.raw(`insert into audit_events (${columns}) select * from unnest(${unnest})`, arrays));
-    return;
-  }
-  for (let start = 0; start < rows.length; start += SQLITE_ROWS_PER_INSERT) {
-    const chunk = rows.slice(start, start + SQLITE_ROWS_PER_INSERT);
-    const params: unknown[] = [];
-    for (const row of chunk) for (const c of COLUMNS) params.push(row[c]);
-    const tuple = `(${COLUMNS.map(() => '?').join(',')})`;
-    await trx.executeQuery(
-      CompiledQuery.raw(`insert into audit_events (${columns}) values ${new Array(chunk.length).fill(tuple).join(',')}`, params),
-    );
-  }
-}
-
-async function upsertChainHeads(
-  trx: Queryable,
-  dialect: Store['dialect'],
-  heads: Array<Head & { chain: string }>,
-  now: string,
-): Promise<void> {
-  const update = 'on conflict (chain) do update set seq = excluded.seq, hash = excluded.hash, sealed = excluded.sealed, updated_at = excluded.updated_at';
-  if (dialect === 'postgres') {
-    await trx.executeQuery(
-      CompiledQuery.raw(
-        `insert into audit_chains (chain, seq, hash, sealed, updated_at) select * from unnest($1::varchar[], $2::bigint[], $3::varchar[], $4::integer[], $5::varchar[]) ${update}`,
-        [heads.map((h) => h.chain), heads.map((h) => h.seq), heads.map((h) => h.hash), heads.map((h) => (h.sealed ? 1 : 0)), heads.map(() => now)],
-      ),
-    );
-    return;
-  }
-  for (let start = 0; start < heads.length; start += 5000) {
-    const chunk = heads.slice(start, start + 5000);
-    const params = chunk.flatMap((h) => [h.chain, h.seq, h.hash, h.sealed ? 1 : 0, now]);
-    await trx.executeQuery(
-      CompiledQuery.raw(
-        `insert into audit_chains (chain, seq, hash, sealed, updated_at) values ${chunk.map(() => '(?,?,?,?,?)').join(',')} ${update}`,
-        params,
-      ),
-    );
   }
 }

@@ -1,6 +1,7 @@
 // Verify the stored audit log: every hash chain, the RFC 9162 tree, and its signed checkpoints
 import { hash as digest } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { auditLogRepository, auditSnapshot } from '../store/repositories/audit-log.ts';
 import type { Database } from '../store/schema.ts';
 import { type BreakKind, verifyChain } from './chain.ts';
 import { parseCheckpoint, verifyCheckpoint } from './checkpoint.ts';
@@ -113,16 +114,7 @@ export async function verifyAuditLog(db: Kysely<Database>, options: VerifyOption
     logBreaks.push({ chain: null, seq: null, leaf_index: leaf, kind, message });
 
   // One consistent snapshot of the tree head, chain heads and checkpoints (they change together).
-  const snap = await db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const head = await trx.selectFrom('audit_head').select(['size', 'frontier']).where('id', '=', 1).executeTakeFirst();
-      let heads = trx.selectFrom('audit_chains').select(['chain', 'seq', 'hash', 'sealed']);
-      if (options.chain) heads = heads.where('chain', '=', options.chain);
-      const checkpoints = await trx.selectFrom('audit_checkpoints').select(['size', 'root', 'note']).orderBy('size').execute();
-      return { head, heads: await heads.execute(), checkpoints };
-    });
+  const snap = await auditSnapshot(db, options.chain);
   const size = Number(snap.head?.size ?? 0);
   if (!snap.head) logBreak('head_mismatch', 'the tree head row is missing');
   const recorded = new Map(snap.heads.map((h) => [h.chain, { seq: Number(h.seq), hash: h.hash }]));
@@ -169,14 +161,10 @@ export async function verifyAuditLog(db: Kysely<Database>, options: VerifyOption
 
   // One pass over the leaves in log order.
   const pass = new LeafPass({ deep, tree: !options.chain, targets, logBreak });
-  const columns = deep
-    ? (['leaf_index', 'chain', 'seq', 'hash', 'body', 'id', 'time', 'type', 'agent', 'instance', 'person', 'action', 'resource', 'decision', 'status', 'trace_id', 'args_digest'] as const)
-    : (['leaf_index', 'chain', 'seq', 'hash', 'body'] as const);
+  const auditLog = auditLogRepository(db);
   let after = -1;
   for (;;) {
-    let query = db.selectFrom('audit_events').select(columns).where('leaf_index', '>', after).where('leaf_index', '<', size);
-    if (options.chain) query = query.where('chain', '=', options.chain);
-    const page = await query.orderBy('leaf_index').limit(pageSize).execute();
+    const page = await auditLog.leavesPage({ after, size, chain: options.chain, deep, limit: pageSize });
     for (const row of page) pass.add(row as unknown as Row);
     if (page.length < pageSize) break;
     after = Number(page.at(-1)!.leaf_index);
@@ -379,13 +367,7 @@ export class LeafPass {
 
 /** Re-read one broken chain in log order and let `verifyChain` name the break. */
 async function diagnose(db: Kysely<Database>, chain: string, size: number): Promise<Partial<VerifyBreak> | undefined> {
-  const rows = await db
-    .selectFrom('audit_events')
-    .select(['leaf_index', 'hash', 'body'])
-    .where('chain', '=', chain)
-    .where('leaf_index', '<', size)
-    .orderBy('leaf_index')
-    .execute();
+  const rows = await auditLogRepository(db).chainEvents(chain, size);
   const events: AuditEvent[] = [];
   const leaves: number[] = [];
   for (const row of rows) {

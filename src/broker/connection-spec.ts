@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MandateError, refusal } from '../errors.ts';
 import { CLASSIFICATIONS } from '../policy/request.ts';
+import { connectionsRepository } from '../store/repositories/connections.ts';
 import type { Queryable } from '../store/store.ts';
 import { lowerSegment, type PathGlob, parsePathGlob, pathCovers } from '../tokens/scope-path.ts';
 import { parseOrThrow } from '../validation.ts';
@@ -146,17 +147,18 @@ function secretsOf(spec: ConnectionSpec) {
 }
 
 export async function addConnection(db: Queryable, spec: ConnectionSpec, now: Date, replace = false): Promise<ConnectionSpec> {
-  const existing = await db.selectFrom('connections').select('name').where('name', '=', spec.name).executeTakeFirst();
+  const connections = connectionsRepository(db);
+  const existing = await connections.find(spec.name);
   if (existing && !replace) throw refusal('ERR_CONNECTION_EXISTS', `connection ${spec.name} already exists`);
   await checkSecretsExist(db, secretsOf(spec));
   const at = now.toISOString();
-  if (existing) await db.updateTable('connections').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
-  else await db.insertInto('connections').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();
+  if (existing) await connections.replaceSpec(spec.name, JSON.stringify(spec), at);
+  else await connections.insert({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at });
   return spec;
 }
 
 export async function findConnection(db: Queryable, name: string): Promise<ConnectionSpec | undefined> {
-  const row = await db.selectFrom('connections').select('spec').where('name', '=', name).executeTakeFirst();
+  const row = await connectionsRepository(db).find(name);
   return row ? (JSON.parse(row.spec) as ConnectionSpec) : undefined;
 }
 
@@ -167,11 +169,10 @@ export async function getConnection(db: Queryable, name: string): Promise<Connec
 }
 
 export async function listConnections(db: Queryable): Promise<ConnectionSpec[]> {
-  const rows = await db.selectFrom('connections').select('spec').orderBy('name').execute();
+  const rows = await connectionsRepository(db).list();
   return rows.map((r) => JSON.parse(r.spec) as ConnectionSpec);
 }
 
 export async function removeConnection(db: Queryable, name: string): Promise<void> {
-  const result = await db.deleteFrom('connections').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
+  if (!(await connectionsRepository(db).remove(name))) throw refusal('ERR_CONNECTION_NOT_FOUND', `connection ${name} not found`);
 }

@@ -6,19 +6,21 @@ import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
 import { rewrapSigningKeys } from '../identity/signing-keys.ts';
 import { openStore } from '../store/open.ts';
+import { databaseRolesRepository } from '../store/repositories/database-roles.ts';
 import type { Queryable } from '../store/store.ts';
 import { sealContext } from './postgres/database-broker.ts';
 import { rewrapSecrets } from './secrets.ts';
 
 /** Re-seal the passwords of live mandate database roles under a new master key; returns how many moved. */
 export async function rewrapRolePasswords(db: Queryable, from: MasterKey, to: MasterKey): Promise<number> {
-  const rows = await db.selectFrom('broker_db_roles').select(['connection', 'jti', 'password_sealed']).execute();
+  const roles = databaseRolesRepository(db);
+  const rows = await roles.list();
   let moved = 0;
   for (const row of rows) {
     if (sealedKeyId(row.password_sealed) === to.id) continue;
     const context = sealContext(row.connection, row.jti);
     const password_sealed = seal(to, unseal(from, row.password_sealed, context), context);
-    await db.updateTable('broker_db_roles').set({ password_sealed }).where('connection', '=', row.connection).where('jti', '=', row.jti).execute();
+    await roles.setPassword(row.connection, row.jti, password_sealed);
     moved++;
   }
   return moved;

@@ -1,6 +1,7 @@
 import { MandateError, refusal } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
+import { secretsRepository } from '../store/repositories/secrets.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -24,16 +25,12 @@ export async function setSecret(db: Queryable, master: MasterKey, name: string, 
   if (value.length === 0 || value.length > 64 * 1024) throw new MandateError('ERR_SECRET_VALUE', 'secret value must be 1 byte to 64 KiB');
   const at = now.toISOString();
   const sealed = seal(master, value, context(name));
-  await db
-    .insertInto('secrets')
-    .values({ name, sealed, master_key_id: master.id, created_at: at, updated_at: at })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ sealed, master_key_id: master.id, updated_at: at }))
-    .execute();
+  await secretsRepository(db).put({ name, sealed, master_key_id: master.id, created_at: at, updated_at: at });
   return (await listSecrets(db)).find((s) => s.name === name)!;
 }
 
 export async function listSecrets(db: Queryable): Promise<SecretMetadata[]> {
-  return db.selectFrom('secrets').select(['name', 'master_key_id', 'created_at', 'updated_at']).orderBy('name').execute();
+  return secretsRepository(db).list();
 }
 
 /**
@@ -44,7 +41,7 @@ export async function listSecrets(db: Queryable): Promise<SecretMetadata[]> {
 export async function checkSecretsExist(db: Queryable, refs: ReadonlyArray<{ name: string; perPerson: boolean; where: string }>): Promise<void> {
   const wanted = [...new Set(refs.filter((r) => !r.perPerson).map((r) => r.name))];
   if (wanted.length === 0) return;
-  const found = new Set((await db.selectFrom('secrets').select('name').where('name', 'in', wanted).execute()).map((r) => r.name));
+  const found = await secretsRepository(db).existing(wanted);
   const missing = refs.filter((r) => !r.perPerson && !found.has(r.name));
   if (missing.length === 0) return;
   const names = [...new Set(missing.map((r) => r.name))];
@@ -55,24 +52,24 @@ export async function checkSecretsExist(db: Queryable, refs: ReadonlyArray<{ nam
 
 /** The clear value, for injection only. Never log or return it. */
 export async function revealSecret(db: Queryable, master: MasterKey, name: string): Promise<string> {
-  const row = await db.selectFrom('secrets').select(['sealed']).where('name', '=', name).executeTakeFirst();
+  const row = await secretsRepository(db).find(name);
   if (!row) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
   return unseal(master, row.sealed, context(name)).toString('utf8');
 }
 
 export async function deleteSecret(db: Queryable, name: string): Promise<void> {
-  const result = await db.deleteFrom('secrets').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+  if (!(await secretsRepository(db).remove(name))) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
 }
 
 /** Re-seal every secret under a new master key (after a rotation); returns how many moved. */
 export async function rewrapSecrets(db: Queryable, from: MasterKey, to: MasterKey, now: Date): Promise<number> {
-  const rows = await db.selectFrom('secrets').select(['name', 'sealed']).execute();
+  const secrets = secretsRepository(db);
+  const rows = await secrets.all();
   let moved = 0;
   for (const row of rows) {
     if (sealedKeyId(row.sealed) === to.id) continue;
     const value = unseal(from, row.sealed, context(row.name));
-    await db.updateTable('secrets').set({ sealed: seal(to, value, context(row.name)), master_key_id: to.id, updated_at: now.toISOString() }).where('name', '=', row.name).execute();
+    await secrets.reseal(row.name, seal(to, value, context(row.name)), to.id, now.toISOString());
     moved++;
   }
   return moved;

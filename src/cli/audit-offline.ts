@@ -1,54 +1,31 @@
 // Open an audit database directly (a copied SQLite file, a PostgreSQL URL) for investigators
 import fs from 'node:fs';
 import path from 'node:path';
-import Sqlite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import { MandateError } from '../errors.ts';
 import { loadMasterKey } from '../identity/master-key.ts';
-import { quietPool } from '../store/open.ts';
+import { type ExistingDatabase, openExistingDatabase } from '../store/open-existing.ts';
+import { auditLogRepository } from '../store/repositories/audit-log.ts';
 import type { Database } from '../store/schema.ts';
 import { getSetting } from '../store/settings.ts';
 import { auditOrigin, deriveCheckpointKey, verifiersFrom } from '../audit/checkpoint-key.ts';
 import type { NoteVerifier } from '../audit/note.ts';
 
-export interface AuditDatabase {
-  db: Kysely<Database>;
-  where: string;
-  close(): Promise<void>;
-}
+export type AuditDatabase = ExistingDatabase;
 
 /**
  * The database as it is: no migration runs and, for SQLite, the file is opened read-only, so
  * verifying a copy never changes the evidence. A database without the audit tables is refused.
  */
 export async function openAuditDatabase(options: { dataDir?: string | undefined; databaseUrl?: string | undefined }): Promise<AuditDatabase> {
-  let db: Kysely<Database>;
-  let where: string;
-  if (options.databaseUrl) {
-    const pool = quietPool({ connectionString: options.databaseUrl, max: 2, connectionTimeoutMillis: 5000 });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    where = options.databaseUrl.replace(/\/\/[^@/]*@/, '//');
-  } else {
-    const file = path.resolve(options.dataDir ?? '.mandate', 'mandate.db');
-    if (!fs.existsSync(file)) throw new MandateError('ERR_AUDIT_NO_DATABASE', `no Mandate database at ${file}`);
-    let database = new Sqlite(file, { readonly: true, fileMustExist: true });
-    try {
-      database.prepare('select count(*) from sqlite_master').get();
-    } catch {
-      // A copy taken with its -wal file but without -shm is readable only by a writable connection.
-      database.close();
-      database = new Sqlite(file, { fileMustExist: true });
-    }
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    where = file;
-  }
+  const opened = openExistingDatabase(options);
   try {
-    await db.selectFrom('audit_head').select('size').limit(1).execute();
+    await auditLogRepository(opened.db).head();
   } catch (cause) {
-    await db.destroy();
-    throw new MandateError('ERR_AUDIT_NO_DATABASE', `${where} holds no Mandate audit log`, { cause });
+    await opened.close();
+    throw new MandateError('ERR_AUDIT_NO_DATABASE', `${opened.where} holds no Mandate audit log`, { cause });
   }
-  return { db, where, close: () => db.destroy() };
+  return opened;
 }
 
 /**

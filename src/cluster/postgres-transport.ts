@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
 import pg from 'pg';
+import { currentSchema, notify } from '../store/postgres.ts';
 import type { Store } from '../store/store.ts';
 import type { ChangeTransport } from './feed.ts';
 
@@ -19,10 +19,7 @@ export function channelFor(schema: string): string {
   return `mandate_${crypto.createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
 }
 
-export async function currentSchema(store: Store): Promise<string> {
-  const row = (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0];
-  return row?.schema ?? 'public';
-}
+export { currentSchema };
 
 /**
  * PostgreSQL LISTEN/NOTIFY: `pg_notify` inside the writer's transaction (sent on commit), one
@@ -51,7 +48,7 @@ export class PostgresTransport implements ChangeTransport {
   }
 
   async notify(db: Store['db'], payload: string): Promise<void> {
-    await sql`select pg_notify(${this.#channel}, ${payload})`.execute(db);
+    await notify(db, this.#channel, payload);
   }
 
   async listen(onPayload: (payload: string) => void, onLost: (error: Error) => void): Promise<void> {

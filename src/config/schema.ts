@@ -12,6 +12,12 @@ export const configSchema = z.strictObject({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
     .describe('MANDATE_DATABASE_URL: PostgreSQL URL; when unset, SQLite under the data dir'),
+  deployment: z
+    .enum(['single', 'replicated'])
+    .optional()
+    .describe(
+      'MANDATE_DEPLOYMENT: single (one process; the policy directory is the source) or replicated (stateless replicas over PostgreSQL; the database is the source, changes reach every replica through LISTEN/NOTIFY); default single on SQLite, replicated on PostgreSQL',
+    ),
   host: z.string().min(1).describe('MANDATE_HOST: address to listen on'),
   port: z.coerce.number().int().min(0).max(65535).describe('MANDATE_PORT: port to listen on'),
   trustDomain: z
@@ -59,7 +65,10 @@ export const configSchema = z.strictObject({
     .describe('MANDATE_DPOP_NONCE: require server-provided DPoP nonces (RFC 9449 §8, §9) at the token endpoint and enforcement points'),
 });
 
-export type Config = z.infer<typeof configSchema>;
+/** One process, or replicas sharing a PostgreSQL database: a setting, never guessed from the dialect. */
+export type Deployment = 'single' | 'replicated';
+
+export type Config = Omit<z.infer<typeof configSchema>, 'deployment'> & { deployment: Deployment };
 
 export const configDefaults = {
   dataDir: '.mandate',
@@ -76,6 +85,7 @@ export const configDefaults = {
 const envNames: Record<keyof Config, string> = {
   dataDir: 'MANDATE_DATA_DIR',
   databaseUrl: 'MANDATE_DATABASE_URL',
+  deployment: 'MANDATE_DEPLOYMENT',
   host: 'MANDATE_HOST',
   port: 'MANDATE_PORT',
   trustDomain: 'MANDATE_TRUST_DOMAIN',
@@ -107,7 +117,12 @@ export function loadConfig(
     const name = envNames[key as keyof Config] ?? key;
     throw new Error(`invalid configuration ${name}: ${issue?.message}`);
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) };
+  const deployment = parsed.data.deployment ?? (parsed.data.databaseUrl ? 'replicated' : 'single');
+  // Replicas share state only through PostgreSQL (rows and LISTEN/NOTIFY); a SQLite file has one writer.
+  if (deployment === 'replicated' && !parsed.data.databaseUrl) {
+    throw new Error('invalid configuration MANDATE_DEPLOYMENT: replicated needs MANDATE_DATABASE_URL (PostgreSQL)');
+  }
+  return { ...parsed.data, deployment, dataDir: path.resolve(parsed.data.dataDir) };
 }
 
 export const configEnvNames = envNames;

@@ -4,6 +4,7 @@ import { canonicalize } from '../audit/jcs.ts';
 import { scrubSecrets } from '../audit/redact.ts';
 import { SYSTEM_CHAIN, type AuditWriter } from '../audit/writer.ts';
 import { refusal } from '../errors.ts';
+import { toolPinsRepository } from '../store/repositories/tool-pins.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -35,7 +36,8 @@ export interface Pin {
  * covered tool lists may still hold a credential in clear.
  */
 export async function reconcilePins(db: Queryable, audit: AuditWriter, server: string, tools: Tool[], now: Date, secrets: readonly string[] = []): Promise<Map<string, Pin>> {
-  const rows = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute();
+  const repository = toolPinsRepository(db);
+  const rows = await repository.listOf(server);
   const pins = new Map(rows.map((r) => [r.tool, r]));
   const at = now.toISOString();
   for (const tool of tools) {
@@ -44,20 +46,11 @@ export async function reconcilePins(db: Queryable, audit: AuditWriter, server: s
     const pin = pins.get(tool.name);
     if (!pin) {
       // Two reads of the same list may race to pin a tool: the first pin stands.
-      await db
-        .insertInto('tool_pins')
-        .values({ server, tool: tool.name, hash, definition: JSON.stringify(definition), status: 'approved', pending_hash: null, pending_definition: null, updated_at: at })
-        .onConflict((oc) => oc.columns(['server', 'tool']).doNothing())
-        .execute();
+      await repository.pinFirst({ server, tool: tool.name, hash, definition: JSON.stringify(definition), status: 'approved', pending_hash: null, pending_definition: null, updated_at: at });
       continue;
     }
     if (pin.hash === hash || pin.pending_hash === hash) continue;
-    await db
-      .updateTable('tool_pins')
-      .set({ status: 'quarantined', pending_hash: hash, pending_definition: JSON.stringify(definition), updated_at: at })
-      .where('server', '=', server)
-      .where('tool', '=', tool.name)
-      .execute();
+    await repository.update(server, tool.name, { status: 'quarantined', pending_hash: hash, pending_definition: JSON.stringify(definition), updated_at: at });
     await audit.append({
       chain: SYSTEM_CHAIN,
       type: 'anomaly.tool_changed',
@@ -73,21 +66,17 @@ export async function reconcilePins(db: Queryable, audit: AuditWriter, server: s
 }
 
 export async function loadPins(db: Queryable, server: string): Promise<Map<string, Pin>> {
-  const rows = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute();
+  const rows = await toolPinsRepository(db).listOf(server);
   return new Map(rows.map((r) => [r.tool, { tool: r.tool, hash: r.hash, status: r.status as Pin['status'], definition: JSON.parse(r.definition) }]));
 }
 
 /** An admin accepts the upstream's new definition of a quarantined tool. */
 export async function approvePin(db: Queryable, server: string, tool: string, now: Date): Promise<Pin> {
-  const row = await db.selectFrom('tool_pins').selectAll().where('server', '=', server).where('tool', '=', tool).executeTakeFirst();
+  const pins = toolPinsRepository(db);
+  const row = await pins.find(server, tool);
   if (!row) throw refusal('ERR_TOOL_NOT_FOUND', `tool ${server}/${tool} is not pinned`);
   const hash = row.pending_hash ?? row.hash;
   const definition = row.pending_definition ?? row.definition;
-  await db
-    .updateTable('tool_pins')
-    .set({ hash, definition, status: 'approved', pending_hash: null, pending_definition: null, updated_at: now.toISOString() })
-    .where('server', '=', server)
-    .where('tool', '=', tool)
-    .execute();
+  await pins.update(server, tool, { hash, definition, status: 'approved', pending_hash: null, pending_definition: null, updated_at: now.toISOString() });
   return { tool, hash, status: 'approved', definition: JSON.parse(definition) };
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { checkSecretsExist } from '../broker/secrets.ts';
 import { secretRefs } from '../broker/secret-refs.ts';
 import { refusal } from '../errors.ts';
+import { mcpServersRepository } from '../store/repositories/mcp-servers.ts';
+import { toolPinsRepository } from '../store/repositories/tool-pins.ts';
 import type { Queryable } from '../store/store.ts';
 import { parseOrThrow } from '../validation.ts';
 import { checkCommand, checkCredentials, templatesOf } from './server-checks.ts';
@@ -47,18 +49,19 @@ export function parseServerSpec(input: unknown): ServerSpec {
 }
 
 export async function addServer(db: Queryable, spec: ServerSpec, now: Date, replace = false): Promise<ServerSpec> {
-  const existing = await db.selectFrom('mcp_servers').select('name').where('name', '=', spec.name).executeTakeFirst();
+  const servers = mcpServersRepository(db);
+  const existing = await servers.find(spec.name);
   if (existing && !replace) throw refusal('ERR_SERVER_EXISTS', `server ${spec.name} already exists`);
   await checkSecretsExist(db, templatesOf(spec).flatMap(([where, value]) => secretRefs(value).map((ref) => ({ ...ref, where }))));
   checkCommand(spec);
   const at = now.toISOString();
-  if (existing) await db.updateTable('mcp_servers').set({ spec: JSON.stringify(spec), updated_at: at }).where('name', '=', spec.name).execute();
-  else await db.insertInto('mcp_servers').values({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at }).execute();
+  if (existing) await servers.replaceSpec(spec.name, JSON.stringify(spec), at);
+  else await servers.insert({ name: spec.name, spec: JSON.stringify(spec), created_at: at, updated_at: at });
   return spec;
 }
 
 export async function findServer(db: Queryable, name: string): Promise<ServerSpec | undefined> {
-  const row = await db.selectFrom('mcp_servers').select('spec').where('name', '=', name).executeTakeFirst();
+  const row = await mcpServersRepository(db).find(name);
   return row ? (JSON.parse(row.spec) as ServerSpec) : undefined;
 }
 
@@ -69,12 +72,11 @@ export async function getServer(db: Queryable, name: string): Promise<ServerSpec
 }
 
 export async function listServers(db: Queryable): Promise<ServerSpec[]> {
-  const rows = await db.selectFrom('mcp_servers').select('spec').orderBy('name').execute();
+  const rows = await mcpServersRepository(db).list();
   return rows.map((r) => JSON.parse(r.spec) as ServerSpec);
 }
 
 export async function removeServer(db: Queryable, name: string): Promise<void> {
-  const result = await db.deleteFrom('mcp_servers').where('name', '=', name).executeTakeFirst();
-  if (Number(result.numDeletedRows) === 0) throw refusal('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
-  await db.deleteFrom('tool_pins').where('server', '=', name).execute();
+  if (!(await mcpServersRepository(db).remove(name))) throw refusal('ERR_SERVER_NOT_FOUND', `server ${name} not found`);
+  await toolPinsRepository(db).removeOf(name);
 }

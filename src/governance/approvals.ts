@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { MandateError, refusal } from '../errors.ts';
+import { approvalsRepository } from '../store/repositories/approvals.ts';
 import type { ApprovalsTable } from '../store/schema.ts';
 import type { Queryable } from '../store/store.ts';
 
@@ -74,49 +75,36 @@ function toApproval(row: ApprovalsTable, now: Date): Approval {
 }
 
 export async function insertApproval(db: Queryable, id: string, input: NewApproval): Promise<void> {
-  await db
-    .insertInto('approvals')
-    .values({
-      id,
-      status: 'pending',
-      instance_id: input.instance,
-      agent_id: input.agent,
-      person: input.person,
-      owner: input.owner,
-      jti: input.binding.jti,
-      action: input.action,
-      resource: input.binding.resource,
-      args_digest: input.binding.argsDigest,
-      why: JSON.stringify(input.why),
-      risk: input.risk,
-      requested_at: input.requested_at,
-      expires_at: input.expires_at,
-      decided_at: null,
-      decided_by: null,
-      note: null,
-      consumed_at: null,
-    })
-    .execute();
+  await approvalsRepository(db).insert({
+    id,
+    status: 'pending',
+    instance_id: input.instance,
+    agent_id: input.agent,
+    person: input.person,
+    owner: input.owner,
+    jti: input.binding.jti,
+    action: input.action,
+    resource: input.binding.resource,
+    args_digest: input.binding.argsDigest,
+    why: JSON.stringify(input.why),
+    risk: input.risk,
+    requested_at: input.requested_at,
+    expires_at: input.expires_at,
+    decided_at: null,
+    decided_by: null,
+    note: null,
+    consumed_at: null,
+  });
 }
 
 /** The newest approval for this exact call that still matters: pending, granted or denied, unexpired. */
 export async function approvalForCall(db: Queryable, binding: CallBinding, now: Date): Promise<Approval | null> {
-  const row = await db
-    .selectFrom('approvals')
-    .selectAll()
-    .where('jti', '=', binding.jti)
-    .where('args_digest', '=', binding.argsDigest)
-    .where('resource', '=', binding.resource)
-    .where('status', 'in', ['pending', 'granted', 'denied'])
-    .where('expires_at', '>', now.toISOString())
-    .orderBy('requested_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const row = await approvalsRepository(db).findForCall(binding, now.toISOString());
   return row ? toApproval(row, now) : null;
 }
 
 export async function getApproval(db: Queryable, id: string, now: Date): Promise<Approval> {
-  const row = await db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await approvalsRepository(db).find(id);
   if (!row) throw refusal('ERR_APPROVAL_NOT_FOUND', `approval ${id} not found`);
   return toApproval(row, now);
 }
@@ -129,15 +117,11 @@ export interface ApprovalFilter {
 }
 
 export async function listApprovals(db: Queryable, filter: ApprovalFilter, now: Date): Promise<Approval[]> {
-  const at = now.toISOString();
-  let query = db.selectFrom('approvals').selectAll().orderBy('requested_at', 'desc').limit(filter.limit ?? 100);
-  const status = filter.status ?? 'pending';
-  if (status === 'expired') query = query.where('status', 'in', ['pending', 'granted']).where('expires_at', '<=', at);
-  else if (status === 'pending' || status === 'granted') query = query.where('status', '=', status).where('expires_at', '>', at);
-  else if (status !== 'all') query = query.where('status', '=', status);
-  if (filter.agent) query = query.where('agent_id', '=', filter.agent);
-  if (filter.instance) query = query.where('instance_id', '=', filter.instance);
-  return (await query.execute()).map((row) => toApproval(row, now));
+  const rows = await approvalsRepository(db).list(
+    { status: filter.status ?? 'pending', agentId: filter.agent, instanceId: filter.instance, limit: filter.limit ?? 100 },
+    now.toISOString(),
+  );
+  return rows.map((row) => toApproval(row, now));
 }
 
 /** A person's decision on a pending approval; only one decision ever lands. */
@@ -147,47 +131,37 @@ export async function decideApproval(
   input: { verdict: 'granted' | 'denied'; by: string; note: string | null; now: Date; ttlSeconds: number },
 ): Promise<Approval> {
   const at = input.now.toISOString();
-  const result = await db
-    .updateTable('approvals')
-    .set({
+  const landed = await approvalsRepository(db).decide(
+    id,
+    {
       status: input.verdict,
       decided_at: at,
       decided_by: input.by,
       note: input.note,
       // A grant gives the agent a full period to retry the call.
       ...(input.verdict === 'granted' ? { expires_at: new Date(input.now.getTime() + input.ttlSeconds * 1000).toISOString() } : {}),
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .where('expires_at', '>', at)
-    .executeTakeFirst();
+    },
+    at,
+  );
   const approval = await getApproval(db, id, input.now);
-  if (Number(result.numUpdatedRows) === 1) return approval;
+  if (landed) return approval;
   if (approval.status === 'expired') throw new MandateError('ERR_APPROVAL_EXPIRED', `approval ${id} expired at ${approval.expires_at}`);
   throw new MandateError('ERR_APPROVAL_DECIDED', `approval ${id} is already ${approval.status}`);
 }
 
 /** Use a granted approval for its call: true for exactly one caller. */
 export async function consumeApproval(db: Queryable, id: string, now: Date): Promise<boolean> {
-  const at = now.toISOString();
-  const result = await db
-    .updateTable('approvals')
-    .set({ status: 'consumed', consumed_at: at })
-    .where('id', '=', id)
-    .where('status', '=', 'granted')
-    .where('expires_at', '>', at)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  return approvalsRepository(db).consume(id, now.toISOString());
 }
 
 /** Undo a consumption whose call was refused after all (its decision could not be audited). */
 export async function restoreApproval(db: Queryable, id: string): Promise<void> {
-  await db.updateTable('approvals').set({ status: 'granted', consumed_at: null }).where('id', '=', id).where('status', '=', 'consumed').execute();
+  await approvalsRepository(db).restore(id);
 }
 
 /** The status of an approval, for an enforcement point waiting on it. */
 export async function approvalStatus(db: Queryable, id: string, now: Date): Promise<ApprovalStatus | null> {
-  const row = await db.selectFrom('approvals').select(['status', 'expires_at']).where('id', '=', id).executeTakeFirst();
+  const row = await approvalsRepository(db).find(id);
   if (!row) return null;
   return (row.status === 'pending' || row.status === 'granted') && row.expires_at <= now.toISOString() ? 'expired' : (row.status as ApprovalStatus);
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { baselinesRepository } from '../store/repositories/baselines.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -56,22 +56,18 @@ const minuteKey = (minute: number) => String(minute).padStart(MINUTE_DIGITS, '0'
 const dayHourKey = (shape: CallShape) => `${shape.day}T${String(shape.hour).padStart(2, '0')}`;
 
 export async function readBaseline(db: Queryable, agentId: string, shape: CallShape): Promise<Baseline> {
-  const rows = await db
-    .selectFrom('behavior_baselines')
-    .select(['kind', 'key', 'hits'])
-    .where('agent_id', '=', agentId)
-    .where((eb) =>
-      eb.or([
-        eb('kind', 'in', ['total', 'minutes', 'days', 'chain']),
-        eb.and([eb('kind', '=', 'tool'), eb('key', '=', shape.tool)]),
-        eb.and([eb('kind', '=', 'hour'), eb('key', '=', String(shape.hour))]),
-        eb.and([eb('kind', '=', 'minute'), eb('key', '=', minuteKey(shape.minute))]),
-        eb.and([eb('kind', '=', 'day'), eb('key', '=', shape.day)]),
-        eb.and([eb('kind', '=', 'dayhour'), eb('key', '=', dayHourKey(shape))]),
-        ...(shape.destination ? [eb.and([eb('kind', '=', 'destination'), eb('key', '=', shape.destination)])] : []),
-      ]),
-    )
-    .execute();
+  const rows = await baselinesRepository(db).read(
+    agentId,
+    ['total', 'minutes', 'days', 'chain'],
+    [
+      ['tool', shape.tool],
+      ['hour', String(shape.hour)],
+      ['minute', minuteKey(shape.minute)],
+      ['day', shape.day],
+      ['dayhour', dayHourKey(shape)],
+      ...(shape.destination ? [['destination', shape.destination] as const] : []),
+    ],
+  );
   const baseline: Baseline = { total: 0, activeMinutes: 0, toolCalls: 0, earlierDays: 0, earlierHourDays: 0, minuteCalls: 0, destinationCalls: shape.destination ? 0 : null, longestChain: 0 };
   let today = false;
   let thisHourToday = false;
@@ -94,13 +90,7 @@ export async function readBaseline(db: Queryable, agentId: string, shape: CallSh
   return baseline;
 }
 
-const upsert = (db: Queryable, agentId: string, keys: Array<[string, string]>, at: string) =>
-  db
-    .insertInto('behavior_baselines')
-    .values(keys.map(([kind, key]) => ({ agent_id: agentId, kind, key, hits: 1, first_seen: at, last_seen: at })))
-    .onConflict((oc) => oc.columns(['agent_id', 'kind', 'key']).doUpdateSet({ hits: sql<number>`behavior_baselines.hits + 1`, last_seen: at }))
-    .returning(['kind', 'hits'])
-    .execute();
+const upsert = (db: Queryable, agentId: string, keys: Array<[string, string]>, at: string) => baselinesRepository(db).count(agentId, keys, at);
 
 /** Count one allowed call into the agent's baseline: one statement, two when a minute, hour or day begins. */
 export async function learnCall(db: Queryable, agentId: string, shape: CallShape, now: Date): Promise<void> {
@@ -130,9 +120,9 @@ export async function learnCall(db: Queryable, agentId: string, shape: CallShape
 /** Per-minute, per-day and per-day-hour rows only tell whether one has begun; old ones go. */
 export async function sweepBaselines(db: Queryable, now: Date): Promise<void> {
   const current = Math.floor(now.getTime() / 60_000);
-  await db.deleteFrom('behavior_baselines').where('kind', '=', 'minute').where('key', '<', minuteKey(current - 5)).execute();
+  await baselinesRepository(db).removeBefore(['minute'], minuteKey(current - 5));
   const twoDaysAgo = new Date(now.getTime() - 2 * 86_400_000).toISOString().slice(0, 10);
-  await db.deleteFrom('behavior_baselines').where('kind', 'in', ['day', 'dayhour']).where('key', '<', twoDaysAgo).execute();
+  await baselinesRepository(db).removeBefore(['day', 'dayhour'], twoDaysAgo);
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { budgetsRepository } from '../store/repositories/budgets.ts';
+import { mandatesRepository } from '../store/repositories/mandates.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import type { MandateClaims } from '../tokens/mandate.ts';
 
@@ -52,23 +53,14 @@ export class BudgetLedger {
     const chain = await this.#chain(claims);
     const at = now.toISOString();
     const spentOf = new Map<string, number>();
+    const budgets = budgetsRepository(db);
     // Root first: concurrent debits lock shared ancestors in the same order.
     for (const link of [...chain].reverse()) {
       if (cost > link.budget) throw new Unaffordable();
       // One statement: the row appears at first use, and the guard makes overspending impossible.
-      const row = await db
-        .insertInto('mandate_budgets')
-        .values({ jti: link.jti, budget: link.budget, spent: cost, updated_at: at })
-        .onConflict((oc) =>
-          oc
-            .column('jti')
-            .doUpdateSet({ spent: sql<number>`mandate_budgets.spent + excluded.spent`, updated_at: at })
-            .where(sql<boolean>`mandate_budgets.spent + excluded.spent <= mandate_budgets.budget`),
-        )
-        .returning('spent')
-        .executeTakeFirst();
-      if (!row) throw new Unaffordable();
-      spentOf.set(link.jti, Number(row.spent));
+      const spent = await budgets.debit(link.jti, link.budget, cost, at);
+      if (spent === undefined) throw new Unaffordable();
+      spentOf.set(link.jti, spent);
     }
     const exhausted = chain.filter((l) => l.budget > 0 && l.budget - (spentOf.get(l.jti) ?? 0) <= 0).map((l) => l.jti);
     return { ...standingOf(chain, spentOf), exhausted };
@@ -77,16 +69,15 @@ export class BudgetLedger {
   /** Give back a debit whose call was not forwarded after all (its decision could not be audited). */
   async refund(claims: MandateClaims, cost: number, now: Date): Promise<void> {
     const chain = await this.#chain(claims);
-    await this.#store.db
-      .updateTable('mandate_budgets')
-      .set((eb) => ({ spent: eb('spent', '-', cost), updated_at: now.toISOString() }))
-      .where('jti', 'in', chain.map((l) => l.jti))
-      .execute();
+    await budgetsRepository(this.#store.db).refund(
+      chain.map((l) => l.jti),
+      cost,
+      now.toISOString(),
+    );
   }
 
   async #spent(jtis: string[]): Promise<Map<string, number>> {
-    const rows = await this.#store.db.selectFrom('mandate_budgets').select(['jti', 'spent']).where('jti', 'in', jtis).execute();
-    return new Map(rows.map((r) => [r.jti, Number(r.spent)]));
+    return budgetsRepository(this.#store.db).spent(jtis);
   }
 
   async #chain(claims: MandateClaims): Promise<Link[]> {
@@ -96,7 +87,7 @@ export class BudgetLedger {
     if (cached) return cached;
     const chain = [own];
     for (let parent: string | null = claims.parent_jti; parent && chain.length <= 64; ) {
-      const row = await this.#store.db.selectFrom('mandates').select(['jti', 'parent_jti', 'budget']).where('jti', '=', parent).executeTakeFirst();
+      const row = await mandatesRepository(this.#store.db).find(parent);
       if (!row) break;
       chain.push({ jti: row.jti, budget: Number(row.budget) });
       parent = row.parent_jti;

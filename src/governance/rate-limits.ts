@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { rateWindowsRepository } from '../store/repositories/rate-windows.ts';
 import type { Queryable } from '../store/store.ts';
 import type { GovernanceConfig } from './config.ts';
 
@@ -33,13 +33,7 @@ export async function countCall(
     return [{ scope, limit, windowSeconds, key: `${scope}:${id}@${start}`, end: start + windowSeconds }];
   });
   if (windows.length === 0) return null;
-  const counted = await db
-    .insertInto('rate_windows')
-    .values(windows.map((w) => ({ key: w.key, hits: 1, expires_at: w.end })))
-    .onConflict((oc) => oc.column('key').doUpdateSet({ hits: sql<number>`rate_windows.hits + 1` }))
-    .returning(['key', 'hits'])
-    .execute();
-  const hits = new Map(counted.map((row) => [row.key, Number(row.hits)]));
+  const hits = await rateWindowsRepository(db).hit(windows.map((w) => ({ key: w.key, expiresAt: w.end })));
   const over = windows.filter((w) => (hits.get(w.key) ?? 0) > w.limit);
   if (over.length === 0) return null;
   // The window that reopens last is the one the agent has to wait for.
@@ -49,5 +43,5 @@ export async function countCall(
 
 /** Closed windows are of no further use. */
 export async function sweepRateWindows(db: Queryable, now: Date): Promise<void> {
-  await db.deleteFrom('rate_windows').where('expires_at', '<', Math.floor(now.getTime() / 1000)).execute();
+  await rateWindowsRepository(db).sweep(Math.floor(now.getTime() / 1000));
 }

@@ -1,6 +1,7 @@
 import { MandateError, refusal } from '../errors.ts';
 import type { InstancesTable } from '../store/schema.ts';
 import { isUniqueViolation } from '../store/errors.ts';
+import { instancesRepository } from '../store/repositories/instances.ts';
 import type { Queryable } from '../store/store.ts';
 
 export interface Instance {
@@ -24,19 +25,16 @@ const fromRow = (row: InstancesTable): Instance => ({
 
 export async function insertInstance(db: Queryable, instance: Omit<Instance, 'revoked_at' | 'status'>): Promise<void> {
   const reused = () => new MandateError('ERR_ATTESTATION_KEY_REUSED', 'this instance key is already bound to another instance');
-  const taken = await db.selectFrom('instances').select('id').where('jkt', '=', instance.jkt).executeTakeFirst();
-  if (taken) throw reused();
+  const instances = instancesRepository(db);
+  if (await instances.findByJkt(instance.jkt)) throw reused();
   try {
-    await db
-      .insertInto('instances')
-      .values({
-        ...instance,
-        public_jwk: JSON.stringify(instance.public_jwk),
-        claims: JSON.stringify(instance.claims),
-        status: 'active',
-        revoked_at: null,
-      })
-      .execute();
+    await instances.insert({
+      ...instance,
+      public_jwk: JSON.stringify(instance.public_jwk),
+      claims: JSON.stringify(instance.claims),
+      status: 'active',
+      revoked_at: null,
+    });
   } catch (error) {
     // Two attestations with one key at the same moment (on two replicas): the second loses here.
     if (isUniqueViolation(error)) throw reused();
@@ -45,7 +43,7 @@ export async function insertInstance(db: Queryable, instance: Omit<Instance, 're
 }
 
 export async function findInstance(db: Queryable, id: string): Promise<Instance | undefined> {
-  const row = await db.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await instancesRepository(db).find(id);
   return row ? fromRow(row) : undefined;
 }
 
@@ -56,7 +54,5 @@ export async function getInstance(db: Queryable, id: string): Promise<Instance> 
 }
 
 export async function listInstances(db: Queryable, filter: { agentId?: string | undefined } = {}): Promise<Instance[]> {
-  let query = db.selectFrom('instances').selectAll().orderBy('created_at').orderBy('id');
-  if (filter.agentId) query = query.where('agent_id', '=', filter.agentId);
-  return (await query.execute()).map(fromRow);
+  return (await instancesRepository(db).list(filter)).map(fromRow);
 }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { MandateError } from '../errors.ts';
+import { joinTokensRepository } from '../store/repositories/join-tokens.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -24,17 +25,14 @@ export async function createJoinToken(
   const id = crypto.randomBytes(8).toString('base64url');
   const token = `mjt_${id}.${crypto.randomBytes(32).toString('base64url')}`;
   const expires_at = new Date(input.now.getTime() + input.ttlSeconds * 1000).toISOString();
-  await db
-    .insertInto('join_tokens')
-    .values({
-      id,
-      agent_id: input.agentId,
-      secret_hash: hash(token),
-      uses_left: input.uses,
-      expires_at,
-      created_at: input.now.toISOString(),
-    })
-    .execute();
+  await joinTokensRepository(db).insert({
+    id,
+    agent_id: input.agentId,
+    secret_hash: hash(token),
+    uses_left: input.uses,
+    expires_at,
+    created_at: input.now.toISOString(),
+  });
   return { id, token, agent_id: input.agentId, uses: input.uses, expires_at };
 }
 
@@ -48,19 +46,14 @@ export async function spendJoinToken(db: Queryable, token: unknown, agentId: str
   const match = typeof token === 'string' ? PATTERN.exec(token) : null;
   if (!match) throw refused('join token is malformed');
   const id = match[1]!;
-  const row = await db.selectFrom('join_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  const joinTokens = joinTokensRepository(db);
+  const row = await joinTokens.find(id);
   const expected = Buffer.from(row?.secret_hash ?? '0'.repeat(64), 'hex');
   if (!row || !crypto.timingSafeEqual(expected, Buffer.from(hash(token as string), 'hex'))) {
     throw refused('join token is not known');
   }
   if (row.agent_id !== agentId) throw refused(`join token was issued for another agent than ${agentId}`);
   if (Date.parse(row.expires_at) <= now.getTime()) throw refused('join token has expired');
-  const spent = await db
-    .updateTable('join_tokens')
-    .set((eb) => ({ uses_left: eb('uses_left', '-', 1) }))
-    .where('id', '=', id)
-    .where('uses_left', '>', 0)
-    .executeTakeFirst();
-  if (Number(spent.numUpdatedRows) !== 1) throw refused('join token has already been used');
+  if (!(await joinTokens.spend(id))) throw refused('join token has already been used');
   return id;
 }

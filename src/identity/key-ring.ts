@@ -1,5 +1,6 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import { isMandateError, MandateError } from '../errors.ts';
+import { signingKeysRepository } from '../store/repositories/signing-keys.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import type { VerificationKeys } from '../jose/jws.ts';
 import type { MasterKey } from './master-key.ts';
@@ -30,7 +31,7 @@ export class KeyRing {
 
   async load(now: Date): Promise<this> {
     const signer = await activeSigningKey(this.#store.db, this.#master);
-    const rows = await this.#store.db.selectFrom('signing_keys').select(['kid', 'public_jwk', 'expires_at', 'revoked_at']).execute();
+    const rows = await signingKeysRepository(this.#store.db).list();
     const verifiers = new Map<string, KeyObject>();
     const withdrawn = new Set<string>();
     for (const row of rows) {
@@ -88,11 +89,7 @@ export class KeyRing {
     const retired = this.#signer?.kid;
     const created = await this.#store.transaction(async (trx) => {
       const expires = new Date(now.getTime() + retainSeconds * 1000).toISOString();
-      await trx
-        .updateTable('signing_keys')
-        .set({ retired_at: now.toISOString(), expires_at: expires })
-        .where('retired_at', 'is', null)
-        .execute();
+      await signingKeysRepository(trx).retireSigning(now.toISOString(), expires);
       return createSigningKey(trx, this.#master, now);
     });
     await this.load(now);
@@ -105,18 +102,13 @@ export class KeyRing {
    * transaction. The caller reloads the ring (every replica does, on the change it announces).
    */
   async withdraw(trx: Queryable, kid: string, now: Date): Promise<{ rotatedTo: string | undefined }> {
-    const row = await trx.selectFrom('signing_keys').select(['kid', 'retired_at', 'revoked_at']).where('kid', '=', kid).executeTakeFirst();
+    const keys = signingKeysRepository(trx);
+    const row = await keys.find(kid);
     if (!row) throw new MandateError('ERR_KEY_NOT_FOUND', `no signing key ${kid}`, { expose: true });
     if (row.revoked_at !== null) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn at ${row.revoked_at}`, { expose: true });
     const at = now.toISOString();
     // Guarded on revoked_at: of two replicas withdrawing the same key at once, one does (and rotates).
-    const updated = await trx
-      .updateTable('signing_keys')
-      .set({ revoked_at: at, retired_at: row.retired_at ?? at, expires_at: at })
-      .where('kid', '=', kid)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn`, { expose: true });
+    if (!(await keys.withdraw(kid, at, row.retired_at ?? at))) throw new MandateError('ERR_KEY_ALREADY_REVOKED', `signing key ${kid} was already withdrawn`, { expose: true });
     if (row.retired_at !== null) return { rotatedTo: undefined };
     return { rotatedTo: (await createSigningKey(trx, this.#master, now)).kid };
   }

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { MandateError } from '../errors.ts';
+import { trustedIssuersRepository } from '../store/repositories/trusted-issuers.ts';
 import type { Queryable } from '../store/store.ts';
 import { signJws, verifyJws } from '../jose/jws.ts';
 import { TYP } from '../jose/token-types.ts';
@@ -58,7 +59,7 @@ export async function verifyPersonToken(token: string, ctx: PersonTokenContext):
   }
   if (typeof header.typ === 'string' && OURS.has(header.typ.toLowerCase())) throw refused(`a ${header.typ} token is not a person token`);
   const iss = typeof claims.iss === 'string' ? claims.iss : '';
-  const trusted = await ctx.db.selectFrom('trusted_issuers').selectAll().where('issuer', '=', iss).executeTakeFirst();
+  const trusted = await trustedIssuersRepository(ctx.db).find(iss);
   if (!trusted) throw refused('subject token is from an issuer that is not trusted');
   try {
     const { payload } = await jwtVerify(token, createLocalJWKSet(JSON.parse(trusted.jwks) as JSONWebKeySet), {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { signingKeysRepository } from '../store/repositories/signing-keys.ts';
 import type { Queryable } from '../store/store.ts';
 import type { MasterKey } from './master-key.ts';
 import { seal, sealedKeyId, unseal } from './seal.ts';
@@ -26,30 +27,28 @@ export async function createSigningKey(db: Queryable, master: MasterKey, now: Da
   const jwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: exported.x! };
   const kid = await calculateJwkThumbprint(jwk, 'sha256');
   const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
-  await db
-    .insertInto('signing_keys')
-    .values({
-      kid,
-      alg: SIGNING_ALG,
-      public_jwk: JSON.stringify({ ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }),
-      private_sealed: seal(master, pkcs8, sealContext(kid)),
-      created_at: now.toISOString(),
-      retired_at: null,
-      expires_at: null,
-      revoked_at: null,
-    })
-    .execute();
+  await signingKeysRepository(db).insert({
+    kid,
+    alg: SIGNING_ALG,
+    public_jwk: JSON.stringify({ ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }),
+    private_sealed: seal(master, pkcs8, sealContext(kid)),
+    created_at: now.toISOString(),
+    retired_at: null,
+    expires_at: null,
+    revoked_at: null,
+  });
   return { kid, publicJwk: { ...jwk, kid, alg: SIGNING_ALG, use: 'sig' }, privateKey, publicKey };
 }
 
 /** Re-seal every signing key's private part under a new master key; returns how many moved. */
 export async function rewrapSigningKeys(db: Queryable, from: MasterKey, to: MasterKey): Promise<number> {
-  const rows = await db.selectFrom('signing_keys').select(['kid', 'private_sealed']).execute();
+  const keys = signingKeysRepository(db);
+  const rows = await keys.list();
   let moved = 0;
   for (const row of rows) {
     if (sealedKeyId(row.private_sealed) === to.id) continue;
     const private_sealed = seal(to, unseal(from, row.private_sealed, sealContext(row.kid)), sealContext(row.kid));
-    await db.updateTable('signing_keys').set({ private_sealed }).where('kid', '=', row.kid).execute();
+    await keys.reseal(row.kid, private_sealed);
     moved++;
   }
   return moved;
@@ -57,13 +56,7 @@ export async function rewrapSigningKeys(db: Queryable, from: MasterKey, to: Mast
 
 /** The key that signs now: the newest one not retired. */
 export async function activeSigningKey(db: Queryable, master: MasterKey): Promise<SigningKey | undefined> {
-  const row = await db
-    .selectFrom('signing_keys')
-    .selectAll()
-    .where('retired_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('kid')
-    .executeTakeFirst();
+  const row = await signingKeysRepository(db).newestUnretired();
   if (!row) return undefined;
   const pkcs8 = unseal(master, row.private_sealed, sealContext(row.kid));
   const privateKey = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
@@ -73,13 +66,9 @@ export async function activeSigningKey(db: Queryable, master: MasterKey): Promis
 
 /** Public keys to publish in the JWKS: every key not withdrawn and not yet past its expiry. */
 export async function publishedKeys(db: Queryable, now: Date): Promise<JWK[]> {
-  const rows = await db
-    .selectFrom('signing_keys')
-    .select(['public_jwk', 'expires_at'])
-    .where('revoked_at', 'is', null)
-    .orderBy('created_at')
-    .execute();
+  const rows = await signingKeysRepository(db).list();
   return rows
+    .filter((r) => r.revoked_at === null)
     .filter((r) => r.expires_at === null || Date.parse(r.expires_at) > now.getTime())
     .map((r) => JSON.parse(r.public_jwk) as JWK);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Dialect, Queryable, Store } from '../store/store.ts';
+import type { Deployment } from '../config/schema.ts';
+import type { Queryable, Store } from '../store/store.ts';
 import { MandateError } from '../errors.ts';
 import { Authorizer } from './authorizer.ts';
 import { loadPolicyDir } from './policy-dir.ts';
@@ -23,15 +24,15 @@ export function ensurePolicyDir(dataDir: string): string {
 
 /**
  * Makes sure the database holds a running policy set, at start.
- * - SQLite (one process): the policy directory is the source; files edited while the server was
+ * - single (one process): the policy directory is the source; files edited while the server was
  *   stopped become the running set.
- * - PostgreSQL (replicas): the database is the source once it holds a set; a replica's directory
+ * - replicated (replicas over PostgreSQL): the database is the source once it holds a set; a replica's directory
  *   only seeds an empty database, so a replica started with stale files cannot roll policy back.
  * An invalid directory refuses to start rather than deny everything silently.
  */
-export async function seedPolicySet(db: Queryable, dialect: Dialect, dataDir: string, now: Date): Promise<void> {
+export async function seedPolicySet(db: Queryable, deployment: Deployment, dataDir: string, now: Date): Promise<void> {
   const stored = await runningPolicySet(db);
-  if (stored && dialect === 'postgres') return;
+  if (stored && deployment === 'replicated') return;
   const dir = ensurePolicyDir(dataDir);
   const set = await loadPolicyDir(dir);
   if (stored?.version === set.version) return;

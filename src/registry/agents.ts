@@ -1,5 +1,6 @@
 import { MandateError, refusal } from '../errors.ts';
 import type { AgentsTable } from '../store/schema.ts';
+import { agentsRepository } from '../store/repositories/agents.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { parseOrThrow } from '../validation.ts';
 import {
@@ -70,7 +71,7 @@ export function fromRow(row: AgentsTable): AgentCard {
 }
 
 export async function findAgent(db: Queryable, id: string): Promise<AgentCard | undefined> {
-  const row = await db.selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await agentsRepository(db).find(id);
   return row ? fromRow(row) : undefined;
 }
 
@@ -87,20 +88,13 @@ export interface AgentFilter {
 }
 
 export async function listAgents(db: Queryable, filter: AgentFilter = {}): Promise<AgentCard[]> {
-  let query = db.selectFrom('agents').selectAll().orderBy('id');
-  if (filter.status) query = query.where('status', '=', filter.status);
-  if (filter.owner) query = query.where('owner', '=', filter.owner);
-  if (filter.environment) query = query.where('environment', '=', filter.environment);
-  return (await query.execute()).map(fromRow);
+  return (await agentsRepository(db).list(filter)).map(fromRow);
 }
 
 export async function registerAgent(db: Queryable, spec: AgentCardSpec, now: Date): Promise<AgentCard> {
   if (await findAgent(db, spec.id)) throw refusal('ERR_AGENT_EXISTS', `agent ${spec.id} already exists`);
   const at = now.toISOString();
-  await db
-    .insertInto('agents')
-    .values({ ...toRow(spec), status: 'active', created_at: at, updated_at: at })
-    .execute();
+  await agentsRepository(db).insert({ ...toRow(spec), status: 'active', created_at: at, updated_at: at });
   return getAgent(db, spec.id);
 }
 
@@ -122,31 +116,22 @@ export async function applyAgents(
     seen.add(spec.id);
   }
   return store.transaction(async (trx) => {
+    const agents = agentsRepository(trx);
     const results: Array<{ id: string; outcome: ApplyOutcome }> = [];
     for (const spec of specs) {
-      const current = await trx
-        .selectFrom('agents')
-        .select(['spec_hash', 'status'])
-        .where('id', '=', spec.id)
-        .executeTakeFirst();
+      const current = await agents.find(spec.id);
       const row = toRow(spec);
       if (!current) {
         const at = now.toISOString();
-        await trx
-          .insertInto('agents')
-          .values({ ...row, status: 'active', created_at: at, updated_at: at })
-          .execute();
+        await agents.insert({ ...row, status: 'active', created_at: at, updated_at: at });
         results.push({ id: spec.id, outcome: 'created' });
       } else if (current.status === 'retired') {
         throw refusal('ERR_AGENT_RETIRED', `agent ${spec.id} is retired; its id cannot be reused`);
       } else if (current.spec_hash === row.spec_hash) {
         results.push({ id: spec.id, outcome: 'unchanged' });
       } else {
-        await trx
-          .updateTable('agents')
-          .set({ ...row, updated_at: now.toISOString() })
-          .where('id', '=', spec.id)
-          .execute();
+        const { id: _id, ...changes } = row;
+        await agents.update(spec.id, { ...changes, updated_at: now.toISOString() });
         results.push({ id: spec.id, outcome: 'updated' });
       }
     }
@@ -173,12 +158,7 @@ export async function changeAgentStatus(
   if (!(rule.from as readonly string[]).includes(agent.status)) {
     throw refusal('ERR_AGENT_STATE', `cannot ${action} agent ${id}: it is ${agent.status}`);
   }
-  await db
-    .updateTable('agents')
-    .set({ status: rule.to, updated_at: now.toISOString() })
-    .where('id', '=', id)
-    .where('status', '=', agent.status)
-    .execute();
+  await agentsRepository(db).changeStatus(id, agent.status, rule.to, now.toISOString());
   return getAgent(db, id);
 }
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { MandateError } from '../errors.ts';
+import { adminTokensRepository } from '../store/repositories/admin-tokens.ts';
 import type { Queryable } from '../store/store.ts';
 
 /**
@@ -27,26 +28,19 @@ export async function createAdminToken(
 ): Promise<{ id: string; token: string }> {
   const id = crypto.randomBytes(8).toString('base64url');
   const token = `mdt_${id}.${crypto.randomBytes(32).toString('base64url')}`;
-  await db
-    .insertInto('admin_tokens')
-    .values({
-      id,
-      name: input.name,
-      role: input.role,
-      secret_hash: hashToken(token),
-      created_at: input.now.toISOString(),
-      revoked_at: null,
-    })
-    .execute();
+  await adminTokensRepository(db).insert({
+    id,
+    name: input.name,
+    role: input.role,
+    secret_hash: hashToken(token),
+    created_at: input.now.toISOString(),
+    revoked_at: null,
+  });
   return { id, token };
 }
 
 export async function countAdminTokens(db: Queryable): Promise<number> {
-  const row = await db
-    .selectFrom('admin_tokens')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return adminTokensRepository(db).count();
 }
 
 const unauthorized = () =>
@@ -55,11 +49,7 @@ const unauthorized = () =>
 export async function authenticateAdmin(db: Queryable, token: string | undefined): Promise<AdminPrincipal> {
   const match = token ? TOKEN_PATTERN.exec(token) : null;
   if (!token || !match) throw unauthorized();
-  const row = await db
-    .selectFrom('admin_tokens')
-    .select(['id', 'name', 'role', 'secret_hash', 'revoked_at'])
-    .where('id', '=', match[1]!)
-    .executeTakeFirst();
+  const row = await adminTokensRepository(db).find(match[1]!);
   const expected = Buffer.from(row?.secret_hash ?? '0'.repeat(64), 'hex');
   const presented = Buffer.from(hashToken(token), 'hex');
   if (!row || row.revoked_at !== null || !crypto.timingSafeEqual(expected, presented)) throw unauthorized();

@@ -91,9 +91,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   identityRoutes(app, ctx);
   oauthRoutes(app, ctx);
   policyRoutes(app, ctx);
-  // One process over SQLite: the policy directory is the source, edits apply as they are saved.
-  // Replicas over PostgreSQL change policy only through the API (`mandate policy apply`).
-  if (ctx.store.dialect === 'sqlite') {
+  // One process: the policy directory is the source, edits apply as they are saved.
+  // Replicas change policy only through the API (`mandate policy apply`).
+  if (ctx.config.deployment === 'single') {
     const watcher = watchPolicyDir(ctx.authorizer, ctx.policyDir, {
       commit: commitPolicySet(ctx, `policy files in ${ctx.policyDir}`),
       onApplied: (applied) => ctx.logger.info({ version: applied.version }, 'policy set reloaded from its files'),

@@ -52,7 +52,7 @@ export async function startServer(
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
   const authorizer = await openAuthorizer(prepared.store, now);
   const transport =
-    prepared.store.dialect === 'postgres' && config.databaseUrl
+    config.deployment === 'replicated' && config.databaseUrl
       ? new PostgresTransport({ databaseUrl: config.databaseUrl, schema: await currentSchema(prepared.store) })
       : localTransport;
   const changes = new ChangeFeed(prepared.store, transport, (error) => logger.warn({ err: error.message }, 'change feed lost; resynchronizing'));

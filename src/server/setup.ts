@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { Config } from '../config/schema.ts';
 import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { activeSigningKey, createSigningKey } from '../identity/signing-keys.ts';
 import { openStore } from '../store/open.ts';
 import { seedPolicySet } from '../policy/runtime.ts';
+import { lockInTransaction } from '../store/locks.ts';
 import { initSetting } from '../store/settings.ts';
 import type { Queryable, Store } from '../store/store.ts';
 import { countAdminTokens, createAdminToken } from './admin-tokens.ts';
@@ -42,7 +42,7 @@ export async function prepare(
   try {
     const result = await store.transaction(async (trx) => {
       await preparationLock(store, trx);
-      await seedPolicySet(trx, store.dialect, config.dataDir, now);
+      await seedPolicySet(trx, config.deployment, config.dataDir, now);
       const trustDomain = await initSetting(trx, 'trust_domain', config.trustDomain);
       if (!(await activeSigningKey(trx, masterKey))) await createSigningKey(trx, masterKey, now);
       return { trustDomain };
@@ -57,7 +57,7 @@ export async function prepare(
 
 // Replicas starting together on an empty database: one creates the key, token and policy set.
 async function preparationLock(store: Store, trx: Queryable) {
-  if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':mandate-prepare'))`.execute(trx);
+  await lockInTransaction(store, trx, 'mandate-prepare');
 }
 
 /**

@@ -4,9 +4,10 @@ import type { Database } from './schema.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
 /**
- * The storage port every component uses: one typed query layer (kysely) over SQLite or
- * PostgreSQL. Components write portable queries against `db`; multi-statement changes go
- * through `transaction` so a failed request writes nothing.
+ * An open database, SQLite or PostgreSQL. Components never query it themselves: they hand `db`
+ * (or the `trx` of a `transaction`) to the repositories in `./repositories`, which alone build
+ * queries; multi-statement changes go through `transaction` so a failed request writes nothing.
+ * `dialect` names the database only; one process or replicas is the `deployment` setting.
  */
 export interface Store {
   readonly dialect: Dialect;

@@ -1,5 +1,8 @@
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
+import { MandateError } from '../errors.ts';
 import { revokeAnnounced } from '../cluster/revoke.ts';
+import { mandatesRepository } from '../store/repositories/mandates.ts';
+import { signingKeysRepository } from '../store/repositories/signing-keys.ts';
 import type { Queryable } from '../store/store.ts';
 import type { TokenContext } from './context.ts';
 import { revokeMandates } from './revocation.ts';
@@ -53,17 +56,7 @@ export async function withdrawSigningKey(ctx: TokenContext, kid: string): Promis
  * time the key was signing (over-revoking there is the safe side).
  */
 async function signedBy(db: Queryable, kid: string): Promise<string[]> {
-  const key = await db.selectFrom('signing_keys').select(['created_at', 'retired_at']).where('kid', '=', kid).executeTakeFirstOrThrow();
-  const rows = await db
-    .selectFrom('mandates')
-    .select('jti')
-    .where('revoked_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb('kid', '=', kid),
-        eb.and([eb('kid', 'is', null), eb('issued_at', '>=', key.created_at), eb('issued_at', '<=', key.retired_at ?? '9999')]),
-      ]),
-    )
-    .execute();
-  return rows.map((r) => r.jti);
+  const key = await signingKeysRepository(db).find(kid);
+  if (!key) throw new MandateError('ERR_KEY_NOT_FOUND', `no signing key ${kid}`, { expose: true });
+  return mandatesRepository(db).unrevokedSignedBy(kid, key.created_at, key.retired_at);
 }

@@ -1,4 +1,5 @@
 // RFC 9449 §11.1 — DPoP replay cache shared through the store
+import { replayRepository } from '../store/repositories/replay.ts';
 import type { Store } from '../store/store.ts';
 import type { ReplayCache } from './replay-cache.ts';
 
@@ -19,19 +20,9 @@ export class StoreReplayCache implements ReplayCache {
 
   async checkAndStore(key: string, expiresAtSeconds: number): Promise<boolean> {
     const nowSeconds = Math.floor(this.#now().getTime() / 1000);
-    const result = await this.#store.db
-      .insertInto('dpop_replay')
-      .values({ key, expires_at: expiresAtSeconds })
-      .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({ expires_at: expiresAtSeconds })
-          .where('dpop_replay.expires_at', '<=', nowSeconds),
-      )
-      .executeTakeFirst();
-    if (++this.#writes % 1000 === 0) {
-      await this.#store.db.deleteFrom('dpop_replay').where('expires_at', '<=', nowSeconds).execute();
-    }
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const replay = replayRepository(this.#store.db);
+    const fresh = await replay.remember(key, expiresAtSeconds, nowSeconds);
+    if (++this.#writes % 1000 === 0) await replay.sweep(nowSeconds);
+    return fresh;
   }
 }

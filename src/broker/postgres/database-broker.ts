@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import { quietPool } from '../../store/open.ts';
+import { connectionsRepository } from '../../store/repositories/connections.ts';
+import { databaseRolesRepository } from '../../store/repositories/database-roles.ts';
 import { z } from 'zod';
 import { scrubSecrets } from '../../audit/redact.ts';
 import { decideCall } from '../../enforcement/call.ts';
@@ -116,28 +118,25 @@ export class DatabaseBroker {
     const { store, masterKey, now } = this.#deps;
     const jti = principal.claims.jti;
     const context = sealContext(spec.name, jti);
-    const find = () => store.db.selectFrom('broker_db_roles').selectAll().where('connection', '=', spec.name).where('jti', '=', jti).executeTakeFirst();
+    const roles = databaseRolesRepository(store.db);
+    const find = () => roles.find(spec.name, jti);
     let row = await find();
     if (!row) {
       const role = roleName(spec.name, jti);
       const password = crypto.randomBytes(24).toString('base64url');
-      const claimed = await store.db
-        .insertInto('broker_db_roles')
-        .values({ connection: spec.name, jti, role, password_sealed: seal(masterKey, password, context), status: 'creating', expires_at: new Date(principal.claims.exp * 1000).toISOString(), created_at: now().toISOString() })
-        .execute()
-        .then(() => true, () => false);
+      const claimed = await roles.claim({ connection: spec.name, jti, role, password_sealed: seal(masterKey, password, context), status: 'creating', expires_at: new Date(principal.claims.exp * 1000).toISOString(), created_at: now().toISOString() });
       if (claimed) {
         const admin = await (await this.#adminPool(spec)).pool.connect();
         try {
           await createRole(admin, { role, password, validUntil: new Date(principal.claims.exp * 1000), grantTemplate: spec.grant_template });
         } catch (error) {
-          await store.db.deleteFrom('broker_db_roles').where('role', '=', role).execute();
+          await roles.remove(role);
           this.#deps.logger.error({ connection: spec.name, sqlstate: (error as { code?: unknown }).code }, 'creating a mandate database role failed');
           throw new MandateError('ERR_DB_ROLE_FAILED', `the database role for this mandate could not be created on ${spec.name}`, { expose: true });
         } finally {
           admin.release();
         }
-        await store.db.updateTable('broker_db_roles').set({ status: 'ready' }).where('role', '=', role).execute();
+        await roles.markReady(role);
         return { role, password };
       }
       row = await find();
@@ -189,16 +188,16 @@ export class DatabaseBroker {
         admin.release();
       }
     }
-    await this.#deps.store.db.deleteFrom('broker_db_roles').where('connection', '=', connection).where('role', '=', role).execute();
+    await databaseRolesRepository(this.#deps.store.db).remove(role, connection);
   }
 
   async #dropWhere(filter: (row: { connection: string; jti: string; expires_at: string }) => Promise<boolean>): Promise<string[]> {
     const db = this.#deps.store.db;
-    const rows = await db.selectFrom('broker_db_roles').select(['connection', 'jti', 'role', 'expires_at']).execute();
+    const rows = await databaseRolesRepository(db).list();
     const dropped: string[] = [];
     for (const row of rows) {
       if (!(await filter(row))) continue;
-      const stored = await db.selectFrom('connections').select('spec').where('name', '=', row.connection).executeTakeFirst();
+      const stored = await connectionsRepository(db).find(row.connection);
       const spec = stored ? (JSON.parse(stored.spec) as PostgresConnectionSpec) : undefined;
       try {
         await this.#drop(row.connection, row.role, spec?.type === 'postgres' ? spec : undefined);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Broker } from '../../broker/broker.ts';
 import { addConnection, getConnection, listConnections, parseConnectionSpec, removeConnection } from '../../broker/connection-spec.ts';
+import { databaseRolesRepository } from '../../store/repositories/database-roles.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -43,7 +44,7 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     const spec = await getConnection(ctx.store.db, name);
     if (spec.type !== 'postgres') return spec;
-    const roles = await ctx.store.db.selectFrom('broker_db_roles').select(['role', 'status', 'expires_at']).where('connection', '=', name).orderBy('expires_at').execute();
+    const roles = (await databaseRolesRepository(ctx.store.db).list(name)).map(({ role, status, expires_at }) => ({ role, status, expires_at }));
     return { ...spec, roles };
   });
 

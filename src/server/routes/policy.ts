@@ -92,7 +92,7 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
       policies: [...set.policies.keys()],
       applied_at: stored?.appliedAt ?? null,
       applied_by: stored?.appliedBy ?? null,
-      ...(ctx.store.dialect === 'sqlite' ? { dir: ctx.policyDir } : {}),
+      ...(ctx.config.deployment === 'single' ? { dir: ctx.policyDir } : {}),
       ...(files === 'true' ? { files: set.sources.map(({ file, text }) => ({ file, text })) } : {}),
     };
   });
@@ -101,8 +101,8 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.put('/v1/policies', async (request) => {
     const { files } = parseOrThrow(filesBody, request.body, 'policy set');
     const set = loadPolicySet(files, { schema: ctx.authorizer.policySet.schema });
-    // On SQLite the directory is the source of the running set: it must hold what runs.
-    if (ctx.store.dialect === 'sqlite') writePolicyDir(ctx.policyDir, files);
+    // In a single deployment the directory is the source of the running set: it must hold what runs.
+    if (ctx.config.deployment === 'single') writePolicyDir(ctx.policyDir, files);
     const applied = await applyPolicySet(ctx.authorizer, set, commitPolicySet(ctx, `admin ${request.admin?.name ?? 'unknown'}`));
     await ctx.audit.append({
       chain: 'system',

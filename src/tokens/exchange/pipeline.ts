@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import { instanceChain, SYSTEM_CHAIN } from '../../audit/writer.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
+import { mandatesRepository } from '../../store/repositories/mandates.ts';
 import type { Queryable } from '../../store/store.ts';
 import type { TokenContext } from '../context.ts';
 import { verifyDpopProof } from '../dpop.ts';
@@ -88,25 +89,22 @@ function mandateClaims(
 async function record(ctx: TokenContext, claims: MandateClaims, kid: string, actor: Actor, now: Date): Promise<void> {
   await ctx.store.transaction(async (trx) => {
     if (claims.parent_jti) await holdParent(trx, claims.parent_jti);
-    await trx
-      .insertInto('mandates')
-      .values({
-        jti: claims.jti,
-        parent_jti: claims.parent_jti ?? null,
-        instance_id: actor.instance.id,
-        agent_id: actor.agent.id,
-        sub: claims.sub,
-        scope: claims.scope,
-        aud: JSON.stringify(claims.aud),
-        budget: claims.budget,
-        depth: claims.depth,
-        task_id: claims.task?.id ?? null,
-        issued_at: now.toISOString(),
-        expires_at: new Date(claims.exp * 1000).toISOString(),
-        revoked_at: null,
-        kid,
-      })
-      .execute();
+    await mandatesRepository(trx).insert({
+      jti: claims.jti,
+      parent_jti: claims.parent_jti ?? null,
+      instance_id: actor.instance.id,
+      agent_id: actor.agent.id,
+      sub: claims.sub,
+      scope: claims.scope,
+      aud: JSON.stringify(claims.aud),
+      budget: claims.budget,
+      depth: claims.depth,
+      task_id: claims.task?.id ?? null,
+      issued_at: now.toISOString(),
+      expires_at: new Date(claims.exp * 1000).toISOString(),
+      revoked_at: null,
+      kid,
+    });
   });
   await ctx.audit.append({
     chain: instanceChain(actor.instance.id),
@@ -128,8 +126,7 @@ async function record(ctx: TokenContext, claims: MandateClaims, kid: string, act
  * sees this child, or has already committed and leaves nothing to update here.
  */
 async function holdParent(trx: Queryable, parentJti: string): Promise<void> {
-  const held = await trx.updateTable('mandates').set({ revoked_at: null }).where('jti', '=', parentJti).where('revoked_at', 'is', null).executeTakeFirst();
-  if (Number(held.numUpdatedRows) !== 1) {
+  if (!(await mandatesRepository(trx).holdUnrevoked(parentJti))) {
     throw new MandateError('ERR_GRANT_INVALID', 'the parent mandate has been revoked');
   }
 }
