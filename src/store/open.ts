@@ -136,7 +136,13 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
   const schema =
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's check for its own tables lists the tables of every schema; PostgreSQL answers 42P01
+  // when another schema is dropped during that listing. Nothing was migrated then: ask again.
+  for (let attempt = 1; attempt < 4 && error && !results?.length && (error as { code?: unknown }).code === '42P01'; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MandateError('ERR_STORE_MIGRATION', `migration ${failed} failed`, { cause: error });
