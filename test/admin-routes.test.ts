@@ -5,7 +5,7 @@ import { CODE_HASH, bootstrap } from './fixtures.ts';
 import { addEverything, agentSession, closeSessions, operatorCard, refusalMeta } from './governance.kit.ts';
 import { readJson, startTestServer, type TestServer } from './harness.ts';
 
-const ROLES: AdminRole[] = ['admin', 'auditor', 'approver'];
+const ROLES: AdminRole[] = ['admin', 'security', 'approver', 'auditor', 'owner'];
 const LONG = 'trigger-long-running-operation';
 /** A concrete path for a route pattern: every parameter gets a name that exists nowhere. */
 const pathOf = (url: string) => url.replace(/:([a-z]+)/g, (_m, name: string) => (name === 'id' && url.startsWith('/v1/approvals') ? 'apr_0000000000000000' : `no-such-${name}`));
@@ -110,6 +110,17 @@ describe('admin routes: roles and the trail, from one table', () => {
       seen.add(route);
     }
     await expectEvent('POST', '/v1/agents/walker/retire', {}, 'POST /v1/agents/:id/retire');
+
+    await expectEvent('POST', '/v1/operators', { subject: 'dana', email: 'dana@example.com', name: 'Dana', roles: ['approver:prod'] }, 'POST /v1/operators', 201);
+    const created = await readJson(await expectEvent('POST', '/v1/tokens', { for: 'dana', ttl: '1h' }, 'POST /v1/tokens', 201));
+    await expectEvent('DELETE', `/v1/tokens/${created.id}`, undefined, 'DELETE /v1/tokens/:id', 200);
+    await expectEvent('DELETE', '/v1/operators/dana', undefined, 'DELETE /v1/operators/:subject', 200);
+    // An operator's change names the operator, not the token.
+    await server.api('POST', '/v1/operators', { subject: 'erin', email: 'erin@example.com', name: 'Erin', roles: ['admin'] });
+    const erin = await readJson(await server.api('POST', '/v1/tokens', { for: 'erin', ttl: '1h', name: 'erin laptop' }));
+    const before = server.audit.events.length;
+    expect((await server.api('POST', '/v1/keys/rotate', {}, { authorization: `Bearer ${erin.token}` })).status).toBe(200);
+    expect(server.audit.events.slice(before).find((e) => e.type === 'admin.key_rotated')?.actor.person).toBe('erin');
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there).
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && route !== 'POST /v1/servers/:name/tools/:tool/approve').map(([route]) => route);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { searchDigest } from '../audit/redact.ts';
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
+import { adminActor } from './access.ts';
 import { adminRouteOf, NO_BODY_DIGEST } from './admin-routes.ts';
 import type { ServerContext } from './context.ts';
 
@@ -21,7 +22,7 @@ export function registerAdminAudit(app: FastifyInstance, ctx: Pick<ServerContext
       await ctx.audit.append({
         chain: SYSTEM_CHAIN,
         type: event.type,
-        actor: { instance: null, agent: null, person: request.admin.name, delegation: [] },
+        actor: adminActor(request.admin),
         action: route,
         resource: resourceOf(request),
         status: 'success',
