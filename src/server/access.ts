@@ -79,7 +79,7 @@ async function admitted(ctx: ServerContext, principal: AdminPrincipal, rule: Adm
   if (rule.roles === 'public') return true;
   const roles: readonly AdminRole[] = rule.roles;
   if (rule.target === undefined) return allows(grants, roles, 'shared', identities);
-  if (rule.target === 'listed' || rule.target === 'own') return grants.some((g) => roles.includes(g.role));
+  if (rule.target === 'listed' || rule.target === 'own' || rule.target === 'grants') return grants.some((g) => roles.includes(g.role));
   const target = await targetAgent(ctx, rule.target, (request.params as { id?: string }).id ?? '');
   // An agent or approval that does not exist is the handler's 404 for anyone who might see one.
   if (!target) return grants.some((g) => roles.includes(g.role));

@@ -18,9 +18,10 @@ export interface AdminRoute {
    * `src/people/roles.ts`). Unset: configuration shared by every environment, so only unscoped
    * grants other than `owner` pass. `agent`: the agent `:id`; `approval`: the approval `:id`,
    * through its agent (the guard checks both). `listed`: a list the handler narrows to what each
-   * grant may see; `own`: the caller's own records, which the handler narrows to.
+   * grant may see; `own`: the caller's own records, which the handler narrows to; `grants`: role
+   * grants the handler checks against the caller's (an `admin:prod` adds prod-scoped operators).
    */
-  target?: 'agent' | 'approval' | 'listed' | 'own';
+  target?: 'agent' | 'approval' | 'listed' | 'own' | 'grants';
   event?: { type: string; by: 'server' | 'handler' };
   /** Why a mutating route leaves no event (its change is a record of its own). */
   unaudited?: string;
@@ -106,8 +107,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
 
   'GET /v1/operators': read,
   'GET /v1/operators/:subject': read,
-  'POST /v1/operators': write('admin.operator_added'),
-  'DELETE /v1/operators/:subject': write('admin.operator_removed'),
+  'POST /v1/operators': { ...write('admin.operator_added'), target: 'grants' },
+  'DELETE /v1/operators/:subject': { ...write('admin.operator_removed'), target: 'grants' },
   'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },
