@@ -47,6 +47,13 @@ describe.each(await dialects())('operators and roles on %s', (dialect) => {
     const granted = await post(`/v1/approvals/${prodHeld.id}/approve`, {}, approver);
     expect(granted.status, await granted.clone().text()).toBe(200);
     expect(await readJson(granted)).toMatchObject({ status: 'granted', decided_by: 'pat' });
+
+    // Separation of duties with real accounts: the operator whose email the call was made for may not approve it.
+    const alice = await operator('alice', ['approver:prod']);
+    const own = refusalMeta(await prodAgent.call(LONG, { duration: 0.1, steps: 2 }))!.approval!;
+    const self = await post(`/v1/approvals/${own.id}/approve`, {}, alice);
+    expect(self.status).toBe(403);
+    expect(await readJson(self)).toMatchObject({ code: 'ERR_APPROVAL_SELF' });
   });
 
   it('lets an owner see, suspend and resume the agents they own, and nobody else\'s', async () => {
