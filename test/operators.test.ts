@@ -54,6 +54,14 @@ describe.each(await dialects())('operators and roles on %s', (dialect) => {
     const self = await post(`/v1/approvals/${own.id}/approve`, {}, alice);
     expect(self.status).toBe(403);
     expect(await readJson(self)).toMatchObject({ code: 'ERR_APPROVAL_SELF' });
+
+    // Ending mandates is a change: an approver may not, security may.
+    const form = (token: string) => ({ method: 'POST', headers: { ...as(token), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: prodAgent.mandate.token }) });
+    const notAllowed = await fetch(`${server.url}/oauth/revoke`, form(approver));
+    expect(notAllowed.status).toBe(400);
+    expect(await readJson(notAllowed)).toMatchObject({ error: 'unauthorized_client' });
+    expect(server.audit.events.at(-1)).toMatchObject({ type: 'admin.access_refused', denial_reason: 'ERR_REVOKE_NOT_ALLOWED', actor: expect.objectContaining({ person: 'pat' }) });
+    expect((await fetch(`${server.url}/oauth/revoke`, form(await operator('stan', ['security'])))).status).toBe(200);
   });
 
   it('lets an owner see, suspend and resume the agents they own, and nobody else\'s', async () => {

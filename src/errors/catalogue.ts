@@ -110,6 +110,8 @@ export const CATALOGUE = {
   ERR_TOKEN_OUTLIVES_CALLER: e(403, 'A token cannot be made to outlive the token that creates it (unless that one is an unscoped admin).'),
   ERR_ADMIN_TOKEN_NOT_FOUND: e(404, 'No API token with this id is visible to the caller.'),
   ERR_LAST_ADMIN: e(409, 'The change would leave no live token with the unscoped admin role.'),
+  // RFC 6749 §5.2: the authenticated caller may not use this endpoint.
+  ERR_REVOKE_NOT_ALLOWED: e(403, 'Only an unscoped admin or security operator revokes mandates (RFC 7009).', { oauth: only('unauthorized_client') }),
 
   // Storage and replicas
   ERR_STORE_UNAVAILABLE: e(503, 'The database is not reachable; nothing was decided or forwarded.', { oauth: only('temporarily_unavailable', 503) }),
