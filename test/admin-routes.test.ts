@@ -133,7 +133,7 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     const erin = await readJson(await server.api('POST', '/v1/tokens', { for: 'erin', ttl: '1h', name: 'erin laptop' }));
     const before = server.audit.events.length;
     expect((await server.api('POST', '/v1/keys/rotate', {}, { authorization: `Bearer ${erin.token}` })).status).toBe(200);
-    expect(server.audit.events.slice(before).find((e) => e.type === 'admin.key_rotated')?.actor.person).toBe('erin');
+    expect(server.audit.events.slice(before).find((e) => e.type === 'admin.key_rotated')?.actor).toMatchObject({ person: 'erin', token: erin.id });
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there).
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && route !== 'POST /v1/servers/:name/tools/:tool/approve').map(([route]) => route);

@@ -71,8 +71,8 @@ export function adminGuard(ctx: ServerContext) {
   };
 }
 
-/** The audit actor of an operator's change: the person behind the token. */
-export const adminActor = (principal: AdminPrincipal | undefined) => ({ instance: null, agent: null, person: principal?.person ?? null, delegation: [] });
+/** The audit actor of an operator's change: the person behind the token, and the token's id. */
+export const adminActor = (principal: AdminPrincipal | undefined) => ({ instance: null, agent: null, person: principal?.person ?? null, delegation: [], token: principal?.tokenId ?? null });
 
 async function admitted(ctx: ServerContext, principal: AdminPrincipal, rule: AdminRoute, request: FastifyRequest): Promise<boolean> {
   const { grants, identities } = principal;
