@@ -119,6 +119,9 @@ describe.each(await dialects())('operators and roles on %s', (dialect) => {
     await refusedWith(await post('/v1/tokens', { for: 'eve', roles: ['auditor'] }), 'ERR_ROLE_NOT_HELD');
     expect((await post('/v1/operators', { subject: 'eve2', email: 'eve@example.com', name: 'Eve', roles: ['auditor'] })).status).toBe(409);
     expect((await post('/v1/operators', { subject: 'x', email: 'x@example.com', name: 'X', roles: ['root'] })).status).toBe(400);
+    const invisible = await post('/v1/operators', { subject: 'pat\u200b', email: 'pat2@example.com', name: 'Pat', roles: ['auditor'] });
+    expect(invisible.status).toBe(400);
+    expect(await readJson(invisible)).toMatchObject({ code: 'ERR_IDENTIFIER_NOT_CANONICAL' });
   });
 
   it('shows a token once, keeps only its hash, records its last use, and refuses it expired or revoked', async () => {
