@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { isMandateError, MandateError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
 import { type AgentTarget, allows, formatGrant } from '../people/roles.ts';
@@ -74,13 +75,17 @@ export function adminGuard(ctx: ServerContext) {
 /** The audit actor of an operator's change: the person behind the token, and the token's id. */
 export const adminActor = (principal: AdminPrincipal | undefined) => ({ instance: null, agent: null, person: principal?.person ?? null, delegation: [], token: principal?.tokenId ?? null });
 
+/** The `:id` of a route about one agent or approval; a malformed one is the handler's to refuse. */
+const targetParams = z.object({ id: z.string().min(1).max(64) });
+
 async function admitted(ctx: ServerContext, principal: AdminPrincipal, rule: AdminRoute, request: FastifyRequest): Promise<boolean> {
   const { grants, identities } = principal;
   if (rule.roles === 'public') return true;
   const roles: readonly AdminRole[] = rule.roles;
   if (rule.target === undefined) return allows(grants, roles, 'shared', identities);
   if (rule.target === 'listed' || rule.target === 'own' || rule.target === 'grants') return grants.some((g) => roles.includes(g.role));
-  const target = await targetAgent(ctx, rule.target, (request.params as { id?: string }).id ?? '');
+  const params = targetParams.safeParse(request.params);
+  const target = params.success ? await targetAgent(ctx, rule.target, params.data.id) : undefined;
   // An agent or approval that does not exist is the handler's 404 for anyone who might see one.
   if (!target) return grants.some((g) => roles.includes(g.role));
   return allows(grants, roles, target, identities);

@@ -43,11 +43,11 @@ const isAdmin = (caller: AdminPrincipal) => caller.grants.some((g) => g.role ===
  * operator's. Only an admin makes tokens for someone else; everyone else makes and revokes their own.
  */
 export function operatorRoutes(app: FastifyInstance, ctx: ServerContext) {
-  app.get('/v1/operators', async () => ({ operators: (await listOperators(ctx.store.db)).map(operatorView) }));
+  app.get('/v1/operators', async () => ({ operators: await listOperators(ctx.store.db) }));
 
   app.get('/v1/operators/:subject', async (request) => {
     const { subject: who } = parseOrThrow(subjectParams, request.params, 'path');
-    return operatorView(await operatorOf(ctx.store.db, who));
+    return operatorOf(ctx.store.db, who);
   });
 
   app.post('/v1/operators', async (request, reply) => {
@@ -63,7 +63,7 @@ export function operatorRoutes(app: FastifyInstance, ctx: ServerContext) {
       return record;
     });
     reply.status(201).header('location', `/v1/operators/${encodeURIComponent(operator.subject)}`);
-    return operatorView(operator);
+    return operator;
   });
 
   app.delete('/v1/operators/:subject', async (request) => {
@@ -143,8 +143,6 @@ async function keepAnAdmin(db: Queryable, now: Date) {
   const admin = live.some((t) => (t.operator === null || operators.has(t.operator)) && grantsOf(t.roles).some((g) => g.role === 'admin' && g.environment === undefined));
   if (!admin) throw new MandateError('ERR_LAST_ADMIN', 'this would leave no live token with the admin role; create another admin token first');
 }
-
-const operatorView = (operator: OperatorRecord) => operator;
 
 function tokenView(token: OperatorTokenRecord, now: Date) {
   const { secret_hash: _hash, ...view } = token;
