@@ -1,23 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_ROUTES } from '../src/server/admin-routes.ts';
-import { type AdminRole, createAdminToken } from '../src/server/admin-tokens.ts';
+import { parseGrant } from '../src/people/roles.ts';
+import { ADMIN_ROUTES, type AdminRoute } from '../src/server/admin-routes.ts';
+import { createAdminToken } from '../src/server/admin-tokens.ts';
 import { CODE_HASH, bootstrap } from './fixtures.ts';
 import { addEverything, agentSession, closeSessions, operatorCard, refusalMeta } from './governance.kit.ts';
-import { readJson, startTestServer, type TestServer } from './harness.ts';
+import { dialects, readJson, startTestServer, type TestServer } from './harness.ts';
 
-const ROLES: AdminRole[] = ['admin', 'auditor', 'approver'];
+/** Every role, and roles scoped to an environment. */
+const ROLES = ['admin', 'security', 'approver', 'auditor', 'owner', 'admin:prod', 'security:prod', 'approver:prod', 'auditor:prod'];
 const LONG = 'trigger-long-running-operation';
 /** A concrete path for a route pattern: every parameter gets a name that exists nowhere. */
 const pathOf = (url: string) => url.replace(/:([a-z]+)/g, (_m, name: string) => (name === 'id' && url.startsWith('/v1/approvals') ? 'apr_0000000000000000' : `no-such-${name}`));
 
-describe('admin routes: roles and the trail, from one table', () => {
+/**
+ * Whether a grant gets past the guard of a route. A grant scoped to an environment, and an owner's,
+ * reach only routes about one agent (or approval) or ones whose handler narrows to what they may
+ * see; an agent or approval that does not exist is the handler's 404 for them.
+ */
+const passes = (rule: AdminRoute, grantText: string) => {
+  const grant = parseGrant(grantText)!;
+  if (rule.roles === 'public' || !rule.roles.includes(grant.role)) return false;
+  return rule.target !== undefined || (grant.environment === undefined && grant.role !== 'owner');
+};
+
+describe.each(await dialects())('admin routes: roles and the trail, from one table, on %s', (dialect) => {
   let server: TestServer;
-  const tokens: Partial<Record<AdminRole, string>> = {};
-  const as = (role: AdminRole) => ({ authorization: `Bearer ${tokens[role]}` });
+  const tokens: Record<string, string> = {};
+  const as = (role: string) => ({ authorization: `Bearer ${tokens[role]}` });
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite');
-    for (const role of ROLES) tokens[role] = (await createAdminToken(server.ctx.store.db, { name: `${role}@example.com`, role, now: new Date() })).token;
+    server = await startTestServer(dialect);
+    for (const role of ROLES) tokens[role] = (await createAdminToken(server.ctx.store.db, { name: `${role}@example.com`, grants: [parseGrant(role)!], now: new Date() })).token;
   });
   afterAll(async () => {
     await closeSessions();
@@ -44,7 +57,7 @@ describe('admin routes: roles and the trail, from one table', () => {
       const before = server.audit.events.length;
       const res = await server.api(method, pathOf(url), method === 'GET' || method === 'DELETE' ? undefined : {}, as(role));
       const body = res.status === 403 ? await readJson(res) : undefined;
-      if ((rule.roles as readonly string[]).includes(role)) {
+      if (passes(rule, role)) {
         expect(body?.code, `${role} ${route}`).not.toBe('ERR_FORBIDDEN');
       } else {
         expect(res.status, `${role} ${route}`).toBe(403);
@@ -110,6 +123,17 @@ describe('admin routes: roles and the trail, from one table', () => {
       seen.add(route);
     }
     await expectEvent('POST', '/v1/agents/walker/retire', {}, 'POST /v1/agents/:id/retire');
+
+    await expectEvent('POST', '/v1/operators', { subject: 'dana', email: 'dana@example.com', name: 'Dana', roles: ['approver:prod'] }, 'POST /v1/operators', 201);
+    const created = await readJson(await expectEvent('POST', '/v1/tokens', { for: 'dana', ttl: '1h' }, 'POST /v1/tokens', 201));
+    await expectEvent('DELETE', `/v1/tokens/${created.id}`, undefined, 'DELETE /v1/tokens/:id', 200);
+    await expectEvent('DELETE', '/v1/operators/dana', undefined, 'DELETE /v1/operators/:subject', 200);
+    // An operator's change names the operator, not the token.
+    await server.api('POST', '/v1/operators', { subject: 'erin', email: 'erin@example.com', name: 'Erin', roles: ['admin'] });
+    const erin = await readJson(await server.api('POST', '/v1/tokens', { for: 'erin', ttl: '1h', name: 'erin laptop' }));
+    const before = server.audit.events.length;
+    expect((await server.api('POST', '/v1/keys/rotate', {}, { authorization: `Bearer ${erin.token}` })).status).toBe(200);
+    expect(server.audit.events.slice(before).find((e) => e.type === 'admin.key_rotated')?.actor).toMatchObject({ person: 'erin', token: erin.id });
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there).
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && route !== 'POST /v1/servers/:name/tools/:tool/approve').map(([route]) => route);

@@ -46,10 +46,10 @@ export interface AgentSession {
 }
 
 /** Register (once), attest a fresh instance, obtain a mandate for alice, and connect over MCP. */
-export async function agentSession(server: TestServer, card: { id: string; toolset: string[] }, options: { register?: boolean; budget?: number } = {}): Promise<AgentSession> {
+export async function agentSession(server: TestServer, card: { id: string; toolset: string[] }, options: { register?: boolean; budget?: number; environment?: string } = {}): Promise<AgentSession> {
   if (options.register !== false) await register(server, card);
   const resource = `${server.url}/mcp/everything`;
-  const runtime = await bootstrap(server, card.id, { environment: 'dev' });
+  const runtime = await bootstrap(server, card.id, { environment: options.environment ?? 'dev' });
   const mandate = await runtime.obtainMandate({
     subjectToken: await personToken(server, 'alice@example.com'),
     scope: card.toolset.join(' '),

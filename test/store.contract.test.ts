@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { adminTokensRepository } from '../src/store/repositories/admin-tokens.ts';
 import { type AgentRow, agentsRepository } from '../src/store/repositories/agents.ts';
 import { type AuditEventRow, auditAppendRepository, auditLogRepository, auditSnapshot } from '../src/store/repositories/audit-log.ts';
 import { type ApprovalRow, approvalsRepository } from '../src/store/repositories/approvals.ts';
@@ -375,17 +374,6 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       const spent = await Promise.all(Array.from({ length: 5 }, () => joinTokensRepository(store.db).spend('j1')));
       expect(spent.filter(Boolean)).toHaveLength(2);
       expect(await tokens.spend('nope')).toBe(false);
-    });
-  });
-
-  describe('admin tokens', () => {
-    it('keeps tokens and counts them', async () => {
-      const tokens = adminTokensRepository(store.db);
-      expect(await tokens.count()).toBe(0);
-      await tokens.insert({ id: 't1', name: 'first', role: 'admin', secret_hash: 'h', created_at: T0, revoked_at: null });
-      expect(await tokens.count()).toBe(1);
-      expect(await tokens.find('t1')).toMatchObject({ name: 'first', role: 'admin' });
-      expect(await tokens.find('t2')).toBeUndefined();
     });
   });
 

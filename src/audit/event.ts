@@ -26,6 +26,8 @@ export const actorSchema = z.strictObject({
   person: name.nullish(),
   /** Who delegated to whom, outermost first: person, agent instance, sub-agent instance, … */
   delegation: z.array(name).max(32),
+  /** The id of the operator API token an admin change was made with (never the token itself). */
+  token: name.nullish(),
 });
 
 export const reasonsSchema = z.strictObject({

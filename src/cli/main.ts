@@ -17,6 +17,7 @@ import { secretCommand } from './commands/secret.ts';
 import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
+import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   instanceCommand(program);
   userCommand(program);
   keysCommand(program);
+  operatorCommand(program);
   tokenCommand(program);
   auditCommand(program);
   serverCommand(program);

@@ -102,6 +102,17 @@ export const CATALOGUE = {
   // RFC 6585 §4: too many failed requests from this client address (with Retry-After).
   ERR_TOO_MANY_FAILURES: e(429, 'Too many failed attempts from this client address; retry after Retry-After seconds.', { oauth: only('invalid_request', 429) }),
 
+  // Operators and their API tokens
+  ERR_OPERATOR_NOT_FOUND: e(404, 'No operator has this subject.'),
+  ERR_OPERATOR_EXISTS: e(409, 'An operator with this subject or email exists already.'),
+  ERR_ROLE_NOT_HELD: e(403, 'Nobody grants a role they do not hold: the caller, or the operator the token is for, lacks a role or environment asked for.'),
+  ERR_TOKEN_FOR_OTHER: e(403, 'Only an admin creates API tokens for another operator.'),
+  ERR_TOKEN_OUTLIVES_CALLER: e(403, 'A token cannot be made to outlive the token that creates it (unless that one is an unscoped admin).'),
+  ERR_ADMIN_TOKEN_NOT_FOUND: e(404, 'No API token with this id is visible to the caller.'),
+  ERR_LAST_ADMIN: e(409, 'The change would leave no live token with the unscoped admin role.'),
+  // RFC 6749 §5.2: the authenticated caller may not use this endpoint.
+  ERR_REVOKE_NOT_ALLOWED: e(403, 'Only an unscoped admin or security operator revokes mandates (RFC 7009).', { oauth: only('unauthorized_client') }),
+
   // Storage and replicas
   ERR_STORE_UNAVAILABLE: e(503, 'The database is not reachable; nothing was decided or forwarded.', { oauth: only('temporarily_unavailable', 503) }),
   ERR_STORE_CONFIG: e(500, 'The storage configuration is invalid.'),

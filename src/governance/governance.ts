@@ -63,12 +63,14 @@ export class Governance {
   /** An approver's decision, audited on the control plane's chain. */
   async decide(
     id: string,
-    input: { verdict: 'granted' | 'denied'; by: string; note?: string | null | undefined; audit: AuditWriter; now: Date },
+    input: { verdict: 'granted' | 'denied'; by: string; identities?: readonly string[]; note?: string | null | undefined; audit: AuditWriter; now: Date },
   ): Promise<Approval> {
     const { separationOfDuties, ttlSeconds } = this.#config.approvals;
     if (input.verdict === 'granted' && separationOfDuties) {
       const pending = await getApproval(this.store.db, id, input.now);
-      if (input.by === pending.person || input.by === pending.owner) {
+      // Every name the approver goes by (operator subject and email) counts.
+      const names = new Set([input.by, ...(input.identities ?? [])].map((n) => n.toLowerCase()));
+      if ([pending.person, pending.owner].some((n) => n !== null && names.has(n.toLowerCase()))) {
         throw new MandateError('ERR_APPROVAL_SELF', `${input.by} may not approve a call made for them or by an agent they own`);
       }
     }

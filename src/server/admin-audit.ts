@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { searchDigest } from '../audit/redact.ts';
+import { isMandateError } from '../errors.ts';
 import { SYSTEM_CHAIN } from '../audit/writer.ts';
+import { adminActor } from './access.ts';
 import { adminRouteOf, NO_BODY_DIGEST } from './admin-routes.ts';
 import type { ServerContext } from './context.ts';
 
@@ -12,6 +14,22 @@ import type { ServerContext } from './context.ts';
  * and the server log says which change went unrecorded.
  */
 export function registerAdminAudit(app: FastifyInstance, ctx: Pick<ServerContext, 'audit' | 'auditKey' | 'logger'>): void {
+  // A handler's own refusal of an operator (a role they may not grant, an approval of their own
+  // call) is audited like the guard's, with its code.
+  app.addHook('onError', async (request, _reply, error) => {
+    if (!request.admin || !isMandateError(error) || error.status !== 403) return;
+    await ctx.audit.append({
+      chain: SYSTEM_CHAIN,
+      type: 'admin.access_refused',
+      actor: adminActor(request.admin),
+      action: `${request.method} ${request.routeOptions.url}`,
+      resource: resourceOf(request),
+      status: 'failure',
+      decision: 'deny',
+      denial_reason: error.code,
+      reasons: { message: error.message },
+    });
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode >= 400 || !request.admin) return payload;
     const route = `${request.method} ${request.routeOptions.url}`;
@@ -21,7 +39,7 @@ export function registerAdminAudit(app: FastifyInstance, ctx: Pick<ServerContext
       await ctx.audit.append({
         chain: SYSTEM_CHAIN,
         type: event.type,
-        actor: { instance: null, agent: null, person: request.admin.name, delegation: [] },
+        actor: adminActor(request.admin),
         action: route,
         resource: resourceOf(request),
         status: 'success',

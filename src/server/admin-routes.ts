@@ -13,29 +13,48 @@ import type { AdminRole } from './admin-tokens.ts';
  */
 export interface AdminRoute {
   roles: readonly AdminRole[] | 'public';
+  /**
+   * What the route acts on, for grants scoped to an environment and for owners (see
+   * `src/people/roles.ts`). Unset: configuration shared by every environment, so only unscoped
+   * grants other than `owner` pass. `agent`: the agent `:id`; `approval`: the approval `:id`,
+   * through its agent (the guard checks both). `listed`: a list the handler narrows to what each
+   * grant may see; `own`: the caller's own records, which the handler narrows to; `grants`: role
+   * grants the handler checks against the caller's (an `admin:prod` adds prod-scoped operators).
+   */
+  target?: 'agent' | 'approval' | 'listed' | 'own' | 'grants';
   event?: { type: string; by: 'server' | 'handler' };
   /** Why a mutating route leaves no event (its change is a record of its own). */
   unaudited?: string;
 }
 
-const READ = ['admin', 'auditor'] as const satisfies readonly AdminRole[];
+/** Reads of configuration and of the trail. */
+const READ = ['admin', 'auditor', 'security'] as const satisfies readonly AdminRole[];
 const WRITE = ['admin'] as const satisfies readonly AdminRole[];
+/** Policies, servers, connections, secrets, keys and governance. */
+const SECURITY = ['admin', 'security'] as const satisfies readonly AdminRole[];
 const APPROVE = ['admin', 'approver'] as const satisfies readonly AdminRole[];
 /** Approvers read the approvals they act on. */
 const APPROVALS = ['admin', 'auditor', 'approver'] as const satisfies readonly AdminRole[];
+/** Owners see the agents they own. */
+const AGENT_READ = ['admin', 'auditor', 'security', 'owner'] as const satisfies readonly AdminRole[];
+/** Owners suspend and resume the agents they own; security does so for any. */
+const LIFECYCLE = ['admin', 'security', 'owner'] as const satisfies readonly AdminRole[];
+/** Every operator manages their own API tokens, within the roles they hold. */
+const EVERYONE = ['admin', 'security', 'approver', 'auditor', 'owner'] as const satisfies readonly AdminRole[];
 
 const read: AdminRoute = { roles: READ };
 const write = (type: string, by: 'server' | 'handler' = 'server'): AdminRoute => ({ roles: WRITE, event: { type, by } });
+const secure = (type: string, by: 'server' | 'handler' = 'server'): AdminRoute => ({ roles: SECURITY, event: { type, by } });
 
 export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/openapi.json': { roles: 'public' },
 
-  'GET /v1/agents': read,
-  'GET /v1/agents/:id': read,
+  'GET /v1/agents': { roles: AGENT_READ, target: 'listed' },
+  'GET /v1/agents/:id': { roles: AGENT_READ, target: 'agent' },
   'POST /v1/agents': write('admin.agent_created'),
   'PUT /v1/agents': write('admin.agents_applied'),
-  'POST /v1/agents/:id/suspend': write('admin.agent_suspended'),
-  'POST /v1/agents/:id/resume': write('admin.agent_resumed'),
+  'POST /v1/agents/:id/suspend': { roles: LIFECYCLE, target: 'agent', event: { type: 'admin.agent_suspended', by: 'server' } },
+  'POST /v1/agents/:id/resume': { roles: LIFECYCLE, target: 'agent', event: { type: 'admin.agent_resumed', by: 'server' } },
   'POST /v1/agents/:id/retire': write('admin.agent_retired'),
   'POST /v1/agents/:id/join-tokens': write('admin.join_token_issued'),
 
@@ -43,15 +62,15 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/instances/:id/token': { roles: 'public' },
   'GET /v1/instances': read,
   'GET /v1/instances/:id': read,
-  'POST /v1/instances/:id/revoke': write('admin.instance_revoked'),
+  'POST /v1/instances/:id/revoke': secure('admin.instance_revoked'),
   'POST /v1/users/token': write('admin.person_token_issued'),
-  'POST /v1/keys/rotate': write('admin.key_rotated'),
-  'POST /v1/keys/:kid/revoke': write('identity.key_revoked', 'handler'),
+  'POST /v1/keys/rotate': secure('admin.key_rotated'),
+  'POST /v1/keys/:kid/revoke': secure('identity.key_revoked', 'handler'),
 
   'POST /v1/authorize': read,
   'POST /v1/policies/explain': read,
   'GET /v1/policies': read,
-  'PUT /v1/policies': write('policy.applied', 'handler'),
+  'PUT /v1/policies': secure('policy.applied', 'handler'),
 
   'GET /v1/audit/events': read,
   'GET /v1/audit/export': read,
@@ -64,27 +83,35 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/audit/verify': read,
   'POST /v1/audit/digest': { roles: READ, event: { type: 'admin.digest_computed', by: 'handler' } },
 
-  'GET /v1/approvals': { roles: APPROVALS },
-  'GET /v1/approvals/:id': { roles: APPROVALS },
-  'POST /v1/approvals/:id/approve': { roles: APPROVE, event: { type: 'approval.granted', by: 'handler' } },
-  'POST /v1/approvals/:id/deny': { roles: APPROVE, event: { type: 'approval.denied', by: 'handler' } },
+  'GET /v1/approvals': { roles: APPROVALS, target: 'listed' },
+  'GET /v1/approvals/:id': { roles: APPROVALS, target: 'approval' },
+  'POST /v1/approvals/:id/approve': { roles: APPROVE, target: 'approval', event: { type: 'approval.granted', by: 'handler' } },
+  'POST /v1/approvals/:id/deny': { roles: APPROVE, target: 'approval', event: { type: 'approval.denied', by: 'handler' } },
 
   'GET /v1/servers': read,
   'GET /v1/servers/:name': read,
-  'POST /v1/servers': write('admin.server_added'),
-  'PUT /v1/servers/:name': write('admin.server_changed'),
-  'DELETE /v1/servers/:name': write('admin.server_removed'),
-  'POST /v1/servers/:name/tools/:tool/approve': write('admin.tool_approved', 'handler'),
+  'POST /v1/servers': secure('admin.server_added'),
+  'PUT /v1/servers/:name': secure('admin.server_changed'),
+  'DELETE /v1/servers/:name': secure('admin.server_removed'),
+  'POST /v1/servers/:name/tools/:tool/approve': secure('admin.tool_approved', 'handler'),
   'GET /v1/secrets': read,
-  'PUT /v1/secrets/:name': write('admin.secret_set', 'handler'),
-  'DELETE /v1/secrets/:name': write('admin.secret_removed'),
+  'PUT /v1/secrets/:name': secure('admin.secret_set', 'handler'),
+  'DELETE /v1/secrets/:name': secure('admin.secret_removed'),
 
   'GET /v1/connections': read,
   'GET /v1/connections/:name': read,
-  'POST /v1/connections': write('admin.connection_added', 'handler'),
-  'PUT /v1/connections/:name': write('admin.connection_updated', 'handler'),
-  'DELETE /v1/connections/:name': write('admin.connection_removed', 'handler'),
-  'POST /v1/broker/sweep': write('admin.broker_swept'),
+  'POST /v1/connections': secure('admin.connection_added', 'handler'),
+  'PUT /v1/connections/:name': secure('admin.connection_updated', 'handler'),
+  'DELETE /v1/connections/:name': secure('admin.connection_removed', 'handler'),
+  'POST /v1/broker/sweep': secure('admin.broker_swept'),
+
+  'GET /v1/operators': read,
+  'GET /v1/operators/:subject': read,
+  'POST /v1/operators': { ...write('admin.operator_added'), target: 'grants' },
+  'DELETE /v1/operators/:subject': { ...write('admin.operator_removed'), target: 'grants' },
+  'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
+  'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
+  'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

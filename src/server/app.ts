@@ -18,6 +18,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { operatorRoutes } from './routes/operators.ts';
 import { commitPolicySet, policyRoutes } from './routes/policy.ts';
 import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
@@ -103,6 +104,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   }
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
+  operatorRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

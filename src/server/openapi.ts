@@ -39,7 +39,7 @@ export function openApiDocument(version: string) {
     openapi: '3.1.0',
     info: { title: 'Mandate admin API', version },
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… admin token' } },
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… operator API token' } },
       schemas: {
         AgentCardSpec: jsonSchema(agentCardSpecSchema),
         AgentCard: {
@@ -161,6 +161,13 @@ export function openApiDocument(version: string) {
         ['get', '/v1/audit/checkpoint', 'The latest signed checkpoint as C2SP tlog-checkpoint text (public)'],
         ['post', '/v1/audit/checkpoints', 'Sign a checkpoint now'],
         ['post', '/v1/audit/verify', 'Verify the trail against checkpoints the caller saved earlier'],
+        ['get', '/v1/operators', 'List operators (persons with roles)'],
+        ['post', '/v1/operators', 'Add an operator: subject, email, name, roles (role or role:environment), none beyond the caller\'s'],
+        ['get', '/v1/operators/{subject}', 'Show an operator'],
+        ['delete', '/v1/operators/{subject}', 'Remove an operator and revoke their API tokens'],
+        ['get', '/v1/tokens', 'List API tokens (never their secrets): all for an admin or auditor, else the caller\'s own'],
+        ['post', '/v1/tokens', 'Create an API token (shown once) with roles, a lifetime and optionally for an operator'],
+        ['delete', '/v1/tokens/{id}', 'Revoke an API token'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

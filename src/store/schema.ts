@@ -16,6 +16,24 @@ export interface AdminTokensTable {
   secret_hash: string;
   created_at: string;
   revoked_at: string | null;
+  /** JSON array of role grants (`admin`, `approver:prod`); null on tokens older than operators: `role` alone. */
+  roles: string | null;
+  /** The operator's subject when the token belongs to one. */
+  operator: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_by: string | null;
+}
+
+/** Persons who operate Mandate, with the roles they hold. */
+export interface OperatorsTable {
+  subject: string;
+  email: string;
+  name: string;
+  /** JSON array of role grants (`security`, `approver:prod`). */
+  roles: string;
+  created_at: string;
+  created_by: string | null;
 }
 
 export interface AgentsTable {
@@ -285,6 +303,7 @@ export interface Database {
   trusted_issuers: TrustedIssuersTable;
   settings: SettingsTable;
   admin_tokens: AdminTokensTable;
+  operators: OperatorsTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
   mandate_budgets: MandateBudgetsTable;

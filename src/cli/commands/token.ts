@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { resolveTarget } from '../cli-config.ts';
-import { CliError } from '../client.ts';
-import { keyValues, print } from '../output.ts';
+import { apiClient, CliError } from '../client.ts';
+import { keyValues, print, table } from '../output.ts';
+import { collectRoles } from './operator.ts';
 
 interface GlobalOpts {
   addr?: string;
@@ -44,10 +45,57 @@ async function postForm(flags: GlobalOpts, path: string, fields: Record<string, 
   return body;
 }
 
-/** `mandate token introspect|revoke <token>`: what a mandate grants, and ending it (with its children). */
+interface ApiToken {
+  id: string;
+  token?: string;
+  name: string;
+  operator: string | null;
+  roles: string[];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at?: string | null;
+  status?: string;
+}
+
+/** An operator API token's id (`mdt_<id>.<secret>`), given bare or as the whole token. */
+const API_TOKEN_ID = /^(?:mdt_)?([A-Za-z0-9_-]{11})(?:\.[A-Za-z0-9_-]{43})?$/;
+
+/**
+ * `mandate token create|list|revoke`: operator API tokens; `token introspect|revoke <mandate>`:
+ * what a mandate grants, and ending it (with its children).
+ */
 export function tokenCommand(program: Command) {
-  const token = program.command('token').description('inspect and revoke mandates');
+  const token = program.command('token').description('operator API tokens, and inspecting or revoking mandates');
   const globals = () => program.opts<GlobalOpts>();
+
+  token
+    .command('create')
+    .description('create an API token (shown once) with roles no wider than yours')
+    .option('--role <role>', 'a role, e.g. auditor or approver:prod (repeatable; default: all of the operator\'s, or yours)', collectRoles)
+    .option('--ttl <duration>', 'lifetime, e.g. 12h, 30d (1m to 365d)', '30d')
+    .option('--for <operator>', 'the operator (subject or email) it belongs to; yours by default; only an admin makes one for someone else')
+    .option('--name <name>', 'a name for the token (default: the operator, else "token by <you>")')
+    .action(async (opts: { role?: string[]; ttl: string; for?: string; name?: string }) => {
+      const created = await apiClient(globals()).request<ApiToken>('POST', '/v1/tokens', {
+        ttl: /^\d+$/.test(opts.ttl) ? Number(opts.ttl) : opts.ttl,
+        ...(opts.role ? { roles: opts.role } : {}),
+        ...(opts.for ? { for: opts.for } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+      });
+      // The bare token on stdout, so `MANDATE_TOKEN=$(mandate token create …)` works.
+      print(created, !!globals().json, () => created.token!);
+      if (!globals().json) {
+        process.stderr.write(`token ${created.id} (${created.roles.join(', ')}${created.operator ? ` for ${created.operator}` : ''}), expires ${created.expires_at}; shown once, store it now\n`);
+      }
+    });
+
+  token
+    .command('list')
+    .description('list API tokens (all for an admin or auditor, else yours); never their secrets')
+    .action(async () => {
+      const { tokens } = await apiClient(globals()).request<{ tokens: ApiToken[] }>('GET', '/v1/tokens');
+      print(tokens, !!globals().json, () => table(tokens.map((t) => ({ ...t })), ['id', 'name', 'operator', 'roles', 'status', 'expires_at', 'last_used_at']));
+    });
 
   token
     .command('introspect <token>')
@@ -69,9 +117,16 @@ export function tokenCommand(program: Command) {
 
   token
     .command('revoke <token>')
-    .description('revoke a mandate and every mandate derived from it (- reads the token from stdin)')
+    .description('revoke an API token (its id, or the token itself), or a mandate and every mandate derived from it (- reads it from stdin)')
     .action(async (value: string) => {
-      await postForm(globals(), '/oauth/revoke', { token: readToken(value) });
+      const given = readToken(value);
+      const apiToken = API_TOKEN_ID.exec(given);
+      if (apiToken) {
+        const revoked = await apiClient(globals()).request<ApiToken>('DELETE', `/v1/tokens/${apiToken[1]}`);
+        print(revoked, !!globals().json, () => `revoked API token ${revoked.id} (${revoked.name})`);
+        return;
+      }
+      await postForm(globals(), '/oauth/revoke', { token: given });
       print({ revoked: true }, !!globals().json, () => 'revoked (a token Mandate did not issue is ignored, RFC 7009 §2.2)');
     });
 }

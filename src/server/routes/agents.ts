@@ -14,6 +14,7 @@ import { listInstances } from '../../identity/instances.ts';
 import { mandatesRevoked } from '../../cluster/changes.ts';
 import { revokeAgentMandates } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
+import { sees } from '../access.ts';
 import type { ServerContext } from '../context.ts';
 
 const listQuery = z.strictObject({
@@ -33,7 +34,8 @@ const applyBody = z.union([
 export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/agents', async (request) => {
     const filter = parseOrThrow(listQuery, request.query, 'query');
-    return { agents: await listAgents(ctx.store.db, filter) };
+    const agents = await listAgents(ctx.store.db, filter);
+    return { agents: agents.filter((agent) => sees(request.admin!, 'GET /v1/agents', agent)) };
   });
 
   app.post('/v1/agents', async (request, reply) => {
@@ -77,7 +79,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext) {
         resource: id,
         status: 'success',
         data: { resources: revoked },
-        reasons: { message: `by ${request.admin?.name ?? 'admin'}` },
+        reasons: { message: `by ${request.admin?.person ?? 'admin'}` },
       });
       if (action === 'retire') {
         // A retired agent's instances are deprovisioned: each chain ends with its seal.

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { approvalStatuses, getApproval, listApprovals } from '../../governance/approvals.ts';
 import { parseOrThrow } from '../../validation.ts';
+import { agentTargets } from '../../store/targets.ts';
+import { sees } from '../access.ts';
 import type { ServerContext } from '../context.ts';
 
 const listQuery = z.strictObject({
@@ -15,13 +17,16 @@ const decisionBody = z.strictObject({ note: z.string().max(1000).optional() }).o
 
 /**
  * Human approvals: calls held until a person decides. Listing is a read; deciding needs the
- * `approve` access class (admin or approver), and the approver's identity is their admin token's
- * name, recorded in the trail and checked for separation of duties.
+ * `approve` access class (admin or approver, an environment-scoped one only for agents of that
+ * environment), and the approver is the operator behind the token, recorded in the trail and
+ * checked for separation of duties.
  */
 export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/approvals', async (request) => {
     const filter = parseOrThrow(listQuery, request.query, 'query');
-    return { approvals: await listApprovals(ctx.store.db, filter, ctx.now()) };
+    const approvals = await listApprovals(ctx.store.db, filter, ctx.now());
+    const agents = await agentTargets(ctx.store.db);
+    return { approvals: approvals.filter((a) => sees(request.admin!, 'GET /v1/approvals', agents.get(a.agent))) };
   });
 
   app.get('/v1/approvals/:id', async (request) => {
@@ -33,7 +38,7 @@ export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
     app.post(`/v1/approvals/:id/${action}`, async (request) => {
       const { id } = parseOrThrow(idParams, request.params, 'path');
       const body = parseOrThrow(decisionBody, request.body ?? undefined, 'decision');
-      return ctx.governance.decide(id, { verdict, by: request.admin!.name, note: body?.note, audit: ctx.audit, now: ctx.now() });
+      return ctx.governance.decide(id, { verdict, by: request.admin!.person, identities: request.admin!.identities, note: body?.note, audit: ctx.audit, now: ctx.now() });
     });
   }
 }

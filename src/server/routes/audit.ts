@@ -22,6 +22,7 @@ import { refusal } from '../../errors.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { VERSION } from '../app.ts';
 import type { ServerContext } from '../context.ts';
+import { adminActor } from '../access.ts';
 
 const text = (max: number) => z.string().min(1).max(max);
 /** An ISO-8601 instant, or a duration back from now (`15m`, `24h`, `7d`). */
@@ -141,11 +142,11 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
     await ctx.audit.append({
       chain: SYSTEM_CHAIN,
       type: 'admin.digest_computed',
-      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      actor: adminActor(request.admin),
       action: 'audit:digest',
       resource: digest,
       status: 'success',
-      reasons: { message: `by ${request.admin?.name ?? 'admin'}` },
+      reasons: { message: `by ${request.admin?.person ?? 'admin'}` },
     });
     return { digest, search: `/v1/audit/events?args_digest=${digest}` };
   });

@@ -5,6 +5,7 @@ import { addConnection, getConnection, listConnections, parseConnectionSpec, rem
 import { databaseRolesRepository } from '../../store/repositories/database-roles.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
+import { adminActor } from '../access.ts';
 
 const nameParams = z.object({ name: z.string().min(1).max(64) });
 
@@ -14,7 +15,7 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     ctx.audit.append({
       chain: 'system',
       type,
-      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      actor: adminActor(request.admin),
       action: type.replace('admin.', ''),
       resource,
       status: 'success',

@@ -5,6 +5,7 @@ import { approvePin, loadPins } from '../../gateway/pins.ts';
 import { addServer, getServer, listServers, parseServerSpec, removeServer } from '../../gateway/server-spec.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
+import { adminActor } from '../access.ts';
 
 const nameParams = z.object({ name: z.string().min(1).max(300) });
 const secretBody = z.strictObject({ value: z.string().min(1).max(64 * 1024) });
@@ -48,7 +49,7 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
     await ctx.audit.append({
       chain: 'system',
       type: 'admin.tool_approved',
-      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      actor: adminActor(request.admin),
       action: 'tool:approve',
       resource: `${name}/${tool}`,
       status: 'success',
@@ -66,7 +67,7 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
     await ctx.audit.append({
       chain: 'system',
       type: 'admin.secret_set',
-      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      actor: adminActor(request.admin),
       action: 'secret:set',
       resource: name,
       status: 'success',

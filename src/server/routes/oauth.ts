@@ -6,7 +6,10 @@ import { exchangeToken } from '../../tokens/exchange/pipeline.ts';
 import { toOAuthError } from '../../tokens/oauth-errors.ts';
 import { introspect, revokeToken } from '../../tokens/introspection.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../../jose/token-types.ts';
-import { authenticateAdminFrom } from '../access.ts';
+import { SYSTEM_CHAIN } from '../../audit/writer.ts';
+import { allows } from '../../people/roles.ts';
+import { adminActor, authenticateAdminFrom } from '../access.ts';
+import type { AdminPrincipal } from '../admin-tokens.ts';
 import type { ServerContext } from '../context.ts';
 import { tooManyFailures } from '../failure-limit.ts';
 import { toProblem } from '../problem.ts';
@@ -56,18 +59,17 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
     }
   });
 
-  /** RFC 7662 §2.1 and RFC 7009 §2.1: the caller must authenticate; an admin token of any role does. */
-  const authenticated = async (request: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+  /** RFC 7662 §2.1 and RFC 7009 §2.1: the caller must authenticate; an API token of any role does. */
+  const authenticated = async (request: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal | undefined> => {
     try {
-      await authenticateAdminFrom(ctx, request, reply);
-      return true;
+      return await authenticateAdminFrom(ctx, request, reply);
     } catch (error) {
       if (isMandateError(error) && error.code === 'ERR_TOO_MANY_FAILURES') {
         tooManyFailures(reply, Number(reply.getHeader('retry-after')), { error: 'invalid_client', error_description: error.message });
       } else {
         reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'invalid_client' });
       }
-      return false;
+      return undefined;
     }
   };
 
@@ -78,7 +80,22 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
   });
 
   app.post('/oauth/revoke', async (request, reply) => {
-    if (!(await authenticated(request, reply))) return reply;
+    const caller = await authenticated(request, reply);
+    if (!caller) return reply;
+    // Ending an agent's mandates is a change: an unscoped admin or security operator makes it.
+    if (!allows(caller.grants, ['admin', 'security'], 'shared', caller.identities)) {
+      await ctx.audit.append({
+        chain: SYSTEM_CHAIN,
+        type: 'admin.access_refused',
+        actor: adminActor(caller),
+        action: 'POST /oauth/revoke',
+        resource: '/oauth/revoke',
+        status: 'failure',
+        decision: 'deny',
+        denial_reason: 'ERR_REVOKE_NOT_ALLOWED',
+      });
+      return oauthError(reply, new MandateError('ERR_REVOKE_NOT_ALLOWED', 'only an admin or security operator revokes mandates'));
+    }
     const token = (request.body as { token?: unknown } | null)?.token;
     await revokeToken(ctx, typeof token === 'string' ? token : '');
     return reply.status(200).send();

@@ -12,6 +12,7 @@ import { policyToolset } from '../../enforcement/decision-request.ts';
 import { checkIdentifier, parseOrThrow } from '../../validation.ts';
 import type { AgentCardFacts } from '../../policy/request.ts';
 import type { ServerContext } from '../context.ts';
+import { adminActor } from '../access.ts';
 
 const filesBody = z.strictObject({
   files: z
@@ -103,11 +104,11 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     const set = loadPolicySet(files, { schema: ctx.authorizer.policySet.schema });
     // In a single deployment the directory is the source of the running set: it must hold what runs.
     if (ctx.config.deployment === 'single') writePolicyDir(ctx.policyDir, files);
-    const applied = await applyPolicySet(ctx.authorizer, set, commitPolicySet(ctx, `admin ${request.admin?.name ?? 'unknown'}`));
+    const applied = await applyPolicySet(ctx.authorizer, set, commitPolicySet(ctx, `admin ${request.admin?.person ?? 'unknown'}`));
     await ctx.audit.append({
       chain: 'system',
       type: 'policy.applied',
-      actor: { instance: null, agent: null, person: request.admin?.name ?? null, delegation: [] },
+      actor: adminActor(request.admin),
       action: 'policy:apply',
       resource: applied.version,
       status: 'success',
