@@ -10,6 +10,7 @@ import type { ChangeFeed } from './feed.ts';
 import type { StandingCache } from './standing-cache.ts';
 import type { FollowedCache } from './followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import type { PresentedTokens } from '../tokens/presented-tokens.ts';
 import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 
 export interface Followers {
@@ -19,6 +20,7 @@ export interface Followers {
   standing: StandingCache;
   cards: FollowedCache<AgentCard>;
   verified: VerifiedMandates;
+  presented: PresentedTokens;
   gateway: Gateway;
   broker: Broker;
   logger: Logger;
@@ -38,12 +40,14 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
   };
   feed.subscribe(async (change: Change, origin) => {
     f.standing.apply(change);
+    f.presented.apply(change);
     switch (change.kind) {
       case 'resync':
         f.cards.clear();
         f.verified.clear();
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
+        f.presented.clear();
         await reloadPolicy();
         return;
       case 'policy.applied':
@@ -53,8 +57,10 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         return;
       case 'keys.revoked':
         // Verified mandates are cached by token text: none may outlive the key that signed it.
+        // Forgotten after the reload too: a verification made meanwhile used the old ring.
         await f.keys.load(f.now());
         f.verified.clear();
+        f.presented.apply(change);
         return;
       case 'pins.changed':
         f.gateway.invalidatePins(change.server);

@@ -16,6 +16,7 @@ import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
+import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../tokens/token-types.ts';
 import { buildApp } from './app.ts';
@@ -84,6 +85,7 @@ export async function startServer(
     standing,
     cards,
     verified: new VerifiedMandates(),
+    presented: new PresentedTokens(changes),
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),

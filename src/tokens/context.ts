@@ -4,6 +4,7 @@ import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
 import type { DpopNonces } from './dpop-nonce.ts';
 import type { ReplayCache } from './replay-cache.ts';
+import type { PresentedTokens } from './presented-tokens.ts';
 import type { VerifiedMandates } from './verified-mandates.ts';
 
 /** The enforcement path's view of the replica's change feed and its cache of live mandates. */
@@ -26,6 +27,8 @@ export interface TokenContext {
   standing?: StandingLookup;
   /** When set, mandates already verified are recognized without verifying their signature again. */
   verified?: VerifiedMandates;
+  /** When set, identity and person tokens presented at the token endpoint are verified once. */
+  presented?: PresentedTokens;
   /** When set, revocations are announced to every replica. */
   changes?: ChangeFeed;
   /** When set and not synchronized, enforcement points refuse with 503 instead of trusting memory. */

@@ -3,11 +3,12 @@ import { decodeProtectedHeader } from 'jose';
 import { type ErrorCode, MandateError } from '../../errors.ts';
 import { verifyIdentityToken } from '../../identity/identity-token.ts';
 import { findInstance, type Instance } from '../../identity/instances.ts';
-import { verifyPersonToken } from '../../identity/person-tokens.ts';
+import { devIssuerOf, type Person, verifyPersonToken } from '../../identity/person-tokens.ts';
 import type { AgentCard } from '../../registry/agent-card.ts';
 import { findAgent } from '../../registry/agents.ts';
 import type { TokenContext } from '../context.ts';
 import { type MandateClaims, verifyMandateJwt } from '../mandate.ts';
+import type { Remembered, Unremembered } from '../presented-tokens.ts';
 import { mandateStanding } from '../revocation.ts';
 import { agentSuspended } from '../verify-request.ts';
 import { TYP } from '../token-types.ts';
@@ -28,17 +29,29 @@ const grant = (code: ErrorCode, message: string) => new MandateError(code, messa
 
 /** The actor token is the instance's identity token, bound to the key that signed the DPoP proof. */
 export async function verifyActor(ctx: TokenContext, actorToken: string, proofJkt: string, now: Date): Promise<Actor> {
-  const claims = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys, now }));
-  if (claims.cnf?.jkt !== proofJkt) {
-    throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to');
-  }
-  const instance = await findInstance(ctx.store.db, claims.instance_id);
-  if (!instance || instance.status !== 'active') throw grant('ERR_ACTOR_REVOKED', 'actor instance is revoked or unknown');
-  const agent = await findAgent(ctx.store.db, instance.agent_id);
-  if (agent?.status === 'suspended') throw agentSuspended(agent.id);
-  if (!agent || agent.status !== 'active') throw grant('ERR_ACTOR_REVOKED', `agent ${instance.agent_id} is not active`);
-  return { instance, agent, spiffeId: claims.sub, jkt: proofJkt };
+  const verify = async (): Promise<Remembered<Omit<Actor, 'jkt'> & { bound: string }>> => {
+    const claims = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(actorToken, { issuer: ctx.issuer, keys, now }));
+    checkBinding(claims.cnf?.jkt, proofJkt);
+    const instance = await findInstance(ctx.store.db, claims.instance_id);
+    if (!instance || instance.status !== 'active') throw grant('ERR_ACTOR_REVOKED', 'actor instance is revoked or unknown');
+    const agent = await findAgent(ctx.store.db, instance.agent_id);
+    if (agent?.status === 'suspended') throw agentSuspended(agent.id);
+    if (!agent || agent.status !== 'active') throw grant('ERR_ACTOR_REVOKED', `agent ${instance.agent_id} is not active`);
+    const value = { instance, agent, spiffeId: claims.sub, bound: claims.cnf.jkt };
+    return { value, exp: claims.exp, kid: kidOf(actorToken), instance: instance.id, agent: agent.id };
+  };
+  const { bound, ...actor } = ctx.presented ? await ctx.presented.verify('actor', actorToken, now, verify) : (await verify()).value;
+  // The proof is per request: a remembered identity token still binds to the key that signs it.
+  checkBinding(bound, proofJkt);
+  return { ...actor, jkt: proofJkt };
 }
+
+function checkBinding(bound: string | undefined, proofJkt: string): void {
+  if (bound !== proofJkt) throw new MandateError('ERR_DPOP_KEY_MISMATCH', 'DPoP proof is not signed by the key the actor token is bound to');
+}
+
+/** The signing key named by a token whose signature has just been verified. */
+const kidOf = (token: string): string => String(decodeProtectedHeader(token).kid);
 
 /** The subject: a person's token, a parent mandate (delegation), or the actor itself. */
 export async function verifySubject(ctx: TokenContext, token: string, actor: Actor, now: Date): Promise<Subject> {
@@ -56,10 +69,20 @@ export async function verifySubject(ctx: TokenContext, token: string, actor: Act
     return { kind: 'mandate', parent };
   }
   if (typ === TYP.identity) {
-    const self = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(token, { issuer: ctx.issuer, keys, now }));
+    const verify = async (): Promise<Remembered<{ sub: string; exp: number }>> => {
+      const claims = await ctx.keys.verifyWith(now, (keys) => verifyIdentityToken(token, { issuer: ctx.issuer, keys, now }));
+      return { value: { sub: claims.sub, exp: claims.exp }, exp: claims.exp, kid: kidOf(token), instance: claims.instance_id, agent: claims.agent_id };
+    };
+    const self = ctx.presented ? await ctx.presented.verify('self', token, now, verify) : (await verify()).value;
     if (self.sub !== actor.spiffeId) throw grant('ERR_SUBJECT_INVALID', 'an identity token subject must be the actor itself');
     return { kind: 'self', sub: self.sub, exp: self.exp };
   }
-  const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, now });
+  const verify = async (): Promise<Remembered<Person> | Unremembered<Person>> => {
+    const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, now });
+    // Only tokens signed by our keys are remembered: the feed announces their withdrawal, while
+    // nothing announces a change of a trusted issuer's row, so those are verified every time.
+    return person.iss === devIssuerOf(ctx.issuer) ? { value: person, exp: person.exp, kid: kidOf(token) } : { value: person };
+  };
+  const person = ctx.presented ? await ctx.presented.verify('person', token, now, verify) : (await verify()).value;
   return { kind: 'person', sub: person.sub, exp: person.exp };
 }
