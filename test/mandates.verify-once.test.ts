@@ -65,6 +65,14 @@ describe.each(await dialects())('identity and person tokens verified once, on %s
     });
   });
 
+  it('applies an edited card at once to the agent of a remembered identity token', async () => {
+    const runtime = await remembered();
+    expect((await server.api('PUT', '/v1/agents', { agents: [{ ...onceBot, toolset: ['tool:jira/*'] }] })).status).toBe(200);
+    await expectRefused(server, () => exchange(runtime), { error: 'invalid_scope', code: 'ERR_SCOPE_INVALID' });
+    expect((await server.api('PUT', '/v1/agents', { agents: [onceBot] })).status).toBe(200);
+    expect((await exchange(runtime)).status).toBe(200);
+  });
+
   it('refuses a remembered identity token at once when its instance is revoked', async () => {
     const runtime = await remembered();
     expect((await server.api('POST', `/v1/instances/${runtime.instanceId}/revoke`)).status).toBe(200);

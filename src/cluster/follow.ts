@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.ts';
 import type { Gateway } from '../gateway/gateway.ts';
+import type { Instance } from '../identity/instances.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import { loadStoredPolicySet, runningPolicySet } from '../policy/stored.ts';
@@ -21,6 +22,7 @@ export interface Followers {
   cards: FollowedCache<AgentCard>;
   verified: VerifiedMandates;
   presented: PresentedTokens;
+  instances: FollowedCache<Instance | undefined>;
   gateway: Gateway;
   broker: Broker;
   logger: Logger;
@@ -44,6 +46,7 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
     switch (change.kind) {
       case 'resync':
         f.cards.clear();
+        f.instances.clear();
         f.verified.clear();
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
@@ -78,9 +81,12 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         }
         return;
       case 'agent.changed':
+        // Retiring an agent revokes its instances under this one change.
         f.cards.delete(change.id);
+        f.instances.clear();
         return;
       case 'instance.revoked':
+        f.instances.delete(change.id);
         return;
     }
   });

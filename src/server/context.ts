@@ -6,6 +6,7 @@ import type { AgentCard } from '../registry/agent-card.ts';
 import type { PresentedTokens } from '../tokens/presented-tokens.ts';
 import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import type { Config } from '../config/schema.ts';
+import type { Instance } from '../identity/instances.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
@@ -26,6 +27,7 @@ export interface ServerContext extends TokenContext {
   standing: StandingCache;
   verified: VerifiedMandates;
   presented: PresentedTokens;
+  instances: FollowedCache<Instance | undefined>;
   /** Agent cards as the enforcement path reads them on every call. */
   cards: FollowedCache<AgentCard>;
   /** HMAC key for argument digests in the audit trail, derived from the master key. */

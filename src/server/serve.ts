@@ -7,6 +7,7 @@ import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
 import { openGovernance } from '../governance/governance.ts';
 import { FailureLimit } from './failure-limit.ts';
+import type { Instance } from '../identity/instances.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
@@ -86,6 +87,7 @@ export async function startServer(
     cards,
     verified: new VerifiedMandates(),
     presented: new PresentedTokens(changes),
+    instances: new FollowedCache<Instance | undefined>(changes),
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),

@@ -1,5 +1,8 @@
 import type { AuditWriter } from '../audit/writer.ts';
 import type { ChangeFeed } from '../cluster/feed.ts';
+import type { FollowedCache } from '../cluster/followed-cache.ts';
+import type { Instance } from '../identity/instances.ts';
+import type { AgentCard } from '../registry/agent-card.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
 import type { DpopNonces } from './dpop-nonce.ts';
@@ -29,6 +32,10 @@ export interface TokenContext {
   verified?: VerifiedMandates;
   /** When set, identity and person tokens presented at the token endpoint are verified once. */
   presented?: PresentedTokens;
+  /** When set, instance rows as the change feed keeps them current (revocations drop them). */
+  instances?: FollowedCache<Instance | undefined>;
+  /** When set, agent cards as the change feed keeps them current. */
+  cards?: FollowedCache<AgentCard>;
   /** When set, revocations are announced to every replica. */
   changes?: ChangeFeed;
   /** When set and not synchronized, enforcement points refuse with 503 instead of trusting memory. */
