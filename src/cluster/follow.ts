@@ -42,14 +42,15 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
   };
   feed.subscribe(async (change: Change, origin) => {
     f.standing.apply(change);
-    f.presented.apply(change);
     switch (change.kind) {
       case 'resync':
         f.cards.clear();
         f.instances.clear();
         f.verified.clear();
+        f.presented.clear();
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
+        // Again after the reload: a token verified meanwhile used the old key ring.
         f.presented.clear();
         await reloadPolicy();
         return;
@@ -59,11 +60,12 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         await f.keys.load(f.now());
         return;
       case 'keys.revoked':
-        // Verified mandates are cached by token text: none may outlive the key that signed it.
-        // Forgotten after the reload too: a verification made meanwhile used the old ring.
+        // Verified mandates and presented tokens: none may outlive the key that signed it, and
+        // they are forgotten after the reload too, as a verification made meanwhile used the old ring.
+        f.presented.forget({ kid: change.kid });
         await f.keys.load(f.now());
         f.verified.clear();
-        f.presented.apply(change);
+        f.presented.forget({ kid: change.kid });
         return;
       case 'pins.changed':
         f.gateway.invalidatePins(change.server);
@@ -84,9 +86,11 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         // Retiring an agent revokes its instances under this one change.
         f.cards.delete(change.id);
         f.instances.clear();
+        f.presented.forget({ agent: change.id });
         return;
       case 'instance.revoked':
         f.instances.delete(change.id);
+        f.presented.forget({ instance: change.id });
         return;
     }
   });

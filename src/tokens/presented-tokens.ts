@@ -1,6 +1,14 @@
 import crypto from 'node:crypto';
-import type { Change } from '../cluster/changes.ts';
-import type { FeedState } from '../cluster/followed-cache.ts';
+
+/** What the cache needs to know of the replica's change feed (a `ChangeFeed` is one). */
+export interface FeedState {
+  readonly synchronized: boolean;
+  /** Moves with every change applied and every loss of synchronization. */
+  readonly epoch: number;
+}
+
+/** What a change made untrue: a withdrawn key, a revoked instance, a changed agent. */
+export type Stale = { kid: string } | { instance: string } | { agent: string };
 
 /** What one verification of a presented token established, and what can make it stale. */
 export interface Remembered<T> {
@@ -64,28 +72,16 @@ export class PresentedTokens {
     return fresh.value;
   }
 
-  /** Forgets what a change may have made untrue. */
-  apply(change: Change): void {
-    switch (change.kind) {
-      case 'keys.revoked':
-        return this.#forget((e) => e.kid === change.kid);
-      case 'instance.revoked':
-        return this.#forget((e) => e.instance === change.id);
-      case 'agent.changed':
-        return this.#forget((e) => e.agent === change.id);
-      case 'resync':
-        this.#entries.clear();
-        return;
-      default:
-        return;
+  /** Forgets every verification that depended on what a change made untrue. */
+  forget(stale: Stale): void {
+    for (const [key, entry] of this.#entries) {
+      if (('kid' in stale && entry.kid === stale.kid) || ('instance' in stale && entry.instance === stale.instance) || ('agent' in stale && entry.agent === stale.agent)) {
+        this.#entries.delete(key);
+      }
     }
   }
 
   clear(): void {
     this.#entries.clear();
-  }
-
-  #forget(stale: (entry: Remembered<unknown>) => boolean): void {
-    for (const [key, entry] of this.#entries) if (stale(entry)) this.#entries.delete(key);
   }
 }
