@@ -1,6 +1,7 @@
 // Durable audit appends/s (group commit) on SQLite and PostgreSQL, and verification events/s,
 // next to raw SHA-256 of the same canonical events in the same run.
-// Run: node bench/audit-append.ts   (BENCH_EVENTS, BENCH_WINDOW_MS, BENCH_PG_URL; BENCH_PG_URL=off skips PostgreSQL)
+// Run: node bench/audit-append.ts   (BENCH_EVENTS, BENCH_WINDOW_MS, BENCH_PG_URL; BENCH_PG_URL=off skips PostgreSQL;
+// BENCH_DROP_INDEXES=name,… measures without those indexes of the audit table, in every store of the run)
 import { hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import { deriveCheckpointKey } from '../src/audit/checkpoint-key.ts';
 import { StoreAuditWriter } from '../src/audit/store-writer.ts';
 import { LeafPass, type Row, verifyAuditLog } from '../src/audit/verify-log.ts';
 import type { AuditRecord } from '../src/audit/writer.ts';
-import { openStore } from '../src/store/open.ts';
+import { type OpenStoreOptions, openStore as openMigrated } from '../src/store/open.ts';
 import type { Store } from '../src/store/store.ts';
 import { atLeast, report, row, type SummaryRow } from './summary.ts';
 
@@ -21,6 +22,14 @@ const IN_FLIGHT = 2000;
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const KEY = deriveCheckpointKey(Buffer.alloc(32, 5), 'bench.local');
 const summary: SummaryRow[] = [];
+const DROP = (process.env.BENCH_DROP_INDEXES ?? '').split(',').filter((name) => /^audit_events_[a-z_]+$/.test(name));
+
+/** A migrated store, without the indexes BENCH_DROP_INDEXES names (what-if, not the shipped schema). */
+async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = await openMigrated(options);
+  for (const name of DROP) await store.db.schema.dropIndex(name).ifExists().execute();
+  return store;
+}
 
 /** A gateway decision as the enforcement point writes it (about 700 canonical bytes). */
 function record(chain: string, i: number): AuditRecord {
@@ -200,7 +209,7 @@ async function postgresFloor(source: Store, schema: string): Promise<number> {
 }
 
 console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${os.loadavg()[0]?.toFixed(1)}`);
-console.log(`${EVENTS.toLocaleString('en-US')} appends per run, ${IN_FLIGHT} in flight, group commit window ${WINDOW} ms`);
+console.log(`${EVENTS.toLocaleString('en-US')} appends per run, ${IN_FLIGHT} in flight, group commit window ${WINDOW} ms${DROP.length ? `, without ${DROP.join(', ')}` : ''}`);
 
 // Raw SHA-256 of canonical events, the yardstick every figure is read against.
 {

@@ -212,6 +212,23 @@ async function main() {
       await sql`pragma synchronous = FULL`.execute(server.ctx.store.db);
     }
 
+    // The exchange alone, in process and sequential: no HTTP, so the CPU it costs the server shows
+    // (process CPU time per exchange, which a loaded machine disturbs far less than wall time).
+    const { exchangeToken } = await import('../src/tokens/exchange/pipeline.ts');
+    const tokenHtu = `${server.ctx.issuer}/oauth/token`;
+    const fields = Object.fromEntries(new URLSearchParams(body));
+    const exchangeProofs = Array.from({ length: 6_000 }, () => runtime.proof('POST', tokenHtu));
+    let e = 0;
+    for (; e < 300; e++) await exchangeToken(server.ctx, fields, exchangeProofs[e], tokenHtu);
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    const firstExchange = e;
+    while (performance.now() - wall0 < 2000 && e < exchangeProofs.length) await exchangeToken(server.ctx, fields, exchangeProofs[e++], tokenHtu);
+    const cpu = process.cpuUsage(cpu0);
+    const exchanged = e - firstExchange;
+    line('exchangeToken in process (sequential)', `${fmt((exchanged * 1000) / (performance.now() - wall0)).padStart(10)} /s`);
+    line('  process CPU per exchange', `${fmt((cpu.user + cpu.system) / exchanged, 0).padStart(10)} µs`);
+
     // An enforcement point's check, in process: mandate + fresh DPoP proof (ath) + replay + standing.
     const mandate = await runtime.obtainMandate({ subjectToken: alice!, scope: 'tool:github/search_issues', resource: github });
     const proofs = Array.from({ length: 40_000 }, () => runtime.proof('POST', github, mandate.token));

@@ -3,8 +3,10 @@ import type { ChangeFeed } from '../cluster/feed.ts';
 import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import type { PresentedTokens } from '../tokens/presented-tokens.ts';
 import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import type { Config } from '../config/schema.ts';
+import type { Instance } from '../identity/instances.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
@@ -24,6 +26,8 @@ export interface ServerContext extends TokenContext {
   changes: ChangeFeed;
   standing: StandingCache;
   verified: VerifiedMandates;
+  presented: PresentedTokens;
+  instances: FollowedCache<Instance | undefined>;
   /** Agent cards as the enforcement path reads them on every call. */
   cards: FollowedCache<AgentCard>;
   /** HMAC key for argument digests in the audit trail, derived from the master key. */

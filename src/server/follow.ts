@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.ts';
 import type { Gateway } from '../gateway/gateway.ts';
+import type { Instance } from '../identity/instances.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import { loadStoredPolicySet, runningPolicySet } from '../policy/stored.ts';
@@ -10,6 +11,7 @@ import type { ChangeFeed } from '../cluster/feed.ts';
 import type { StandingCache } from '../cluster/standing-cache.ts';
 import type { FollowedCache } from '../cluster/followed-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
+import type { PresentedTokens } from '../tokens/presented-tokens.ts';
 import type { VerifiedMandates } from '../tokens/verified-mandates.ts';
 
 export interface Followers {
@@ -19,6 +21,8 @@ export interface Followers {
   standing: StandingCache;
   cards: FollowedCache<AgentCard>;
   verified: VerifiedMandates;
+  presented: PresentedTokens;
+  instances: FollowedCache<Instance | undefined>;
   gateway: Gateway;
   broker: Broker;
   logger: Logger;
@@ -41,9 +45,13 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
     switch (change.kind) {
       case 'resync':
         f.cards.clear();
+        f.instances.clear();
         f.verified.clear();
+        f.presented.clear();
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
+        // Again after the reload: a token verified meanwhile used the old key ring.
+        f.presented.clear();
         await reloadPolicy();
         return;
       case 'policy.applied':
@@ -52,9 +60,12 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         await f.keys.load(f.now());
         return;
       case 'keys.revoked':
-        // Verified mandates are cached by token text: none may outlive the key that signed it.
+        // Verified mandates and presented tokens: none may outlive the key that signed it, and
+        // they are forgotten after the reload too, as a verification made meanwhile used the old ring.
+        f.presented.forget({ kid: change.kid });
         await f.keys.load(f.now());
         f.verified.clear();
+        f.presented.forget({ kid: change.kid });
         return;
       case 'pins.changed':
         f.gateway.invalidatePins(change.server);
@@ -72,9 +83,14 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         }
         return;
       case 'agent.changed':
+        // Retiring an agent revokes its instances under this one change.
         f.cards.delete(change.id);
+        f.instances.clear();
+        f.presented.forget({ agent: change.id });
         return;
       case 'instance.revoked':
+        f.instances.delete(change.id);
+        f.presented.forget({ instance: change.id });
         return;
     }
   });

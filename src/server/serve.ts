@@ -7,6 +7,7 @@ import type { AuditWriter } from '../audit/writer.ts';
 import { deriveAuditKey } from '../audit/redact.ts';
 import { openGovernance } from '../governance/governance.ts';
 import { FailureLimit } from './failure-limit.ts';
+import type { Instance } from '../identity/instances.ts';
 import { KeyRing } from '../identity/key-ring.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
@@ -16,6 +17,7 @@ import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
+import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
 import { buildApp } from './app.ts';
@@ -84,6 +86,8 @@ export async function startServer(
     standing,
     cards,
     verified: new VerifiedMandates(),
+    presented: new PresentedTokens(changes),
+    instances: new FollowedCache<Instance | undefined>(changes),
     sync: changes,
     auditKey: deriveAuditKey(prepared.masterKey.bytes, Buffer.from(`mandate audit ${prepared.trustDomain}`)),
     governance: openGovernance(prepared.store, config.dataDir, logger, changes),
