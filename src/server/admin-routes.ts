@@ -85,6 +85,13 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'PUT /v1/connections/:name': write('admin.connection_updated', 'handler'),
   'DELETE /v1/connections/:name': write('admin.connection_removed', 'handler'),
   'POST /v1/broker/sweep': write('admin.broker_swept'),
+
+  'GET /v1/sinks': read,
+  'GET /v1/sinks/:name': read,
+  'POST /v1/sinks': write('admin.sink_added'),
+  'DELETE /v1/sinks/:name': write('admin.sink_removed'),
+  'POST /v1/sinks/:name/pause': write('admin.sink_paused'),
+  'POST /v1/sinks/:name/resume': write('admin.sink_resumed'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */
@@ -92,4 +99,4 @@ export const adminRouteOf = (method: string, url: string | undefined): AdminRout
   url === undefined ? undefined : ADMIN_ROUTES[`${method} ${url}`];
 
 /** Secret values travel in these bodies: their event names the secret, never a digest of the value. */
-export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name']);
+export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks']);

@@ -16,6 +16,7 @@ import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { sinkRoutes } from './routes/sinks.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { commitPolicySet, policyRoutes } from './routes/policy.ts';
@@ -103,6 +104,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   }
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
+  sinkRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

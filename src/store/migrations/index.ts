@@ -7,6 +7,7 @@ import * as broker from './0005_broker.ts';
 import * as governance from './0006_governance.ts';
 import * as cluster from './0007_cluster.ts';
 import * as keyWithdrawal from './0008_key_withdrawal.ts';
+import * as notifySinks from './0010_notify_sinks.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '0006_governance': governance,
   '0007_cluster': cluster,
   '0008_key_withdrawal': keyWithdrawal,
+  '0010_notify_sinks': notifySinks,
 };
 
 export const migrationProvider: MigrationProvider = {
