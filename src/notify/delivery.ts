@@ -70,12 +70,19 @@ export class SinkDelivery {
 
   /** One pass over every active sink whose lease this replica holds or can take. */
   async tick(): Promise<void> {
-    for (const row of await listSinks(this.#o.db)) {
-      if (this.#stopped) return;
-      if (row.paused_at || (this.#retryAt.get(row.name) ?? 0) > Date.now()) continue;
-      if (!(await claimLease(this.#o.db, row.name, this.#owner, this.#o.now(), this.#o.leaseSeconds))) continue;
-      await this.#deliver(row);
-    }
+    // Sinks side by side: one slow or unreachable receiver does not hold back the others.
+    await Promise.all(
+      (await listSinks(this.#o.db)).map(async (row) => {
+        if (this.#stopped || row.paused_at || (this.#retryAt.get(row.name) ?? 0) > Date.now()) return;
+        if (!(await this.#lease(row))) return;
+        await this.#deliver(row).catch((error: unknown) => this.#o.logger.warn({ sink: row.name, err: (error as Error).message }, 'notification delivery failed; retrying'));
+      }),
+    );
+  }
+
+  /** Take or renew the sink's lease; renewed before every post, so a replica that lost it stops. */
+  #lease(row: SinkRow): Promise<boolean> {
+    return claimLease(this.#o.db, row.name, this.#owner, this.#o.now(), this.#o.leaseSeconds);
   }
 
   async #deliver(row: SinkRow): Promise<void> {
@@ -86,7 +93,7 @@ export class SinkDelivery {
       const key = await signingKeyOf(db, this.#o.master, row).catch((error: unknown) => this.#failed(row, (error as Error).message));
       if (key === undefined) return;
       for (const entry of entries) {
-        if (this.#stopped) return;
+        if (this.#stopped || !(await this.#lease(row))) return;
         const event = { ...(JSON.parse(entry.body) as Omit<AuditEvent, 'hash'>), hash: entry.hash } as AuditEvent;
         const failure = await this.#post(row, key, event);
         if (failure !== null) return this.#failed(row, failure);
