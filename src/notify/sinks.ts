@@ -1,7 +1,7 @@
 import { MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
-import { seal, unseal } from '../identity/seal.ts';
-import { deleteSink, findSink, insertSink, listSinks, pendingOf, sealedSecret, setSinkPaused, type SinkRow } from '../store/notify-sinks.ts';
+import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
+import { deleteSink, findSink, insertSink, listSinks, pendingOf, sealedSecret, sealedSinkKeys, setSinkKeySealed, setSinkPaused, type SinkRow } from '../store/notify-sinks.ts';
 import type { Queryable } from '../store/store.ts';
 import { checkKeyChoice, checkSinkUrl, type SinkFormat, type SinkSpec } from './sink-spec.ts';
 
@@ -105,4 +105,16 @@ export async function signingKeyOf(db: Queryable, master: MasterKey, row: SinkRo
   const sealed = row.key_secret ? await sealedSecret(db, row.key_secret) : undefined;
   if (!sealed) throw new MandateError('ERR_SINK_KEY', `the secret ${row.key_secret ?? '?'} that signs sink ${row.name} is gone`);
   return unseal(master, sealed, secretContext(row.key_secret!)).toString('utf8');
+}
+
+/** Re-seal every sink's own signing key under a new master key (after a rotation); returns how many moved. */
+export async function rewrapSinkKeys(db: Queryable, from: MasterKey, to: MasterKey, now: Date): Promise<number> {
+  let moved = 0;
+  for (const row of await sealedSinkKeys(db)) {
+    if (sealedKeyId(row.key_sealed) === to.id) continue;
+    const context = keyContext(row.name);
+    await setSinkKeySealed(db, row.name, seal(to, unseal(from, row.key_sealed, context), context), now);
+    moved++;
+  }
+  return moved;
 }

@@ -143,3 +143,13 @@ export async function pendingOf(db: Queryable, after: number, types: readonly st
 export async function sealedSecret(db: Queryable, name: string): Promise<string | undefined> {
   return (await db.selectFrom('secrets').select('sealed').where('name', '=', name).executeTakeFirst())?.sealed;
 }
+
+/** Every sink key sealed under the master key (for a rewrap after a master key rotation). */
+export async function sealedSinkKeys(db: Queryable): Promise<Array<{ name: string; key_sealed: string }>> {
+  const rows = await db.selectFrom('notify_sinks').select(['name', 'key_sealed']).where('key_sealed', 'is not', null).execute();
+  return rows.map((r) => ({ name: r.name, key_sealed: r.key_sealed! }));
+}
+
+export async function setSinkKeySealed(db: Queryable, name: string, sealed: string, now: Date): Promise<void> {
+  await db.updateTable('notify_sinks').set({ key_sealed: sealed, updated_at: now.toISOString() }).where('name', '=', name).execute();
+}
