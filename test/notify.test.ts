@@ -16,7 +16,7 @@ const LONG = 'trigger-long-running-operation';
 const KEY = 'whsec-notify-0123456789abcdef';
 
 /** A webhook receiver on loopback: records every request and answers the next scripted status (200 once the script is spent). */
-async function startReceiver() {
+async function startReceiver(delayMs = 0) {
   const requests: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
   const script: number[] = [];
   const server = http.createServer((req, res) => {
@@ -25,7 +25,7 @@ async function startReceiver() {
     req.on('end', () => {
       requests.push({ headers: req.headers, body });
       res.statusCode = script.shift() ?? 200;
-      res.end();
+      setTimeout(() => res.end(), delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -250,6 +250,34 @@ describe.each(await dialects())('a restart loses no notification (%s)', (dialect
       await hook.close();
       if (server.place.schema) await dropSchema(server.place.schema);
       fs.rmSync(server.place.dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!(await dialects()).includes('postgres'))('replicas over PostgreSQL', () => {
+  it('deliver each held call once: one replica at a time holds a sink', async () => {
+    // A slow receiver: two replicas delivering for one sink would both post while it answers.
+    const hook = await startReceiver(300);
+    const a = await startStored('postgres');
+    const b = await startStored('postgres', a.place);
+    try {
+      await addEverything(a, { [LONG]: { high_impact: true } });
+      const agent = await agentSession(a, operatorCard('deployer', [LONG]));
+      expect((await b.api('POST', '/v1/sinks', { name: 'shared', url: hook.url, key: KEY })).status).toBe(201);
+      const held: string[] = [];
+      for (let i = 0; i < 6; i++) held.push(refusalMeta(await agent.call(LONG, { duration: 0.1, steps: 1, note: `replica ${i}` }))!.approval!.id);
+      await until('every delivery', () => hook.requests.length >= held.length, 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(hook.requests.map((r) => JSON.parse(r.body).decide.approval)).toEqual(held);
+      const views = await Promise.all([a, b].map(async (s) => readJson(await s.api('GET', '/v1/sinks/shared'))));
+      for (const view of views) expect(view).toMatchObject({ delivered: held.length, lag: { events: 0 } });
+    } finally {
+      await closeSessions();
+      await b.close();
+      await a.close();
+      await hook.close();
+      await dropSchema(a.place.schema!);
+      fs.rmSync(a.place.dataDir, { recursive: true, force: true });
     }
   });
 });
