@@ -127,6 +127,13 @@ describe.each(await dialects())('approvals reach people through signed webhooks 
     const listed = await readJson(await server.api('GET', '/v1/sinks'));
     expect(listed.sinks).toEqual([expect.objectContaining({ name: 'approvers', delivered: 1, lag: { events: 0, oldest: null }, failures: 0, last_error: null })]);
     expect(JSON.stringify(listed)).not.toContain(KEY);
+    await addSink({ name: 'slack-like', url: 'https://hooks.slack.com/services/T000/B000/XXXXSECRET', key: KEY, format: 'slack' });
+    const shown = await readJson(await server.api('GET', '/v1/sinks/slack-like'));
+    expect(shown.url).toBe('https://hooks.slack.com/services/…');
+    const trail = await server.ctx.store.db.selectFrom('audit_events').select('body').execute();
+    expect(trail.some((e) => e.body.includes('admin.sink_added'))).toBe(true);
+    expect(JSON.stringify(trail) + JSON.stringify(shown)).not.toMatch(/XXXXSECRET|whsec-notify/);
+    await server.api('DELETE', '/v1/sinks/slack-like');
     expect(server.ctx.store.dialect).toBe(dialect);
     await server.api('DELETE', '/v1/sinks/approvers');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../audit/event.ts';
 import { jsonPayload, renderPayload, slackText } from './payload.ts';
+import { displayUrl } from './sinks.ts';
 
 const BASE = 'https://mandate.example.com';
 const held: AuditEvent = {
@@ -50,5 +51,14 @@ describe('notification payloads', () => {
     const granted: AuditEvent = { ...held, type: 'approval.granted', status: 'success', reasons: { approval: 'apr_1', message: 'ok' } };
     expect(jsonPayload(granted, BASE)).not.toHaveProperty('decide');
     expect(slackText(granted, BASE)).toBe('Mandate: approval.granted success — agent *deployer* acting for *alice@example.com* on `github/merge_pr`: ok (event ev-1)');
+  });
+});
+
+describe('sink views', () => {
+  it('show a webhook URL without the path or query that may carry its credential', () => {
+    expect(displayUrl('https://hooks.slack.com/services/T000/B000/XXXXSECRET')).toBe('https://hooks.slack.com/services/…');
+    expect(displayUrl('https://example.webhook.office.com/webhookb2?token=SECRET')).toBe('https://example.webhook.office.com/webhookb2/…');
+    expect(displayUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
+    expect(displayUrl('https://hooks.example.com')).toBe('https://hooks.example.com/');
   });
 });

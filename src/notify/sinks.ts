@@ -12,6 +12,7 @@ import { checkKeyChoice, checkSinkUrl, type SinkFormat, type SinkSpec } from './
  */
 export interface SinkView {
   name: string;
+  /** Origin and first path segment only (see displayUrl). */
   url: string;
   format: SinkFormat;
   events: string[];
@@ -31,6 +32,16 @@ export interface SinkView {
 }
 
 const keyContext = (name: string) => `sink:${name}`;
+
+/**
+ * A webhook URL as views show it: origin and first path segment. Chat incoming-webhook URLs
+ * carry their credential in the rest of the path (`/services/T…/B…/<token>`) or the query.
+ */
+export function displayUrl(text: string): string {
+  const url = new URL(text);
+  const [first, ...rest] = url.pathname.split('/').filter(Boolean);
+  return `${url.origin}/${first ?? ''}${rest.length > 0 || url.search ? '/…' : ''}`;
+}
 const secretContext = (name: string) => `secret:${name}`;
 export const eventsOf = (row: Pick<SinkRow, 'events'>) => JSON.parse(row.events) as string[];
 
@@ -39,7 +50,7 @@ export async function sinkView(db: Queryable, row: SinkRow): Promise<SinkView> {
   const pending = await pendingOf(db, row.delivered_through, events);
   return {
     name: row.name,
-    url: row.url,
+    url: displayUrl(row.url),
     format: row.format as SinkFormat,
     events,
     key: row.key_secret ? { secret: row.key_secret } : 'sealed',
