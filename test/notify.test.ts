@@ -196,6 +196,9 @@ describe.each(await dialects())('approvals reach people through signed webhooks 
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(hook.requests).toHaveLength(0);
     expect(await readJson(await server.api('GET', '/v1/sinks/paused'))).toMatchObject({ lag: { events: 1 } });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('mandate_sink_lag_events{sink="paused"} 1');
+    expect(metrics).toContain('mandate_sink_paused{sink="paused"} 1');
     expect(await readJson(await server.api('POST', '/v1/sinks/paused/resume', {}))).toMatchObject({ status: 'active' });
     await until('the resumed delivery', () => hook.requests.length > 0);
     expect(JSON.parse(hook.requests[0]!.body).decide.approval).toBe(held.id);

@@ -84,7 +84,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
   registerAdminAudit(app, ctx);
 
-  registerMetrics(app);
+  const metrics = registerMetrics(app);
   healthRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
@@ -104,7 +104,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   }
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
-  sinkRoutes(app, ctx);
+  sinkRoutes(app, ctx, metrics);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

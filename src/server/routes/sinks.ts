@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { SinkDelivery } from '../../notify/delivery.ts';
 import { sinkSpecSchema } from '../../notify/sink-spec.ts';
@@ -9,8 +10,9 @@ import type { ServerContext } from '../context.ts';
 const nameParams = z.object({ name: z.string().min(1).max(64) });
 
 /** Notification sinks (signed webhooks), and the loop that delivers to them while the server runs. */
-export function sinkRoutes(app: FastifyInstance, ctx: ServerContext) {
+export function sinkRoutes(app: FastifyInstance, ctx: ServerContext, metrics: Registry) {
   const db = ctx.store.db;
+  sinkMetrics(metrics, ctx);
   app.get('/v1/sinks', async () => ({ sinks: await allSinks(db) }));
 
   app.post('/v1/sinks', async (request, reply) => {
@@ -33,4 +35,27 @@ export function sinkRoutes(app: FastifyInstance, ctx: ServerContext) {
   const delivery = new SinkDelivery({ db, master: ctx.masterKey, logger: ctx.logger, now: ctx.now, baseUrl: () => ctx.issuer });
   app.addHook('onReady', async () => delivery.start());
   app.addHook('onClose', async () => delivery.stop());
+}
+
+/** Each sink's lag, failures and pause at scrape time, read from the store (the same on every replica). */
+function sinkMetrics(registry: Registry, ctx: ServerContext) {
+  // The registry collects metrics in parallel: one read of the sinks per scrape serves all three.
+  let reading: Promise<void> | undefined;
+  const refresh = () =>
+    (reading ??= allSinks(ctx.store.db)
+      .then((sinks) => {
+        for (const g of gauges) g.reset();
+        for (const sink of sinks) {
+          lag.set({ sink: sink.name }, sink.lag.events);
+          failures.set({ sink: sink.name }, sink.failures);
+          paused.set({ sink: sink.name }, sink.status === 'paused' ? 1 : 0);
+        }
+      })
+      .catch(() => {})
+      .finally(() => (reading = undefined)));
+  const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['sink'], registers: [registry], collect: refresh });
+  const lag = gauge('mandate_sink_lag_events', 'Events of its types waiting for a notification sink');
+  const failures = gauge('mandate_sink_failures', 'Failed deliveries to a notification sink since its last success');
+  const paused = gauge('mandate_sink_paused', '1 when a notification sink is paused');
+  const gauges = [lag, failures, paused];
 }
