@@ -42,6 +42,8 @@ export class SinkDelivery {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Aborts posts in flight at shutdown: the cursor stays, the next start posts them again. */
+  readonly #abort = new AbortController();
 
   constructor(options: DeliveryOptions) {
     this.#o = { intervalMs: 250, leaseSeconds: 30, timeoutMs: 10_000, ...options };
@@ -54,6 +56,7 @@ export class SinkDelivery {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#abort.abort();
     await this.#running;
     for (const row of await listSinks(this.#o.db).catch(() => [])) await releaseLease(this.#o.db, row.name, this.#owner).catch(() => {});
   }
@@ -96,7 +99,7 @@ export class SinkDelivery {
         if (this.#stopped || !(await this.#lease(row))) return;
         const event = { ...(JSON.parse(entry.body) as Omit<AuditEvent, 'hash'>), hash: entry.hash } as AuditEvent;
         const failure = await this.#post(row, key, event);
-        if (failure !== null) return this.#failed(row, failure);
+        if (failure !== null) return this.#stopped ? undefined : this.#failed(row, failure);
         this.#retryAt.delete(row.name);
         if (!(await advanceCursor(db, row.name, this.#owner, entry.position, 1, now()))) return;
       }
@@ -113,7 +116,7 @@ export class SinkDelivery {
       const response = await fetch(row.url, {
         method: 'POST',
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.timeoutMs), this.#abort.signal]),
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Mandate-Notify/1',
