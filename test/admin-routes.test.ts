@@ -111,6 +111,12 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('DELETE', '/v1/secrets/walk_token', undefined, 'DELETE /v1/secrets/:name', 204);
     await expectEvent('POST', '/v1/broker/sweep', {}, 'POST /v1/broker/sweep');
 
+    const sink = { name: 'walk-hook', url: 'https://hooks.example.com/walk', key: 'whsec-walk-0123456789abcdef' };
+    await expectEvent('POST', '/v1/sinks', sink, 'POST /v1/sinks', 201);
+    await expectEvent('POST', '/v1/sinks/walk-hook/pause', {}, 'POST /v1/sinks/:name/pause');
+    await expectEvent('POST', '/v1/sinks/walk-hook/resume', {}, 'POST /v1/sinks/:name/resume');
+    await expectEvent('DELETE', '/v1/sinks/walk-hook', undefined, 'DELETE /v1/sinks/:name', 204);
+
     // A held call, approved and denied by an approver.
     await addEverything(server, { [LONG]: { high_impact: true } });
     const agent = await agentSession(server, operatorCard('deployer', [LONG]));
@@ -142,6 +148,7 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     const adminEvents = server.audit.events.filter((e) => e.chain === 'system' && e.type.startsWith('admin.') && e.type !== 'admin.access_refused');
     expect(adminEvents.filter((e) => e.actor.person === null).map((e) => e.type)).toEqual([]);
     expect(JSON.stringify(server.audit.events)).not.toContain('sk-walk-0123456789abcdef');
+    expect(JSON.stringify(server.audit.events)).not.toContain('whsec-walk-0123456789abcdef');
     expect(adminEvents.find((e) => e.type === 'admin.agents_applied')?.args_digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
   });
 });

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revealSecret } from '../src/broker/secrets.ts';
 import { masterKeyFrom } from '../src/identity/master-key.ts';
 import { activeSigningKey } from '../src/identity/signing-keys.ts';
+import { signingKeyOf } from '../src/notify/sinks.ts';
+import { findSink } from '../src/store/notify-sinks.ts';
 import { openStore } from '../src/store/open.ts';
 import { tempDir } from './harness.ts';
 
@@ -96,6 +98,7 @@ describe('the broker CLI', () => {
   });
 
   it('re-seals every secret under a new master key, offline on the data dir', async () => {
+    expect((await mandate(['sink', 'add', 'rotated', '--url', 'https://hooks.example.com/x', '--secret-from-stdin'], env, 'whsec-rotated-0123456789\n')).code).toBe(0);
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
     const newKey = crypto.randomBytes(32);
@@ -104,10 +107,11 @@ describe('the broker CLI', () => {
     const rewrap = await mandate(['secret', 'rewrap', '--old-key', path.join(dataDir, 'master.key'), '--new-key', newFile, '--data-dir', dataDir], env);
     expect(rewrap.stderr).toBe('');
     const to = masterKeyFrom(newKey);
-    expect(rewrap.stdout).toContain(`re-sealed 2 secret(s), 0 database role password(s) and 1 signing key(s) under master key ${to.id}`);
+    expect(rewrap.stdout).toContain(`re-sealed 2 secret(s), 0 database role password(s), 1 sink key(s) and 1 signing key(s) under master key ${to.id}`);
     const store = await openStore({ dataDir });
     try {
       expect(await revealSecret(store.db, to, 'github_token')).toBe(SECRET);
+      expect(await signingKeyOf(store.db, to, (await findSink(store.db, 'rotated'))!)).toBe('whsec-rotated-0123456789');
       // The control plane can sign with its key under the new master key.
       expect((await activeSigningKey(store.db, to))?.kid).toEqual(expect.any(String));
       expect((await store.db.selectFrom('secrets').select('master_key_id').execute()).every((r) => r.master_key_id === to.id)).toBe(true);

@@ -68,6 +68,8 @@ export const auditEventSchema = z.strictObject({
       method: z.string().regex(/^[A-Z]{1,20}$/).optional(),
       /** The upstream's HTTP status when it answered with an error (`http.result`, `ERR_UPSTREAM_HTTP_STATUS`). */
       upstream_status: z.int().min(100).max(599).optional(),
+      /** Until when a held call's approval may be decided (`approval.requested`). */
+      expires_at: z.iso.datetime().optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),

@@ -5,6 +5,7 @@ import { MandateError } from '../errors.ts';
 import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
 import { rewrapSigningKeys } from '../identity/signing-keys.ts';
+import { rewrapSinkKeys } from '../notify/sinks.ts';
 import { openStore } from '../store/open.ts';
 import { databaseRolesRepository } from '../store/repositories/database-roles.ts';
 import type { Queryable } from '../store/store.ts';
@@ -29,9 +30,9 @@ export async function rewrapRolePasswords(db: Queryable, from: MasterKey, to: Ma
 /**
  * `mandate secret rewrap`: after a master key rotation, open the store directly (the server is
  * stopped: a running one still seals with the old key) and move every value sealed under the old
- * key (secrets, database role passwords, the control plane's signing keys) to the new one, in one transaction, so a failure leaves everything as it was.
+ * key (secrets, database role passwords, sink signing keys, the control plane's signing keys) to the new one, in one transaction, so a failure leaves everything as it was.
  */
-export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile: string): Promise<{ secrets: number; database_roles: number; signing_keys: number; master_key_id: string }> {
+export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile: string): Promise<{ secrets: number; database_roles: number; sink_keys: number; signing_keys: number; master_key_id: string }> {
   const from = loadMasterKey({ file: oldKeyFile, create: false }).key;
   const to = loadMasterKey({ file: newKeyFile, create: false }).key;
   if (from.id === to.id) throw new MandateError('ERR_MASTER_KEY', 'the old and new master keys are the same key');
@@ -43,6 +44,7 @@ export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile
     return await store.transaction(async (trx) => ({
       secrets: await rewrapSecrets(trx, from, to, new Date()),
       database_roles: await rewrapRolePasswords(trx, from, to),
+      sink_keys: await rewrapSinkKeys(trx, from, to, new Date()),
       signing_keys: await rewrapSigningKeys(trx, from, to),
       master_key_id: to.id,
     }));

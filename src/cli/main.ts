@@ -14,6 +14,7 @@ import { policyCommand } from './commands/policy.ts';
 import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
 import { secretCommand } from './commands/secret.ts';
+import { sinkCommand } from './commands/sink.ts';
 import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   secretCommand(program);
   connectionCommand(program);
   approvalsCommand(program);
+  sinkCommand(program);
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);

@@ -309,6 +309,10 @@ export const CATALOGUE = {
   ERR_DB_UNAVAILABLE: e(502, 'The upstream database could not be reached.'),
   ERR_DB_ROLE_FAILED: e(502, 'The database role for this mandate could not be created.'),
   ERR_DB_ROLE_NOT_READY: e(503, 'The database role for this mandate is still being created by another replica; retry.'),
+  ERR_SINK_NOT_FOUND: e(404, 'No notification sink has this name.'),
+  ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
+  ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),
+  ERR_SINK_KEY: e(400, "A sink's signing key is missing, given twice, too short, or names a secret that does not exist."),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

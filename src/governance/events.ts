@@ -72,7 +72,7 @@ export const approvalRequested = (call: CallRef, approval: Pick<Approval, 'id' |
     ...(approval.risk ? { risk: approval.risk } : {}),
     message: `${[...approval.why.reasons, ...approval.why.anomalies].join('; ')} (expires ${approval.expires_at})`,
   },
-  data: { resources: [call.callId, approval.id] },
+  data: { resources: [call.callId, approval.id], expires_at: approval.expires_at },
 });
 
 export const approvalConsumed = (call: CallRef, approvalId: string): AuditRecord => ({

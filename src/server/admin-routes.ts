@@ -112,6 +112,13 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },
+
+  'GET /v1/sinks': read,
+  'GET /v1/sinks/:name': read,
+  'POST /v1/sinks': secure('admin.sink_added'),
+  'DELETE /v1/sinks/:name': secure('admin.sink_removed'),
+  'POST /v1/sinks/:name/pause': secure('admin.sink_paused'),
+  'POST /v1/sinks/:name/resume': secure('admin.sink_resumed'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */
@@ -119,4 +126,4 @@ export const adminRouteOf = (method: string, url: string | undefined): AdminRout
   url === undefined ? undefined : ADMIN_ROUTES[`${method} ${url}`];
 
 /** Secret values travel in these bodies: their event names the secret, never a digest of the value. */
-export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name']);
+export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks']);

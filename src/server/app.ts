@@ -16,6 +16,7 @@ import { gatewayAdminRoutes } from './routes/gateway-admin.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
+import { sinkRoutes } from './routes/sinks.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -84,7 +85,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
   registerAdminAudit(app, ctx);
 
-  registerMetrics(app);
+  const metrics = registerMetrics(app);
   healthRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
@@ -105,6 +106,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
+  sinkRoutes(app, ctx, metrics);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

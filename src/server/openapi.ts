@@ -168,6 +168,12 @@ export function openApiDocument(version: string) {
         ['get', '/v1/tokens', 'List API tokens (never their secrets): all for an admin or auditor, else the caller\'s own'],
         ['post', '/v1/tokens', 'Create an API token (shown once) with roles, a lifetime and optionally for an operator'],
         ['delete', '/v1/tokens/{id}', 'Revoke an API token'],
+        ['get', '/v1/sinks', 'List notification sinks with their lag and last error (never their signing key)'],
+        ['post', '/v1/sinks', 'Add a signed webhook sink (json or slack); the key is sealed or names a stored secret'],
+        ['get', '/v1/sinks/{name}', 'Show a notification sink'],
+        ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
+        ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
+        ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

@@ -285,9 +285,36 @@ export interface PolicySetsTable {
   applied_by: string;
 }
 
+/** A notification sink and its durable delivery state (issue 15). */
+export interface NotifySinksTable {
+  name: string;
+  url: string;
+  /** `json` or `slack`. */
+  format: string;
+  /** JSON array of the event types it receives. */
+  events: string;
+  /** The signing key sealed under the master key, or null when `key_secret` names a stored secret. */
+  key_sealed: string | null;
+  key_secret: string | null;
+  paused_at: string | null;
+  /** Global log position (audit leaf index) of the last event delivered or passed over; -1 for none. */
+  delivered_through: number | string;
+  delivered_count: number | string;
+  last_delivered_at: string | null;
+  /** Failed attempts since the last success. */
+  failures: number;
+  last_error: string | null;
+  last_error_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   policy_sets: PolicySetsTable;
   audit_events: AuditEventsTable;
+  notify_sinks: NotifySinksTable;
   audit_head: AuditHeadTable;
   audit_chains: AuditChainsTable;
   audit_checkpoints: AuditCheckpointsTable;

@@ -74,6 +74,6 @@ export function secretCommand(program: Command) {
       const config = loadConfig({ dataDir: opts.dataDir });
       const { rewrapStore } = await import('../../broker/rewrap.ts');
       const moved = await rewrapStore(config, path.resolve(opts.oldKey), path.resolve(opts.newKey));
-      print(moved, !!globals().json, () => `re-sealed ${moved.secrets} secret(s), ${moved.database_roles} database role password(s) and ${moved.signing_keys} signing key(s) under master key ${moved.master_key_id}`);
+      print(moved, !!globals().json, () => `re-sealed ${moved.secrets} secret(s), ${moved.database_roles} database role password(s), ${moved.sink_keys} sink key(s) and ${moved.signing_keys} signing key(s) under master key ${moved.master_key_id}`);
     });
 }

@@ -8,6 +8,7 @@ import * as governance from './0006_governance.ts';
 import * as cluster from './0007_cluster.ts';
 import * as keyWithdrawal from './0008_key_withdrawal.ts';
 import * as auditIndexes from './0009_audit_indexes.ts';
+import * as notifySinks from './0010_notify_sinks.ts';
 import * as operators from './0011_operators.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0007_cluster': cluster,
   '0008_key_withdrawal': keyWithdrawal,
   '0009_audit_indexes': auditIndexes,
+  '0010_notify_sinks': notifySinks,
   '0011_operators': operators,
 };
 
