@@ -42,7 +42,7 @@ export function checkFetchUrl(text: string, allowLoopback: boolean): URL {
  * answers and is what the socket connects to (no DNS rebinding window); redirects are not
  * followed; the body is bounded in size and time. Never a token or key in an error message.
  */
-export const fetchJson: FetchJson = (text, options) => {
+export const fetchJson: FetchJson = async (text, options) => {
   const url = checkFetchUrl(text, options.allowLoopback);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const maxBytes = options.maxBytes ?? 512 * 1024;
