@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPersonToken } from '../src/identity/person-tokens.ts';
 import type { AgentRuntime } from '../src/sdk/runtime.ts';
 import { dialects, readJson, startTestServer, type TestServer } from './harness.ts';
 import { bootstrap, decode, personToken, register, summarizer, supportBot } from './fixtures.ts';
@@ -97,6 +98,19 @@ describe.each(await dialects())('trusted issuers for persons (%s)', (dialect) =>
     expect(decode(answer.body.access_token!)).toMatchObject({ sub: 'u-4711', act: { agent_id: 'support-bot' } });
     const shown = await readJson(await server.api('GET', issuerPath(idp.issuer)));
     expect(shown).toMatchObject({ issuer: idp.issuer, claims: { subject: 'sub', email: 'email', groups: 'groups', attributes: ['department'] }, allow_loopback: true });
+  });
+
+  it("reads the person's email, groups and chosen attributes by the issuer's claim mapping", async () => {
+    const ctx = server.ctx;
+    const person = await verifyPersonToken(await idp.sign(personClaims({ secret_level: 'top' }), first), {
+      db: ctx.store.db,
+      keys: ctx.keys,
+      issuer: ctx.issuer,
+      devIssuer: true,
+      issuerKeys: ctx.issuerKeys!,
+      now: ctx.now(),
+    });
+    expect(person).toEqual({ sub: 'u-4711', iss: idp.issuer, exp: seconds() + 3600, email: 'alice@corp.example', groups: ['support', 'emea'], attributes: { department: 'care' } });
   });
 
   it('refuses a token for another audience, with an algorithm not accepted, or without the subject claim', async () => {
