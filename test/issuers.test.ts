@@ -172,6 +172,21 @@ describe.each(await dialects())('trusted issuers for persons (%s)', (dialect) =>
     await expectRefused(server, async () => exchange(await idp.sign(personClaims(), kid)), refusedAs(/not trusted/));
   });
 
+  it('answers 503 for an IdP that is down before any of its keys were cached, and fetches a URL a token names never', async () => {
+    const cold = await startIdp();
+    const kid = await cold.addKey('ES256');
+    try {
+      expect((await server.api('POST', '/v1/issuers', { issuer: cold.issuer, allow_loopback: true, audiences: ['mandate-prod'] })).status).toBe(201);
+      cold.down = true;
+      const token = await cold.sign({ ...personClaims(), iss: cold.issuer }, kid, { jku: `${idp.jwksUri}` });
+      const jwksHits = idp.hits.jwks;
+      await expectRefused(server, () => exchange(token), { status: 503, error: 'temporarily_unavailable', code: 'ERR_ISSUER_UNAVAILABLE' });
+      expect(idp.hits.jwks).toBe(jwksHits);
+    } finally {
+      await cold.close();
+    }
+  });
+
   it('trusts an issuer by an explicit JWKS URI', async () => {
     const hits = idp.hits.discovery;
     const res = await server.api('POST', '/v1/issuers', { issuer: idp.issuer, jwks_uri: idp.jwksUri, allow_loopback: true, audiences: ['mandate-prod'], algorithms: ['ES256'] });
