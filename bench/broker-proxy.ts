@@ -92,7 +92,7 @@ async function main() {
   // Rate limits and the burst rule would (rightly) throttle a benchmark; everything else runs as shipped.
   fs.writeFileSync(path.join(dataDir, 'governance.yaml'), 'rateLimits:\n  instance: { limit: 0 }\n  agent: { limit: 0 }\n  person: { limit: 0 }\nbehavior:\n  burst: { enabled: false }\n');
   const { result: port, worker: upstreamWorker } = await inWorker<number>({ kind: 'upstream' });
-  const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
+  const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
   try {
     const admin = async (method: string, route: string, body: unknown) => {
       const res = await fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -65,7 +65,7 @@ await new Promise<void>((resolve, reject) => {
 });
 process.once('exit', () => upstream.kill());
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
-const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
+const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
 try {
   const admin = (method: string, route: string, body?: unknown) =>
     fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then((r) => r.json() as Promise<Record<string, unknown>>);

@@ -111,7 +111,7 @@ async function main() {
   const { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } = await import('../src/jose/token-types.ts');
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-'));
-  const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
+  const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
   try {
     const admin = async (route: string, body: unknown) => {
       const res = await fetch(`${server.url}${route}`, {

@@ -18,7 +18,7 @@ export interface Embedded {
 
 export async function startEmbedded(prefix: string): Promise<Embedded> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `mandate-${prefix}-`));
-  const config = loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {});
+  const config = loadConfig({ dataDir, port: 0, logLevel: 'silent', devIssuerProd: true }, {});
   const server = await startServer(config, { logger: pino({ level: 'silent' }) });
   const adminToken = server.adminToken!;
   const admin = async (method: string, route: string, body?: unknown) => {

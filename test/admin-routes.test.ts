@@ -117,6 +117,10 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('POST', '/v1/sinks/walk-hook/resume', {}, 'POST /v1/sinks/:name/resume');
     await expectEvent('DELETE', '/v1/sinks/walk-hook', undefined, 'DELETE /v1/sinks/:name', 204);
 
+    const jwk = { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, 7).toString('base64url'), kid: 'walk-1' };
+    await expectEvent('POST', '/v1/issuers', { issuer: 'https://idp.walk.example', jwks: { keys: [jwk] } }, 'POST /v1/issuers', 201);
+    await expectEvent('DELETE', `/v1/issuers/${encodeURIComponent('https://idp.walk.example')}`, undefined, 'DELETE /v1/issuers/:issuer', 204);
+
     // A held call, approved and denied by an approver.
     await addEverything(server, { [LONG]: { high_impact: true } });
     const agent = await agentSession(server, operatorCard('deployer', [LONG]));

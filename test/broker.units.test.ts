@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, checkBaseUrl, pinnedLookup } from '../src/broker/address-guard.ts';
+import { checkBaseUrl } from '../src/broker/address-guard.ts';
+import { addressRefusal, pinnedLookup } from '../src/net/addresses.ts';
 import { compileHttp, endpointMetaOf, parseConnectionSpec, ruleMatches } from '../src/broker/connection-spec.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from '../src/broker/headers.ts';
 import { injectQuery, parseInjectRule } from '../src/broker/injection.ts';

@@ -40,7 +40,7 @@ describe('the gateway never lets an injected secret out of an upstream, on any M
   let client: Client;
 
   beforeAll(async () => {
-    const config = loadConfig({ dataDir, port: 0, logLevel: 'debug' }, {});
+    const config = loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'debug' }, {});
     server = await startServer(config, { logger: pino({ level: 'debug' }, { write: (line: string) => logs.push(line) }) });
     const token = server.adminToken!;
     const api = (method: string, route: string, body?: unknown) =>

@@ -98,9 +98,11 @@ export async function startTestServer(
   const dataDir = tempDir();
   const schema = dialect === 'postgres' ? uniqueSchema() : undefined;
   // Attack suites refuse on purpose far more often than the brute-force brake allows from one
-  // address: it is off here unless a test sets it (test/brute-force.test.ts does).
+  // address: it is off here unless a test sets it (test/brute-force.test.ts does). The stories
+  // act for persons with development tokens through prod agents, as the demo does; the refusal
+  // without that allowance is tested on its own (test/issuers.test.ts).
   const config = loadConfig(
-    { dataDir, port: 0, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}), ...options.config },
+    { dataDir, port: 0, logLevel: 'silent', authFailureLimit: 0, devIssuerProd: true, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}), ...options.config },
     {},
   );
   const audit = new MemoryAuditWriter();

@@ -97,7 +97,7 @@ describe.skipIf(!(await postgresAvailable()))('DPoP replay across two replicas s
   let runtime: AgentRuntime;
 
   const start = () =>
-    startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent', databaseUrl: PG_URL, publicUrl }, {}), {
+    startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', databaseUrl: PG_URL, publicUrl }, {}), {
       audit: new MemoryAuditWriter(),
       logger: pino({ level: 'silent' }),
       pgSchema: schema,

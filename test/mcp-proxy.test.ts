@@ -271,7 +271,7 @@ describe('the stdio bridge', () => {
 /** `mandate serve` in its own process group (with the upstream MCP servers it spawns), to kill or freeze. */
 async function spawnMandate(dataDir: string): Promise<Api & { pgid: number }> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    env: { PATH: process.env.PATH, HOME: dataDir, MANDATE_DATA_DIR: dataDir, MANDATE_LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH, HOME: dataDir, MANDATE_DATA_DIR: dataDir, MANDATE_LOG_LEVEL: 'warn', MANDATE_DEV_ISSUER_PROD: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -35,7 +35,7 @@ async function startReceiver(delayMs = 0) {
 
 /** A server whose trail is the store's (the delivery loop reads it), restartable on the same data. */
 async function startStored(dialect: Dialect, place = { dataDir: tempDir(), schema: dialect === 'postgres' ? uniqueSchema() : undefined }): Promise<TestServer & { place: typeof place }> {
-  const config = loadConfig({ dataDir: place.dataDir, port: 0, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}) }, {});
+  const config = loadConfig({ dataDir: place.dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}) }, {});
   const server = await startServer(config, { logger: pino({ level: 'silent' }), ...(place.schema ? { pgSchema: place.schema } : {}) });
   const token = server.adminToken ?? (await createAdminToken(server.ctx.store.db, { name: 'admin@example.com', role: 'admin', now: new Date() })).token;
   return {

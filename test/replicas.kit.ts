@@ -36,6 +36,7 @@ export function clusterEnv(databaseUrl: string, schema: string): NodeJS.ProcessE
     MANDATE_PUBLIC_URL: PUBLIC,
     MANDATE_PORT: '0',
     MANDATE_LOG_LEVEL: 'warn',
+    MANDATE_DEV_ISSUER_PROD: 'true',
   };
 }
 

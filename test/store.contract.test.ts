@@ -378,12 +378,29 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
   });
 
   describe('trusted issuers', () => {
-    it('adds an issuer and replaces its keys', async () => {
+    it('adds an issuer once, lists, finds and removes it, and reads a row made before the mapping as legacy', async () => {
       const issuers = trustedIssuersRepository(store.db);
-      await issuers.put({ issuer: 'https://idp', audience: null, jwks: '{"keys":[]}', created_at: T0 });
-      await issuers.put({ issuer: 'https://idp', audience: 'mandate', jwks: '{"keys":[1]}', created_at: T1 });
-      expect(await issuers.find('https://idp')).toMatchObject({ audience: 'mandate', jwks: '{"keys":[1]}' });
-      expect(await issuers.find('https://other')).toBeUndefined();
+      const idp = {
+        issuer: 'https://idp',
+        source: 'discovery' as const,
+        jwks_uri: 'https://idp/jwks',
+        jwks: null,
+        audiences: ['mandate', 'other'],
+        algorithms: ['RS256'],
+        claims: { subject: 'oid', email: 'upn', groups: 'roles', attributes: ['department'] },
+        allow_loopback: false,
+        created_at: T0,
+        created_by: 'alice',
+      };
+      expect(await issuers.add(idp)).toBe(true);
+      expect(await issuers.add({ ...idp, audiences: [] })).toBe(false);
+      expect(await issuers.find('https://idp')).toEqual(idp);
+      await store.db.insertInto('trusted_issuers').values({ issuer: 'https://legacy', audience: 'mandate', jwks: '{"keys":[]}', created_at: T1 }).execute();
+      expect(await issuers.find('https://legacy')).toMatchObject({ source: 'inline', jwks: '{"keys":[]}', audiences: ['mandate'], algorithms: null, allow_loopback: false, claims: { subject: 'sub' } });
+      expect((await issuers.all()).map((i) => i.issuer)).toEqual(['https://idp', 'https://legacy']);
+      expect(await issuers.remove('https://idp')).toBe(true);
+      expect(await issuers.remove('https://idp')).toBe(false);
+      expect(await issuers.find('https://idp')).toBeUndefined();
     });
   });
 

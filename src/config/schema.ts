@@ -42,6 +42,28 @@ export const configSchema = z.strictObject({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
     .transform((v) => v === true || v === 'true' || v === '1')
     .describe('MANDATE_DEV_ISSUER: enable the built-in development person-token issuer'),
+  devIssuerProd: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .describe('MANDATE_DEV_ISSUER_PROD: accept development person tokens for agents in the prod environment (demo and quickstart only)'),
+  issuerKeysMaxAge: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .describe("MANDATE_ISSUER_KEYS_MAX_AGE: seconds a trusted issuer's fetched JWKS is used before it is fetched again"),
+  issuerKeysRefresh: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .describe("MANDATE_ISSUER_KEYS_REFRESH: at most one fetch of an issuer's JWKS per this many seconds (an unknown kid asks for one)"),
+  issuerKeysStale: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(604_800)
+    .describe("MANDATE_ISSUER_KEYS_STALE: seconds past their age an issuer's keys are still used while its IdP is down; then 503"),
   publicUrl: z
     .string()
     .url()
@@ -77,6 +99,10 @@ export const configDefaults = {
   trustDomain: 'mandate.local',
   logLevel: 'info',
   devIssuer: true,
+  devIssuerProd: false,
+  issuerKeysMaxAge: 300,
+  issuerKeysRefresh: 30,
+  issuerKeysStale: 3600,
   authFailureLimit: 20,
   authFailureWindow: 60,
   dpopNonce: false,
@@ -93,6 +119,10 @@ const envNames: Record<keyof Config, string> = {
   masterKeyFile: 'MANDATE_MASTER_KEY_FILE',
   logLevel: 'MANDATE_LOG_LEVEL',
   devIssuer: 'MANDATE_DEV_ISSUER',
+  devIssuerProd: 'MANDATE_DEV_ISSUER_PROD',
+  issuerKeysMaxAge: 'MANDATE_ISSUER_KEYS_MAX_AGE',
+  issuerKeysRefresh: 'MANDATE_ISSUER_KEYS_REFRESH',
+  issuerKeysStale: 'MANDATE_ISSUER_KEYS_STALE',
   publicUrl: 'MANDATE_PUBLIC_URL',
   authFailureLimit: 'MANDATE_AUTH_FAILURE_LIMIT',
   authFailureWindow: 'MANDATE_AUTH_FAILURE_WINDOW',

@@ -32,7 +32,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const steps = new Steps(11, write);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-demo-'));
-  const config = loadConfig({ dataDir, port: options.port, logLevel: 'silent' }, {});
+  const config = loadConfig({ dataDir, port: options.port, logLevel: 'silent', devIssuerProd: true }, {});
   const server = await startServer(config, { logger: pino({ level: 'silent' }) });
   const token = server.adminToken!;
   const admin = async (method: string, route: string, body?: unknown) => {

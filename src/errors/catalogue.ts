@@ -151,6 +151,7 @@ export const CATALOGUE = {
   ERR_AGENT_SUSPENDED: tok('The agent is suspended: its mandates are revoked until a person resumes it (a new mandate will not do).'),
   ERR_RENEWAL_REFUSED: e(401, 'Identity renewal needs a DPoP proof from an active instance key.'),
   ERR_DEV_ISSUER_OFF: e(409, 'The development person issuer is switched off.'),
+  ERR_DEV_ISSUER_PROD: e(400, 'A person token from the development issuer is not accepted for an agent in prod (MANDATE_DEV_ISSUER_PROD allows it).', { oauth: policyRefusal }),
 
   // Tokens (RFC 7515/7519/8725) and DPoP (RFC 9449)
   ERR_TOKEN_MISSING: tok('A mandate is required (Authorization: DPoP).'),
@@ -309,6 +310,11 @@ export const CATALOGUE = {
   ERR_DB_UNAVAILABLE: e(502, 'The upstream database could not be reached.'),
   ERR_DB_ROLE_FAILED: e(502, 'The database role for this mandate could not be created.'),
   ERR_DB_ROLE_NOT_READY: e(503, 'The database role for this mandate is still being created by another replica; retry.'),
+  ERR_ISSUER_NOT_FOUND: e(404, 'No trusted issuer has this issuer URL.'),
+  ERR_ISSUER_EXISTS: e(409, 'This issuer is trusted already; remove it first to change it.'),
+  ERR_ISSUER_INVALID: e(400, "A trusted issuer's settings are invalid (URL, audiences, algorithms, claim mapping, key source) or its discovery document does not match it."),
+  ERR_ISSUER_ADDRESS: e(400, "An issuer's discovery or JWKS URL names or resolves to an address that may not be fetched from (private or loopback without allow_loopback, link-local, metadata)."),
+  ERR_ISSUER_UNAVAILABLE: e(503, "The person's identity provider could not be reached and its cached keys are missing or too old; no person token was accepted.", { oauth: only('temporarily_unavailable', 503) }),
   ERR_SINK_NOT_FOUND: e(404, 'No notification sink has this name.'),
   ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
   ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),

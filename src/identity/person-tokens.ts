@@ -1,27 +1,34 @@
 import crypto from 'node:crypto';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { MandateError } from '../errors.ts';
-import { trustedIssuersRepository } from '../store/repositories/trusted-issuers.ts';
+import { type ClaimMapping, trustedIssuersRepository } from '../store/repositories/trusted-issuers.ts';
 import type { Queryable } from '../store/store.ts';
 import { signJws, verifyJws } from '../jose/jws.ts';
 import { TYP } from '../jose/token-types.ts';
+import type { IssuerKeys } from './issuer-keys.ts';
 import type { KeyRing } from './key-ring.ts';
 
 /**
- * Person tokens: who an agent acts for. From a trusted OIDC issuer (its JWKS configured inline,
- * never fetched), or from Mandate's development issuer (`<issuer>/dev`, typ person+jwt), which
- * can be switched off. Our own mandate, identity and proof types are never accepted here.
+ * Person tokens: who an agent acts for. From a trusted OIDC issuer (its JWKS inline, or fetched
+ * from where the issuer is configured, never from a URL a token names), or from Mandate's
+ * development issuer (`<issuer>/dev`, typ person+jwt), which can be switched off. Our own
+ * mandate, identity and proof types are never accepted here.
  */
 export interface Person {
   sub: string;
   iss: string;
   exp: number;
   email?: string;
+  /** The groups claim of a trusted issuer's token, as mapped. */
+  groups?: string[];
+  /** The claims the issuer's mapping carries as attributes. */
+  attributes?: Record<string, string | number | boolean | string[]>;
 }
 
 export const devIssuerOf = (issuer: string) => `${issuer}/dev`;
 const PERSON_TOKEN_SECONDS = 3600;
-const EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
+/** The allow-list of issuers trusted before each carried its own (RFC 8725 §3.1). */
+const LEGACY_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'];
 const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+jwt']);
 
 const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message);
@@ -38,6 +45,8 @@ export interface PersonTokenContext {
   keys: KeyRing;
   issuer: string;
   devIssuer: boolean;
+  /** Keys of trusted issuers that publish them; without it only inline keys verify. */
+  issuerKeys?: IssuerKeys;
   now: Date;
 }
 
@@ -61,18 +70,47 @@ export async function verifyPersonToken(token: string, ctx: PersonTokenContext):
   const iss = typeof claims.iss === 'string' ? claims.iss : '';
   const trusted = await trustedIssuersRepository(ctx.db).find(iss);
   if (!trusted) throw refused('subject token is from an issuer that is not trusted');
+  const keys = ctx.issuerKeys
+    ? await ctx.issuerKeys.keysFor(trusted, typeof header.kid === 'string' ? header.kid : undefined)
+    : JSON.parse(trusted.jwks ?? '{"keys":[]}');
+  let payload: JWTPayload;
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(JSON.parse(trusted.jwks) as JSONWebKeySet), {
+    ({ payload } = await jwtVerify(token, createLocalJWKSet(keys), {
       issuer: trusted.issuer,
-      audience: trusted.audience ?? ctx.issuer,
-      algorithms: EXTERNAL_ALGS,
+      audience: trusted.audiences.length > 0 ? trusted.audiences : ctx.issuer,
+      algorithms: trusted.algorithms ?? LEGACY_ALGS,
       currentDate: ctx.now,
       clockTolerance: 30,
-      requiredClaims: ['sub', 'exp'],
-    });
-    return { sub: String(payload.sub), iss: trusted.issuer, exp: Number(payload.exp), ...(typeof payload.email === 'string' ? { email: payload.email } : {}) };
+      requiredClaims: ['exp'],
+    }));
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
     throw refused(`subject token from ${trusted.issuer} is not valid (${code})`);
   }
+  return mapClaims(payload, trusted.issuer, trusted.claims);
+}
+
+const short = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 320;
+
+/** Who the person is, by the issuer's claim mapping: the subject claim must be a non-empty string. */
+function mapClaims(payload: JWTPayload, iss: string, mapping: ClaimMapping): Person {
+  const sub = payload[mapping.subject];
+  if (!short(sub)) throw refused(`subject token from ${iss} has no ${mapping.subject} claim to name the person`);
+  const email = payload[mapping.email];
+  const rawGroups = payload[mapping.groups];
+  const groups = (Array.isArray(rawGroups) ? rawGroups : typeof rawGroups === 'string' ? [rawGroups] : []).filter(short).slice(0, 200);
+  const attributes: NonNullable<Person['attributes']> = {};
+  for (const name of mapping.attributes) {
+    const value = payload[name];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') attributes[name] = value;
+    else if (Array.isArray(value)) attributes[name] = value.filter(short);
+  }
+  return {
+    sub,
+    iss,
+    exp: Number(payload.exp),
+    ...(short(email) ? { email } : {}),
+    ...(rawGroups !== undefined ? { groups } : {}),
+    ...(mapping.attributes.length > 0 ? { attributes } : {}),
+  };
 }

@@ -117,6 +117,11 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/sinks/:name': read,
   'POST /v1/sinks': secure('admin.sink_added'),
   'DELETE /v1/sinks/:name': secure('admin.sink_removed'),
+
+  'GET /v1/issuers': read,
+  'GET /v1/issuers/:issuer': read,
+  'POST /v1/issuers': secure('admin.issuer_added'),
+  'DELETE /v1/issuers/:issuer': secure('admin.issuer_removed'),
   'POST /v1/sinks/:name/pause': secure('admin.sink_paused'),
   'POST /v1/sinks/:name/resume': secure('admin.sink_resumed'),
 };

@@ -174,6 +174,10 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
         ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
         ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
+        ['get', '/v1/issuers', 'List OIDC issuers trusted for person tokens'],
+        ['post', '/v1/issuers', 'Trust an issuer: discovery, a JWKS URI or inline JWKS; audiences, algorithms, claim mapping, allow_loopback'],
+        ['get', '/v1/issuers/{issuer}', 'Show a trusted issuer (the issuer URL percent-encoded)'],
+        ['delete', '/v1/issuers/{issuer}', 'Stop trusting an issuer'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

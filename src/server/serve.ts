@@ -9,6 +9,8 @@ import { openGovernance } from '../governance/governance.ts';
 import { FailureLimit } from './failure-limit.ts';
 import type { Instance } from '../identity/instances.ts';
 import { KeyRing } from '../identity/key-ring.ts';
+import { IssuerKeys } from '../identity/issuer-keys.ts';
+import { fetchJson } from '../net/fetch-json.ts';
 import { ChangeFeed, localTransport } from '../cluster/feed.ts';
 import { currentSchema, PostgresTransport } from '../cluster/postgres-transport.ts';
 import { FollowedCache } from '../cluster/followed-cache.ts';
@@ -79,6 +81,14 @@ export async function startServer(
     replay: new StoreReplayCache(prepared.store, now),
     audit: auditWriter,
     devIssuer: config.devIssuer,
+    devIssuerProd: config.devIssuerProd,
+    issuerKeys: new IssuerKeys({
+      fetch: fetchJson,
+      now,
+      maxAgeSeconds: config.issuerKeysMaxAge,
+      refreshSeconds: config.issuerKeysRefresh,
+      staleSeconds: config.issuerKeysStale,
+    }),
     maxDelegationDepth: DEFAULT_DELEGATION_DEPTH,
     authorizer,
     policyDir: policyDirOf(config.dataDir),

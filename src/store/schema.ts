@@ -120,9 +120,20 @@ export interface DpopReplayTable {
 
 export interface TrustedIssuersTable {
   issuer: string;
+  /** Legacy single audience (rows made before audiences). */
   audience: string | null;
+  /** Inline JWKS JSON; empty when the keys are fetched. */
   jwks: string;
   created_at: string;
+  /** inline | jwks_uri | discovery */
+  source: Generated<string>;
+  jwks_uri: string | null;
+  /** JSON arrays and object; null on legacy rows. */
+  audiences: string | null;
+  algorithms: string | null;
+  claims: string | null;
+  allow_loopback: Generated<number>;
+  created_by: string | null;
 }
 
 export interface SecretsTable {

@@ -1,6 +1,7 @@
 import type { AuditWriter } from '../audit/writer.ts';
 import type { ChangeFeed } from '../cluster/feed.ts';
 import type { Instance } from '../identity/instances.ts';
+import type { IssuerKeys } from '../identity/issuer-keys.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
@@ -29,6 +30,10 @@ export interface TokenContext {
   replay: ReplayCache;
   audit: AuditWriter;
   devIssuer: boolean;
+  /** Development person tokens are accepted for agents in `prod` only when set. */
+  devIssuerProd: boolean;
+  /** Keys of trusted issuers that publish a JWKS, fetched and cached. */
+  issuerKeys?: IssuerKeys;
   maxDelegationDepth: number;
   /** When set, mandate standing is cached (and invalidated by the change feed). */
   standing?: StandingLookup;

@@ -19,6 +19,18 @@ export function checkOnBehalfOf(actor: Actor, subject: Subject): void {
   if (mode === 'none' && person) throw fail('ERR_GRANT_INVALID', `agent ${actor.agent.id} does not act on behalf of persons`);
 }
 
+/**
+ * The development issuer signs any subject an admin names: fine for a demo, never proof of a
+ * person in production. Its tokens act for `prod` agents only where the deployment says so
+ * (`MANDATE_DEV_ISSUER_PROD`).
+ */
+export function checkDevIssuer(ctx: TokenContext, actor: Actor, subject: Subject): void {
+  if (subject.kind !== 'person' || !subject.dev || ctx.devIssuerProd) return;
+  if (actor.agent.environment === 'prod') {
+    throw fail('ERR_DEV_ISSUER_PROD', `agent ${actor.agent.id} is in prod: a development person token is not accepted; use a token from a trusted issuer`);
+  }
+}
+
 /** Delegation: the parent's card must allow this agent, within the depth limit. */
 export async function checkDelegation(ctx: TokenContext, actor: Actor, subject: Subject): Promise<void> {
   if (subject.kind !== 'mandate') return;

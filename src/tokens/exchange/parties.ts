@@ -21,7 +21,7 @@ export interface Actor {
 }
 
 export type Subject =
-  | { kind: 'person'; sub: string; exp: number }
+  | { kind: 'person'; sub: string; exp: number; dev: boolean }
   | { kind: 'mandate'; parent: MandateClaims }
   | { kind: 'self'; sub: string; exp: number };
 
@@ -91,11 +91,11 @@ export async function verifySubject(ctx: TokenContext, token: string, actor: Act
     return { kind: 'self', sub: self.sub, exp: self.exp };
   }
   const verify = async (): Promise<Remembered<Person> | Unremembered<Person>> => {
-    const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, now });
+    const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, ...(ctx.issuerKeys ? { issuerKeys: ctx.issuerKeys } : {}), now });
     // Only tokens signed by our keys are remembered: the feed announces their withdrawal, while
     // nothing announces a change of a trusted issuer's row, so those are verified every time.
     return person.iss === devIssuerOf(ctx.issuer) ? { value: person, exp: person.exp, kid: kidOf(token) } : { value: person };
   };
   const person = ctx.presented ? await ctx.presented.verify('person', token, now, verify) : (await verify()).value;
-  return { kind: 'person', sub: person.sub, exp: person.exp };
+  return { kind: 'person', sub: person.sub, exp: person.exp, dev: person.iss === devIssuerOf(ctx.issuer) };
 }

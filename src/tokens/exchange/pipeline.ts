@@ -9,7 +9,7 @@ import { verifyDpopProof } from '../dpop.ts';
 import { signJws } from '../../jose/jws.ts';
 import { type ActClaim, delegationPath, type MandateClaims } from '../mandate.ts';
 import { TOKEN_TYPE, TYP } from '../../jose/token-types.ts';
-import { checkDelegation, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope } from './grant.ts';
+import { checkDelegation, checkDevIssuer, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope } from './grant.ts';
 import { type Actor, type Subject, verifyActor, verifySubject } from './parties.ts';
 import { parseExchangeRequest } from './request.ts';
 
@@ -28,6 +28,7 @@ export interface ExchangeResponse {
  *   3. verify the actor: identity token bound   7. scope ∩ toolset ∩ parent, audience, lifetime, budget
  *      to the proof key, instance and agent live 8. sign, record, audit (committed before returning)
  *   4. verify the subject: person, parent mandate or the actor itself
+ * After step 5, a development person token acts for a prod agent only where the deployment allows it.
  * Every refusal is audited with its code; nothing is issued unless every step passed.
  */
 export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: string | undefined, htu: string): Promise<ExchangeResponse> {
@@ -40,6 +41,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     actor = await verifyActor(ctx, request.actorToken, proof.jkt, now);
     const subject = await verifySubject(ctx, request.subjectToken, actor, now);
     checkOnBehalfOf(actor, subject);
+    checkDevIssuer(ctx, actor, subject);
     await checkDelegation(ctx, actor, subject);
     const scope = formatScope(grantScope(request, actor, subject));
     const aud = grantAudience(ctx, request, subject);
