@@ -42,7 +42,7 @@ const files = positionals.flatMap((p) =>
     : [p],
 );
 if (files.length === 0) {
-  console.error('usage: node bench/profile-top.ts <file.cpuprofile | dir> … [--top 25] [--match regex]');
+  console.error('usage: node bench/profile-top.ts <file.cpuprofile | dir> … [--top 25] [--match regex …] [--within regex]');
   process.exit(2);
 }
 

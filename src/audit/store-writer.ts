@@ -43,10 +43,10 @@ const CHAIN = /^(?:system|instance:[A-Za-z0-9._~:@-]{1,256})$/;
 const KNOWN_CHAINS = 10_000;
 
 /**
- * The audit writer over the store. Appends made within `groupCommitMs` of each other, in one
- * event-loop turn, or while a commit is running share one transaction; each append's promise resolves only after that
- * transaction committed, and rejects when it failed, so a caller that gates an action on it
- * fails closed.
+ * The audit writer over the store. Appends made in one event-loop turn, within `groupCommitMs` of
+ * each other, or while a commit is running share one transaction; each append's promise resolves
+ * only after that transaction committed, and rejects when it failed, so a caller that gates an
+ * action on it fails closed.
  *
  * Every transaction first locks the single `audit_head` row: that is the sequencer. On
  * PostgreSQL replicas append one after another through that row lock, so leaf indexes have no
