@@ -3,7 +3,9 @@
 //     has just seen the mandate live and cached that); median and p99 over many revocations.
 //  2. gateway throughput (MCP tools/call echo through /mcp/everything) with 1 replica, then 2,
 //     the same number of concurrent clients either way.
-// Run: node bench/replicas.ts  (BENCH_DATABASE_URL, BENCH_REVOCATIONS, BENCH_PROBERS, BENCH_SECONDS, BENCH_CLIENTS)
+// Run: node bench/replicas.ts  (BENCH_DATABASE_URL, BENCH_REVOCATIONS, BENCH_PROBERS, BENCH_SECONDS, BENCH_CLIENTS;
+// BENCH_REPLICA_NODE_OPTIONS is given to the replicas as NODE_OPTIONS, e.g. to profile them with
+// "--cpu-prof --cpu-prof-dir=<dir>": they write their profiles when they stop)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -42,7 +44,8 @@ const upstream = http.createServer((_req, res) => {
 await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
 // Replicas as the scale-out tests start them (test/replicas.kit.ts), without rate limits or the burst rule.
-const env = { ...clusterEnv(DATABASE_URL, schema), MANDATE_LOG_LEVEL: 'error' };
+const replicaNodeOptions = process.env.BENCH_REPLICA_NODE_OPTIONS;
+const env = { ...clusterEnv(DATABASE_URL, schema), MANDATE_LOG_LEVEL: 'error', ...(replicaNodeOptions ? { NODE_OPTIONS: replicaNodeOptions } : {}) };
 const replicas: Replica[] = [];
 try {
   const a = await startReplica('a', env);

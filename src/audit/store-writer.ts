@@ -43,10 +43,10 @@ const CHAIN = /^(?:system|instance:[A-Za-z0-9._~:@-]{1,256})$/;
 const KNOWN_CHAINS = 10_000;
 
 /**
- * The audit writer over the store. Appends made within `groupCommitMs` of each other (or while a
- * commit is running) share one transaction; each append's promise resolves only after that
- * transaction committed, and rejects when it failed, so a caller that gates an action on it
- * fails closed.
+ * The audit writer over the store. Appends made in one event-loop turn, within `groupCommitMs` of
+ * each other, or while a commit is running share one transaction; each append's promise resolves
+ * only after that transaction committed, and rejects when it failed, so a caller that gates an
+ * action on it fails closed.
  *
  * Every transaction first locks the single `audit_head` row: that is the sequencer. On
  * PostgreSQL replicas append one after another through that row lock, so leaf indexes have no
@@ -61,6 +61,7 @@ export class StoreAuditWriter implements AuditWriter {
   readonly #store: Store;
   readonly #now: () => Date;
   readonly #window: number;
+  #immediate: NodeJS.Immediate | undefined;
   readonly #maxBatch: number;
   readonly #key: CheckpointKey | undefined;
   readonly #onError: (error: unknown) => void;
@@ -154,7 +155,15 @@ export class StoreAuditWriter implements AuditWriter {
     if (delay === 0) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
-      queueMicrotask(() => this.#run());
+      // After the I/O callbacks of this event-loop turn, not as a microtask: the calls whose bytes
+      // arrived together reach their append first and share one transaction. On SQLite a commit
+      // runs synchronously, so as a microtask every append was its own transaction.
+      if (this.#immediate === undefined) {
+        this.#immediate = setImmediate(() => {
+          this.#immediate = undefined;
+          this.#run();
+        });
+      }
     } else {
       this.#timer ??= setTimeout(() => {
         this.#timer = undefined;
