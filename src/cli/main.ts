@@ -15,6 +15,7 @@ import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
+import { entitlementCommand } from './commands/entitlement.ts';
 import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   connectionCommand(program);
   approvalsCommand(program);
   sinkCommand(program);
+  entitlementCommand(program);
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);

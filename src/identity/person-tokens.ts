@@ -17,6 +17,8 @@ export interface Person {
   iss: string;
   exp: number;
   email?: string;
+  /** Groups from the verified token's `groups` claim (entitlements and Cedar `Mandate::Group`s). */
+  groups: string[];
 }
 
 export const devIssuerOf = (issuer: string) => `${issuer}/dev`;
@@ -26,10 +28,34 @@ const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+
 
 const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message);
 
-export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS) {
+const MAX_GROUPS = 64;
+const GROUP = /^[A-Za-z0-9_.@:-]{1,200}$/;
+
+/**
+ * The `groups` claim, kept only when it is a list of plain group names: a malformed claim is
+ * refused rather than read in part, so a person never gains or loses a group by a parsing accident.
+ */
+export function groupsClaim(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_GROUPS || !value.every((g) => typeof g === 'string' && GROUP.test(g))) {
+    throw refused(`the groups claim must be a list of at most ${MAX_GROUPS} group names`);
+  }
+  return [...new Set(value as string[])].sort();
+}
+
+export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS, groups: readonly string[] = []) {
   const signer = keys.signer();
   const iat = Math.floor(now.getTime() / 1000);
-  const claims = { iss: devIssuerOf(issuer), sub: subject, aud: issuer, iat, exp: iat + ttlSeconds, jti: crypto.randomUUID(), email: subject };
+  const claims = {
+    iss: devIssuerOf(issuer),
+    sub: subject,
+    aud: issuer,
+    iat,
+    exp: iat + ttlSeconds,
+    jti: crypto.randomUUID(),
+    email: subject,
+    ...(groups.length > 0 ? { groups: groupsClaim(groups) } : {}),
+  };
   return { token: signJws({ typ: TYP.person, kid: signer.kid }, claims, signer.privateKey), claims };
 }
 
@@ -55,24 +81,32 @@ export async function verifyPersonToken(token: string, ctx: PersonTokenContext):
     const { payload } = await ctx.keys.verifyWith(ctx.now, (keys) =>
       verifyJws(token, { typ: TYP.person, issuer: devIssuerOf(ctx.issuer), audience: ctx.issuer, keys, now: ctx.now }),
     );
-    return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub) };
+    return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub), groups: groupsClaim(payload.groups) };
   }
   if (typeof header.typ === 'string' && OURS.has(header.typ.toLowerCase())) throw refused(`a ${header.typ} token is not a person token`);
   const iss = typeof claims.iss === 'string' ? claims.iss : '';
   const trusted = await trustedIssuersRepository(ctx.db).find(iss);
   if (!trusted) throw refused('subject token is from an issuer that is not trusted');
+  let verified: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(JSON.parse(trusted.jwks) as JSONWebKeySet), {
+    ({ payload: verified } = await jwtVerify(token, createLocalJWKSet(JSON.parse(trusted.jwks) as JSONWebKeySet), {
       issuer: trusted.issuer,
       audience: trusted.audience ?? ctx.issuer,
       algorithms: EXTERNAL_ALGS,
       currentDate: ctx.now,
       clockTolerance: 30,
       requiredClaims: ['sub', 'exp'],
-    });
-    return { sub: String(payload.sub), iss: trusted.issuer, exp: Number(payload.exp), ...(typeof payload.email === 'string' ? { email: payload.email } : {}) };
+    }));
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'ERR_JWT_INVALID';
     throw refused(`subject token from ${trusted.issuer} is not valid (${code})`);
   }
+  const payload = verified;
+  return {
+    sub: String(payload.sub),
+    iss: trusted.issuer,
+    exp: Number(payload.exp),
+    ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
+    groups: groupsClaim(payload.groups),
+  };
 }

@@ -17,6 +17,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
+import { entitlementRoutes } from './routes/entitlements.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -107,6 +108,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
+  entitlementRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);
