@@ -3,7 +3,9 @@ import type { AgentRuntime } from '../src/sdk/runtime.ts';
 import { bootstrap, decode, register } from './fixtures.ts';
 import { addEverything, closeSessions, operatorCard, text } from './governance.kit.ts';
 import { dialects, readJson, startTestServer, type TestServer } from './harness.ts';
-import { exchangeAs, expectRefused, mandateRows } from './mandates.kit.ts';
+import { exchangeAs, expectRefused, forge, mandateRows } from './mandates.kit.ts';
+import { trustedIssuersRepository } from '../src/store/repositories/trusted-issuers.ts';
+import crypto from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -91,6 +93,22 @@ describe.each(await dialects())("a person's rights limit what an agent may do fo
     await expectRefused(server, () => exchange('alice@example.com', ['finance'], 'tool:everything/get-sum'), { error: 'invalid_scope', code: 'ERR_SCOPE_NOT_ENTITLED' });
     expect(await mandateRows(server)).toBe(rows);
     expect(server.audit.ofType('token.refused').at(-1)!.denial_reason).toBe('ERR_SCOPE_NOT_ENTITLED');
+  });
+
+  it("reads groups from a trusted issuer's verified groups claim, and refuses a malformed one", async () => {
+    const idp = crypto.generateKeyPairSync('ed25519');
+    const jwk = { ...idp.publicKey.export({ format: 'jwk' }), kid: 'idp-1', alg: 'EdDSA' };
+    await trustedIssuersRepository(server.ctx.store.db).put({ issuer: 'https://idp.example', audience: null, jwks: JSON.stringify({ keys: [jwk] }), created_at: new Date().toISOString() });
+    const now = Math.floor(Date.now() / 1000);
+    const token = (claims: object) => forge({ alg: 'EdDSA', typ: 'JWT', kid: 'idp-1' }, { iss: 'https://idp.example', sub: 'erin@example.com', aud: server.ctx.issuer, iat: now, exp: now + 600, ...claims }, idp.privateKey);
+    const answer = await exchangeAs(server, runtime, token({ groups: ['finance'] }), resource, { scope: WHOLE });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.scope).toBe('tool:everything/echo');
+    expect(decode(answer.body.access_token!).groups).toEqual(['finance']);
+    await expectRefused(server, () => exchangeAs(server, runtime, token({ groups: 'finance' }), resource, { scope: WHOLE }), { error: 'invalid_request', code: 'ERR_SUBJECT_INVALID', description: /groups claim/ });
+    // Groups written into a token by someone other than the issuer are not read.
+    const forged = forge({ alg: 'EdDSA', typ: 'JWT', kid: 'idp-1' }, { iss: 'https://idp.example', sub: 'erin@example.com', aud: server.ctx.issuer, iat: now, exp: now + 600, groups: ['finance'] }, crypto.generateKeyPairSync('ed25519').privateKey);
+    await expectRefused(server, () => exchangeAs(server, runtime, forged, resource, { scope: WHOLE }), { error: 'invalid_request', code: 'ERR_SUBJECT_INVALID' });
   });
 
   it('still refuses by the card first: an item beyond the toolset is ERR_SCOPE_INVALID', async () => {
