@@ -174,6 +174,10 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
         ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
         ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
+        ['get', '/v1/entitlements', "List every group's entitlements (scope items), and whether any are configured"],
+        ['put', '/v1/entitlements', "Replace every group's entitlements with the body's, all or nothing"],
+        ['put', '/v1/entitlements/{group}', "Set a group's entitlements: the scope items its members' agents may be granted"],
+        ['delete', '/v1/entitlements/{group}', "Remove a group's entitlements"],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
