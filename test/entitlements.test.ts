@@ -25,7 +25,8 @@ forbid (principal, action == Mandate::Action::"tools/call", resource == Mandate:
 unless { context has person && context.person in Mandate::Group::"operators" };
 `;
 
-const CARD = operatorCard('ledger-bot', ['*']);
+const CARD = operatorCard('ledger-bot', ['*'], { may_delegate_to: ['ledger-helper'] });
+const HELPER = operatorCard('ledger-helper', ['*'], { on_behalf_of: 'optional' });
 const WHOLE = 'tool:everything/*';
 
 describe.each(await dialects())("a person's rights limit what an agent may do for them, on %s", (dialect) => {
@@ -37,6 +38,7 @@ describe.each(await dialects())("a person's rights limit what an agent may do fo
     server = await startTestServer(dialect);
     await addEverything(server);
     await register(server, CARD);
+    await register(server, HELPER);
     runtime = await bootstrap(server, CARD.id, { environment: 'dev' });
     resource = `${server.url}/mcp/everything`;
   });
@@ -109,6 +111,16 @@ describe.each(await dialects())("a person's rights limit what an agent may do fo
     // Groups written into a token by someone other than the issuer are not read.
     const forged = forge({ alg: 'EdDSA', typ: 'JWT', kid: 'idp-1' }, { iss: 'https://idp.example', sub: 'erin@example.com', aud: server.ctx.issuer, iat: now, exp: now + 600, groups: ['finance'] }, crypto.generateKeyPairSync('ed25519').privateKey);
     await expectRefused(server, () => exchangeAs(server, runtime, forged, resource, { scope: WHOLE }), { error: 'invalid_request', code: 'ERR_SUBJECT_INVALID' });
+  });
+
+  it("hands a sub-agent the person's groups and never more than the parent's limited scope", async () => {
+    const parent = await exchange('alice@example.com', ['finance']);
+    expect(parent.body.scope).toBe('tool:everything/echo');
+    const helper = await bootstrap(server, HELPER.id, { environment: 'dev' });
+    const child = await exchangeAs(server, helper, parent.body.access_token!, resource, { scope: 'tool:everything/echo' });
+    expect(child.status, JSON.stringify(child.body)).toBe(200);
+    expect(decode(child.body.access_token!)).toMatchObject({ sub: 'alice@example.com', groups: ['finance'], scope: 'tool:everything/echo' });
+    await expectRefused(server, () => exchangeAs(server, helper, parent.body.access_token!, resource, { scope: WHOLE }), { error: 'invalid_scope', code: 'ERR_SCOPE_EXCEEDS_PARENT' });
   });
 
   it('still refuses by the card first: an item beyond the toolset is ERR_SCOPE_INVALID', async () => {
