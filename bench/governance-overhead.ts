@@ -67,7 +67,7 @@ function principal(): Principal {
     depth: 0,
     sub_kind: 'person' as const,
   };
-  return { claims, scope: parseScope(claims.scope), delegation: ['alice@example.com', claims.act.sub], person: 'alice@example.com', agentId: 'bench-bot', instanceId };
+  return { claims, scope: parseScope(claims.scope), delegation: ['alice@example.com', claims.act.sub], person: 'alice@example.com', groups: [], agentId: 'bench-bot', instanceId };
 }
 
 const request = (p: Principal, cost: number, i: number): CallRequest => ({

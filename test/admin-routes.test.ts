@@ -145,6 +145,10 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     expect((await server.api('POST', '/v1/keys/rotate', {}, { authorization: `Bearer ${erin.token}` })).status).toBe(200);
     expect(server.audit.events.slice(before).find((e) => e.type === 'admin.key_rotated')?.actor).toMatchObject({ person: 'erin', token: erin.id });
 
+    await expectEvent('PUT', '/v1/entitlements/finance', { items: ['tool:everything/echo'] }, 'PUT /v1/entitlements/:group');
+    await expectEvent('DELETE', '/v1/entitlements/finance', undefined, 'DELETE /v1/entitlements/:group', 204);
+    await expectEvent('PUT', '/v1/entitlements', { entitlements: [] }, 'PUT /v1/entitlements');
+
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there).
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && route !== 'POST /v1/servers/:name/tools/:tool/approve').map(([route]) => route);
     expect(mutating.filter((route) => !seen.has(route))).toEqual([]);

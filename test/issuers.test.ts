@@ -110,7 +110,7 @@ describe.each(await dialects())('trusted issuers for persons (%s)', (dialect) =>
       issuerKeys: ctx.issuerKeys!,
       now: ctx.now(),
     });
-    expect(person).toEqual({ sub: 'u-4711', iss: idp.issuer, exp: seconds() + 3600, email: 'alice@corp.example', groups: ['support', 'emea'], attributes: { department: 'care' } });
+    expect(person).toEqual({ sub: 'u-4711', iss: idp.issuer, exp: seconds() + 3600, email: 'alice@corp.example', groups: ['emea', 'support'], attributes: { department: 'care' } });
   });
 
   it('refuses a token for another audience, with an algorithm not accepted, or without the subject claim', async () => {

@@ -17,6 +17,7 @@ import { secretsRepository } from '../src/store/repositories/secrets.ts';
 import { type SigningKeyRow, signingKeysRepository } from '../src/store/repositories/signing-keys.ts';
 import { type ToolPinRow, toolPinsRepository } from '../src/store/repositories/tool-pins.ts';
 import { trustedIssuersRepository } from '../src/store/repositories/trusted-issuers.ts';
+import { entitlementsRepository } from '../src/store/repositories/entitlements.ts';
 import type { Store } from '../src/store/store.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
 
@@ -401,6 +402,29 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       expect(await issuers.remove('https://idp')).toBe(true);
       expect(await issuers.remove('https://idp')).toBe(false);
       expect(await issuers.find('https://idp')).toBeUndefined();
+    });
+  });
+
+  describe('entitlements', () => {
+    it('is unconfigured when empty, reads the groups asked for, and replaces all at once', async () => {
+      const entitlements = entitlementsRepository(store.db);
+      expect(await entitlements.configured()).toBe(false);
+      await entitlements.put({ group: 'finance', items: ['tool:a/*'], updated_at: T0 });
+      await entitlements.put({ group: 'finance', items: ['tool:a/read'], updated_at: T1 });
+      await entitlements.put({ group: 'ops', items: ['tool:b/*'], updated_at: T1 });
+      expect(await entitlements.configured()).toBe(true);
+      expect(await entitlements.ofGroups(['finance', 'sales'])).toEqual([{ group: 'finance', items: ['tool:a/read'], updated_at: T1 }]);
+      expect(await entitlements.ofGroups([])).toEqual([]);
+      await expect(store.transaction(async (trx) => {
+        await entitlementsRepository(trx).replaceAll([{ group: 'x', items: [], updated_at: T1 }]);
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      expect((await entitlements.list()).map((e) => e.group)).toEqual(['finance', 'ops']);
+      await store.transaction((trx) => entitlementsRepository(trx).replaceAll([{ group: 'x', items: ['tool:c/d'], updated_at: T1 }]));
+      expect((await entitlements.list()).map((e) => e.group)).toEqual(['x']);
+      expect(await entitlements.remove('x')).toBe(true);
+      expect(await entitlements.remove('x')).toBe(false);
+      expect(await entitlements.configured()).toBe(false);
     });
   });
 

@@ -16,6 +16,7 @@ import { serverCommand } from './commands/server.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
 import { issuerCommand } from './commands/issuer.ts';
+import { entitlementCommand } from './commands/entitlement.ts';
 import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   approvalsCommand(program);
   sinkCommand(program);
   issuerCommand(program);
+  entitlementCommand(program);
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);

@@ -54,6 +54,7 @@ export function decisionRequest(input: {
   return {
     principal: policyPrincipal(card, principal.instanceId),
     person: principal.person,
+    ...(principal.person !== null && principal.groups.length > 0 ? { personGroups: principal.groups } : {}),
     action: input.action,
     resource: input.resource,
     context: {

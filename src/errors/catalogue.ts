@@ -104,6 +104,7 @@ export const CATALOGUE = {
 
   // Operators and their API tokens
   ERR_OPERATOR_NOT_FOUND: e(404, 'No operator has this subject.'),
+  ERR_ENTITLEMENT_NOT_FOUND: e(404, 'No group has entitlements under this name.'),
   ERR_OPERATOR_EXISTS: e(409, 'An operator with this subject or email exists already.'),
   ERR_ROLE_NOT_HELD: e(403, 'Nobody grants a role they do not hold: the caller, or the operator the token is for, lacks a role or environment asked for.'),
   ERR_TOKEN_FOR_OTHER: e(403, 'Only an admin creates API tokens for another operator.'),
@@ -196,6 +197,7 @@ export const CATALOGUE = {
   ERR_DELEGATION_DEPTH: e(400, 'The delegation chain is too deep.', { oauth: policyRefusal }),
   ERR_SCOPE_INVALID: e(400, 'The scope is malformed or not within what may be granted.', { oauth: scope }),
   ERR_SCOPE_EXCEEDS_PARENT: e(400, 'The requested scope exceeds the parent mandate.', { oauth: scope }),
+  ERR_SCOPE_NOT_ENTITLED: e(400, "The person the agent acts for lacks the right: no group of theirs is entitled to this scope (entitlements are configured).", { oauth: scope }),
   ERR_SCOPE_NOT_GRANTED: e(403, 'The mandate does not cover this tool or endpoint.'),
   ERR_TARGET_INVALID: e(400, 'The resource indicator names no enforcement point this mandate may reach.', { oauth: only('invalid_target') }),
   ERR_BUDGET_EXCEEDS_PARENT: e(400, 'The requested budget exceeds the parent mandate.', { oauth: only('invalid_request') }),

@@ -19,8 +19,8 @@ export interface Person {
   iss: string;
   exp: number;
   email?: string;
-  /** The groups claim of a trusted issuer's token, as mapped. */
-  groups?: string[];
+  /** Groups from the verified token's groups claim, as the issuer's mapping names it (entitlements and Cedar `Mandate::Group`s). */
+  groups: string[];
   /** The claims the issuer's mapping carries as attributes. */
   attributes?: Record<string, string | number | boolean | string[]>;
 }
@@ -33,10 +33,34 @@ const OURS = new Set<string>([TYP.mandate, TYP.identity, TYP.attestation, 'dpop+
 
 const refused = (message: string) => new MandateError('ERR_SUBJECT_INVALID', message);
 
-export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS) {
+const MAX_GROUPS = 64;
+const GROUP = /^[A-Za-z0-9_.@:-]{1,200}$/;
+
+/**
+ * The `groups` claim, kept only when it is a list of plain group names: a malformed claim is
+ * refused rather than read in part, so a person never gains or loses a group by a parsing accident.
+ */
+export function groupsClaim(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_GROUPS || !value.every((g) => typeof g === 'string' && GROUP.test(g))) {
+    throw refused(`the groups claim must be a list of at most ${MAX_GROUPS} group names`);
+  }
+  return [...new Set(value as string[])].sort();
+}
+
+export function issueDevPersonToken(keys: KeyRing, issuer: string, subject: string, now: Date, ttlSeconds = PERSON_TOKEN_SECONDS, groups: readonly string[] = []) {
   const signer = keys.signer();
   const iat = Math.floor(now.getTime() / 1000);
-  const claims = { iss: devIssuerOf(issuer), sub: subject, aud: issuer, iat, exp: iat + ttlSeconds, jti: crypto.randomUUID(), email: subject };
+  const claims = {
+    iss: devIssuerOf(issuer),
+    sub: subject,
+    aud: issuer,
+    iat,
+    exp: iat + ttlSeconds,
+    jti: crypto.randomUUID(),
+    email: subject,
+    ...(groups.length > 0 ? { groups: groupsClaim(groups) } : {}),
+  };
   return { token: signJws({ typ: TYP.person, kid: signer.kid }, claims, signer.privateKey), claims };
 }
 
@@ -64,7 +88,7 @@ export async function verifyPersonToken(token: string, ctx: PersonTokenContext):
     const { payload } = await ctx.keys.verifyWith(ctx.now, (keys) =>
       verifyJws(token, { typ: TYP.person, issuer: devIssuerOf(ctx.issuer), audience: ctx.issuer, keys, now: ctx.now }),
     );
-    return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub) };
+    return { sub: String(payload.sub), iss: String(payload.iss), exp: Number(payload.exp), email: String(payload.email ?? payload.sub), groups: groupsClaim(payload.groups) };
   }
   if (typeof header.typ === 'string' && OURS.has(header.typ.toLowerCase())) throw refused(`a ${header.typ} token is not a person token`);
   const iss = typeof claims.iss === 'string' ? claims.iss : '';
@@ -97,8 +121,7 @@ function mapClaims(payload: JWTPayload, iss: string, mapping: ClaimMapping): Per
   const sub = payload[mapping.subject];
   if (!short(sub)) throw refused(`subject token from ${iss} has no ${mapping.subject} claim to name the person`);
   const email = payload[mapping.email];
-  const rawGroups = payload[mapping.groups];
-  const groups = (Array.isArray(rawGroups) ? rawGroups : typeof rawGroups === 'string' ? [rawGroups] : []).filter(short).slice(0, 200);
+  const groups = groupsClaim(payload[mapping.groups]);
   const attributes: NonNullable<Person['attributes']> = {};
   for (const name of mapping.attributes) {
     const value = payload[name];
@@ -110,7 +133,7 @@ function mapClaims(payload: JWTPayload, iss: string, mapping: ClaimMapping): Per
     iss,
     exp: Number(payload.exp),
     ...(short(email) ? { email } : {}),
-    ...(rawGroups !== undefined ? { groups } : {}),
+    groups,
     ...(mapping.attributes.length > 0 ? { attributes } : {}),
   };
 }

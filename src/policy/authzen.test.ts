@@ -52,6 +52,19 @@ describe('AuthZEN access evaluation requests', () => {
     });
   });
 
+  it("carry the person's groups as context.personGroups, and refuse malformed ones", async () => {
+    const rule = `@id("operators-only")
+forbid (principal, action, resource) unless { context has person && context.person in Mandate::Group::"operators" };`;
+    const guarded = new Authorizer(loadPolicySet([...(await starterSources()), { file: 'persons.cedar', text: rule }]));
+    const withGroups = (personGroups: unknown) => ({ ...body(), context: { ...body().context, personGroups } });
+    expect(authorizeAuthZen(guarded, withGroups(['operators'])).decision).toBe('allow');
+    expect(authorizeAuthZen(guarded, withGroups(['staff']))).toMatchObject({ decision: 'deny', policies: ['operators-only'] });
+    expect(authorizeAuthZen(guarded, body())).toMatchObject({ decision: 'deny', policies: ['operators-only'] });
+    const malformed = authorizeAuthZen(guarded, withGroups('operators'));
+    expect(malformed.decision).toBe('deny');
+    expect(malformed.errors[0]).toMatch(/^invalid request: personGroups/);
+  });
+
   it('deny a body that is not an AuthZEN request, naming what is wrong', () => {
     const decision = authorizeAuthZen(authorizer, { subject: { id: 'x' } });
     expect(decision.decision).toBe('deny');

@@ -8,7 +8,8 @@
  *   resource: { type: "tool", id: "<server>/<tool>", properties: { highImpact, cost?, classification? } }
  *             { type: "server" | "connection", id } | { type: "endpoint", id: "<connection>/<endpoint>", … }
  *             { type: "agent", id, properties: <card facts> }
- *   context:  Mandate's context fields, plus `person` (the on-behalf-of `sub`, or null)
+ *   context:  Mandate's context fields, plus `person` (the on-behalf-of `sub`, or null) and
+ *             `personGroups` (the person's groups: the mandate's `groups` claim)
  *
  * Unknown properties are ignored (AuthZEN properties are open); missing or malformed ones are
  * reported by path, and the request is denied. A third-party enforcement point should not be the
@@ -72,13 +73,14 @@ export function fromAuthZen(body: unknown, cardOf?: CardOf): Mapped {
     return { ok: false, errors: [{ path: 'subject.id', message: `unknown agent "${subject.id}"` }] };
   }
   const agent = registered ?? { id: subject.id, ...properties };
-  const { person = null, ...rest } = context as { person?: unknown };
+  const { person = null, personGroups, ...rest } = context as { person?: unknown; personGroups?: unknown };
   const knownContext = Object.fromEntries(Object.entries(rest).filter(([k]) => k in contextSchema.shape));
   return {
     ok: true,
     request: {
       principal: { instance, agent: agent as AgentCardFacts },
       person: person as string | null,
+      ...(personGroups === undefined ? {} : { personGroups: personGroups as string[] }),
       action: action.name as DecisionRequest['action'],
       resource: resourceOf(resource.type, resource.id, resource.properties ?? {}),
       context: knownContext as DecisionRequest['context'],

@@ -27,6 +27,8 @@ export interface CedarRequest {
     readonly resource: readonly EntityJson[];
     /** The action with its groups as parents (Cedar takes them from the schema when it has one). */
     readonly action: EntityJson;
+    /** The person the agent acts for, in their groups; absent when there is none. */
+    readonly person?: EntityJson;
   };
   /** Every ancestor of the principal: its Agent and its card's Roles. */
   readonly principalAncestors: readonly Uid[];
@@ -99,6 +101,9 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
         attrs: {},
         parents: action.groups.map((g) => uid('Action', g)),
       },
+      ...(request.person === null
+        ? {}
+        : { person: { uid: uid('User', request.person), attrs: {}, parents: (request.personGroups ?? []).map((g) => uid('Group', g)) } }),
     },
     principalAncestors: principalEntity.parents as Uid[],
     resourceAncestors: resource.ancestors,

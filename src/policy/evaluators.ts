@@ -88,7 +88,7 @@ export function fullEvaluator(set: PolicySet, sets: PreparsedSets): Evaluator {
             action: request.action,
             resource: request.resource,
             context: request.context,
-            entities: [request.entities.principal, ...request.entities.resource],
+            entities: [request.entities.principal, ...request.entities.resource, ...(request.entities.person ? [request.entities.person] : [])],
             preparsedPolicySetId: idFor(withoutLiftable),
             preparsedSchemaName: schemaName,
             validateRequest: true,

@@ -36,6 +36,24 @@ describe('explaining a decision (mandate policy explain)', () => {
     expect(text).toMatch(/forbid satisfied {5}risk-high {2}risk\.cedar:\d+:1/);
   });
 
+  it("names the person's groups, and evaluates a policy on them as the decision does", () => {
+    const rule = `@id("high-impact-needs-operator-person")
+forbid (principal, action in Mandate::Action::"call", resource)
+when { resource.highImpact }
+unless { context has person && context.person in Mandate::Group::"operators" };`;
+    const withRule = loadPolicySet([...set.sources, { file: 'persons.cedar', text: rule }]);
+    const resource = { type: 'tool', server: 'github', name: 'delete_repo', highImpact: true } as const;
+    const approved = { context: { approval: 'granted' as const } };
+    const operator = explain(withRule, { ...requestWith({ resource, ...approved }), personGroups: ['operators', 'staff'] });
+    expect(operator.decision.decision).toBe('allow');
+    expect(operator.text).toContain('person    Mandate::User::"bob@example.com" in Mandate::Group::"operators", Mandate::Group::"staff"');
+    expect(operator.policies.find((p) => p.policy.id === 'high-impact-needs-operator-person')?.verdict).toBe('not satisfied');
+    const other = explain(withRule, { ...requestWith({ resource, ...approved }), personGroups: ['staff'] });
+    expect(other.decision).toMatchObject({ decision: 'deny', policies: ['high-impact-needs-approval', 'high-impact-needs-operator-person'] });
+    expect(other.policies.find((p) => p.policy.id === 'high-impact-needs-operator-person')?.verdict).toBe('satisfied');
+    expect(explain(withRule, requestWith({ resource, ...approved })).text).toContain('person    Mandate::User::"bob@example.com" (in no group)');
+  });
+
   it('takes an AuthZEN body as well', () => {
     const { principal, context, person } = requestWith({});
     const body = {

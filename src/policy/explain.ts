@@ -11,7 +11,7 @@ import { formatLocation } from './location.ts';
 import type { Policy } from './policy.ts';
 import type { PolicySet } from './policy-set.ts';
 import { SliceIndex } from './slices.ts';
-import { uidKey } from './uid.ts';
+import { type Uid, uidKey } from './uid.ts';
 
 export type PolicyVerdict = 'satisfied' | 'not satisfied' | 'error';
 
@@ -86,7 +86,7 @@ function verdictOf(
     action: request.action,
     resource: request.resource,
     context: request.context,
-    entities: [request.entities.principal, ...request.entities.resource],
+    entities: [request.entities.principal, ...request.entities.resource, ...(request.entities.person ? [request.entities.person] : [])],
     policies: { staticPolicies: { [policy.id]: policy.text } },
     schema: set.schema.text,
     validateRequest: true,
@@ -113,6 +113,11 @@ function render(decision: Decision, request: CedarRequest | null, policies: Expl
       `  action    ${uidKey(request.action)}`,
       `  resource  ${uidKey(request.resource)}`,
     );
+    const person = request.entities.person;
+    if (person !== undefined) {
+      const groups = (person.parents as Uid[]).map(uidKey);
+      lines.push(`  person    ${uidKey(person.uid as Uid)}${groups.length ? ` in ${groups.join(', ')}` : ' (in no group)'}`);
+    }
   }
   lines.push('', `determined by: ${decision.policies.join(', ') || 'no policy (deny by default)'}`);
   if (decision.liftedByApproval.length > 0)

@@ -42,6 +42,9 @@ export function project(request: CedarRequest, footprint: Footprint, schema: Sch
   }
   const actionParents = needed(hierarchy.action, action.parents as Uid[], toolset);
   if (actionParents.length > 0) entities.push({ ...action, parents: [...actionParents] });
+  // The person's entity (their groups) only for slices that read `context.person`.
+  const person = request.entities.person;
+  if (person !== undefined && person.parents.length > 0 && (footprint.context === 'all' || footprint.context.has('person'))) entities.push(person);
   const context =
     footprint.context === 'all' ? request.context : pick(request.context, footprint.context, presence);
   return { context, entities };

@@ -112,6 +112,8 @@ export const decisionRequestSchema = z.strictObject({
   principal: principalSchema,
   /** The person the agent acts for (`sub` of the mandate), or null. */
   person: identifier.nullable(),
+  /** The person's groups (from their verified subject token): the `Mandate::Group`s their `User` is in. */
+  personGroups: z.array(identifier).max(64).optional(),
   action: z.enum(ACTIONS),
   resource: resourceSchema,
   context: contextSchema,

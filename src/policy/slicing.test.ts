@@ -94,3 +94,49 @@ describe('the preparsed slices', () => {
     }
   }, 60_000);
 });
+
+describe("slicing with the person's groups", () => {
+  const sources: PolicySource[] = [
+    {
+      file: 'persons.cedar',
+      text: `@id("operators-call")
+permit (principal, action == Mandate::Action::"tools/call", resource)
+when { context has person && context.person in Mandate::Group::"operators" };
+@id("no-interns-on-high-impact")
+forbid (principal, action == Mandate::Action::"tools/call", resource)
+when { resource.highImpact && context has person && context.person in [Mandate::Group::"interns", Mandate::Group::"contractors"] };
+@id("budget-low")
+forbid (principal, action == Mandate::Action::"tools/call", resource)
+when { context has budget && context.budget.percent < 5 };`,
+    },
+  ];
+  const request = (groups: string[] | undefined, highImpact: boolean, person: string | null = 'dora@example.com'): DecisionRequest => ({
+    principal: { instance: 'i-1', agent: { id: 'bot', roles: [], owner: null, environment: 'dev', toolset: ['github'] } },
+    person,
+    ...(groups ? { personGroups: groups } : {}),
+    action: 'tools/call',
+    resource: { type: 'tool', server: 'github', name: 'merge', highImpact },
+    context: { scope: [], delegation: { depth: 0, chain: [] }, environment: 'dev', risk: 0, approval: 'none', budget: { remaining: 50, percent: 50 } },
+  });
+
+  it('decides on the groups, the same sliced (and remembered) as in full, one request after another', () => {
+    const set = loadPolicySet(sources);
+    const sliced = new Authorizer(set);
+    const full = new Authorizer(set, { slicing: false });
+    const cases: [DecisionRequest, 'allow' | 'deny'][] = [
+      [request(['operators'], true), 'allow'],
+      [request(['staff'], true), 'deny'],
+      [request(['operators', 'interns'], true), 'deny'],
+      [request(['operators', 'interns'], false), 'allow'],
+      [request(undefined, false), 'deny'],
+      [request(['operators'], false), 'allow'],
+      [request(['operators'], false, null), 'deny'],
+      [request(['contractors', 'operators'], true), 'deny'],
+    ];
+    for (const [i, [input, expected]] of [...cases, ...cases].entries()) {
+      const decided = sliced.decide(input);
+      expect({ i, decision: decided.decision }).toEqual({ i, decision: expected });
+      expect(essence(decided)).toEqual(essence(full.decide(input)));
+    }
+  });
+});

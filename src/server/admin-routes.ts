@@ -124,6 +124,11 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'DELETE /v1/issuers/:issuer': secure('admin.issuer_removed'),
   'POST /v1/sinks/:name/pause': secure('admin.sink_paused'),
   'POST /v1/sinks/:name/resume': secure('admin.sink_resumed'),
+
+  'GET /v1/entitlements': read,
+  'PUT /v1/entitlements': secure('admin.entitlements_applied'),
+  'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
+  'DELETE /v1/entitlements/:group': secure('admin.entitlement_removed'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

@@ -18,6 +18,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
 import { issuerRoutes } from './routes/issuers.ts';
+import { entitlementRoutes } from './routes/entitlements.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -109,6 +110,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   operatorRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
   issuerRoutes(app, ctx);
+  entitlementRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

@@ -178,6 +178,10 @@ export function openApiDocument(version: string) {
         ['post', '/v1/issuers', 'Trust an issuer: discovery, a JWKS URI or inline JWKS; audiences, algorithms, claim mapping, allow_loopback'],
         ['get', '/v1/issuers/{issuer}', 'Show a trusted issuer (the issuer URL percent-encoded)'],
         ['delete', '/v1/issuers/{issuer}', 'Stop trusting an issuer'],
+        ['get', '/v1/entitlements', "List every group's entitlements (scope items), and whether any are configured"],
+        ['put', '/v1/entitlements', "Replace every group's entitlements with the body's, all or nothing"],
+        ['put', '/v1/entitlements/{group}', "Set a group's entitlements: the scope items its members' agents may be granted"],
+        ['delete', '/v1/entitlements/{group}', "Remove a group's entitlements"],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

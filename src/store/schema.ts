@@ -36,6 +36,14 @@ export interface OperatorsTable {
   created_by: string | null;
 }
 
+/** A group's entitlements: the scope items its members' agents may be granted. */
+export interface EntitlementsTable {
+  group_name: string;
+  /** JSON array of scope items. */
+  items: string;
+  updated_at: string;
+}
+
 export interface AgentsTable {
   id: string;
   name: string;
@@ -342,6 +350,7 @@ export interface Database {
   settings: SettingsTable;
   admin_tokens: AdminTokensTable;
   operators: OperatorsTable;
+  entitlements: EntitlementsTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
   mandate_budgets: MandateBudgetsTable;

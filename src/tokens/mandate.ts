@@ -29,6 +29,11 @@ export interface MandateClaims {
   task?: { id?: string; description?: string };
   /** Whether `sub` is a person (on-behalf-of) or the agent itself. */
   sub_kind: 'person' | 'agent';
+  /**
+   * The person's groups, from their verified subject token (a child inherits its parent's), so
+   * enforcement points read them without the subject token. Absent when the person has none.
+   */
+  groups?: string[];
 }
 
 /** The chain person → agent → sub-agent, outermost first, from the nested `act`. */

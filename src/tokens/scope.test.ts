@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { covers, formatScope, intersect, parseScope, parseScopeItem, parseScopeRequest, permits } from './scope.ts';
+import { covers, formatScope, intersect, narrow, parseScope, parseScopeItem, parseScopeRequest, permits } from './scope.ts';
 
 const item = parseScopeItem;
 const invalid = (text: string, why: string) =>
@@ -102,5 +102,25 @@ describe('scope containment', () => {
     expect(() => permits(scope, 'http:gh:GET:/repos/r/issues/../../admin')).toThrowError(
       expect.objectContaining({ code: 'ERR_SCOPE_INVALID' }),
     );
+  });
+});
+
+describe('narrowing to a finer limit (a person\'s entitlements)', () => {
+  const narrowed = (asked: string, limit: string) => formatScope(narrow(parseScope(asked), parseScope(limit)));
+
+  it('keeps what the limit covers whole, and puts finer limit items in place of wider asks', () => {
+    expect(narrowed('tool:gh/*', 'tool:gh/read tool:jira/*')).toBe('tool:gh/read');
+    expect(narrowed('tool:gh/read tool:jira/list', 'tool:gh/* tool:jira/*')).toBe('tool:gh/read tool:jira/list');
+    expect(narrowed('http:api:*:/v1/**', 'http:api:GET:/v1/invoices/**')).toBe('http:api:GET:/v1/invoices/**');
+  });
+
+  it('never widens: what neither covers is dropped, and nothing outside the ask comes in', () => {
+    expect(narrowed('tool:gh/read', 'tool:jira/*')).toBe('');
+    expect(narrowed('tool:gh/read', 'tool:gh/write')).toBe('');
+    expect(narrowed('http:api:GET:/v1/a/**', 'http:api:*:/v1/b/**')).toBe('');
+  });
+
+  it('keeps no item that another kept item already covers', () => {
+    expect(narrowed('tool:gh/* tool:gh/read', 'tool:gh/*')).toBe('tool:gh/*');
   });
 });

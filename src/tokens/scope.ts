@@ -133,3 +133,19 @@ export function intersect(
 export function permits(scope: readonly ScopeItem[], request: ScopeItem | string): boolean {
   return coveredBySet(typeof request === 'string' ? parseScopeRequest(request) : request, scope);
 }
+
+/**
+ * Narrowing to a limit that may be finer than what was asked: each requested item the limit
+ * covers is kept whole, and each limit item a requested item covers is kept in its place
+ * (`tool:github/*` asked, `tool:github/read` allowed → `tool:github/read`). Every result is covered
+ * by a requested item and by the limit; partial overlaps of two path globs are dropped, never widened.
+ */
+export function narrow(requested: readonly ScopeItem[], limit: readonly ScopeItem[]): ScopeItem[] {
+  const kept = new Map<string, ScopeItem>();
+  for (const item of requested) {
+    if (coveredBySet(item, limit)) kept.set(formatScopeItem(item), item);
+    else for (const finer of limit) if (covers(item, finer)) kept.set(formatScopeItem(finer), finer);
+  }
+  const items = [...kept.values()];
+  return items.filter((item, i) => !items.some((other, j) => j !== i && covers(other, item) && !(covers(item, other) && j > i)));
+}

@@ -13,6 +13,8 @@ export interface Principal {
   /** person → agent instance → sub-agent instance, outermost first. */
   delegation: string[];
   person: string | null;
+  /** The person's groups, from the mandate's `groups` claim (empty when none or no person). */
+  groups: string[];
   agentId: string;
   instanceId: string;
 }
@@ -96,6 +98,7 @@ export const principalOf = (claims: MandateClaims): Principal => ({
   scope: parseScope(claims.scope),
   delegation: delegationPath(claims),
   person: claims.sub_kind === 'person' ? claims.sub : null,
+  groups: claims.sub_kind === 'person' && Array.isArray(claims.groups) ? claims.groups : [],
   agentId: claims.client_id,
   instanceId: claims.act.instance_id,
 });

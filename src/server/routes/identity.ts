@@ -25,6 +25,8 @@ const kidParams = z.object({ kid: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) });
 const userTokenBody = z.strictObject({
   subject: z.string().trim().min(1).max(320),
   ttl: durationSeconds.pipe(z.number().int().min(60).max(86_400)).default(3600),
+  /** Groups the person is in (the token's `groups` claim): entitlements and Cedar groups. */
+  groups: z.array(z.string().regex(/^[A-Za-z0-9_.@:-]{1,200}$/, 'a group name')).max(64).default([]),
 });
 
 /** Join tokens, attestation, identity renewal, instances, dev person tokens, key rotation and withdrawal. */
@@ -99,8 +101,8 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.post('/v1/users/token', async (request) => {
     if (!ctx.devIssuer) throw new MandateError('ERR_DEV_ISSUER_OFF', 'the development issuer is switched off');
     const body = parseOrThrow(userTokenBody, request.body, 'user token request');
-    const { token, claims } = issueDevPersonToken(ctx.keys, ctx.issuer, body.subject, ctx.now(), body.ttl);
-    return { token, subject: claims.sub, issuer: claims.iss, expires_in: body.ttl };
+    const { token, claims } = issueDevPersonToken(ctx.keys, ctx.issuer, body.subject, ctx.now(), body.ttl, body.groups);
+    return { token, subject: claims.sub, issuer: claims.iss, expires_in: body.ttl, groups: claims.groups ?? [] };
   });
 
   app.post('/v1/keys/rotate', async () => {

@@ -11,6 +11,7 @@ import * as auditIndexes from './0009_audit_indexes.ts';
 import * as notifySinks from './0010_notify_sinks.ts';
 import * as operators from './0011_operators.ts';
 import * as trustedIssuers from './0013_trusted_issuers.ts';
+import * as entitlements from './0014_entitlements.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0010_notify_sinks': notifySinks,
   '0011_operators': operators,
   '0013_trusted_issuers': trustedIssuers,
+  '0014_entitlements': entitlements,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,7 +2,8 @@
 import { type ErrorCode, MandateError } from '../../errors.ts';
 import { findAgent } from '../../registry/agents.ts';
 import type { TokenContext } from '../context.ts';
-import { formatScope, formatScopeItem, intersect, parseScope, type ScopeItem } from '../scope.ts';
+import type { PersonLimit } from '../entitlements.ts';
+import { formatScope, formatScopeItem, intersect, narrow, parseScope, type ScopeItem } from '../scope.ts';
 import { DEFAULT_MANDATE_SECONDS } from '../../jose/token-types.ts';
 import type { Actor, Subject } from './parties.ts';
 import type { ExchangeRequest } from './request.ts';
@@ -43,8 +44,14 @@ export async function checkDelegation(ctx: TokenContext, actor: Actor, subject: 
   }
 }
 
-/** Granted scope = requested ∩ the card's toolset ∩ the parent's scope; any excess is refused by name. */
-export function grantScope(request: ExchangeRequest, actor: Actor, subject: Subject): ScopeItem[] {
+/**
+ * Granted scope = requested ∩ the card's toolset ∩ the parent's scope ∩ the person's entitlements.
+ * An item beyond the card or the parent is refused by name; the person's entitlements narrow what
+ * remains, and a request with nothing left inside them is refused (`ERR_SCOPE_NOT_ENTITLED`).
+ * `person` is undefined when no entitlements are configured (no person limit) and for delegation,
+ * whose parent was already limited.
+ */
+export function grantScope(request: ExchangeRequest, actor: Actor, subject: Subject, person?: PersonLimit): ScopeItem[] {
   const requested = parseScope(request.scope);
   const toolset = parseScope(actor.agent.toolset.join(' '));
   const limits = subject.kind === 'mandate' ? [toolset, parseScope(subject.parent.scope)] : [toolset];
@@ -57,7 +64,21 @@ export function grantScope(request: ExchangeRequest, actor: Actor, subject: Subj
     }
     throw fail('ERR_SCOPE_INVALID', `scope ${item} is not in the toolset of agent ${actor.agent.id}`);
   }
-  return granted;
+  if (!person || subject.kind !== 'person') return granted;
+  const entitled = narrow(granted, person.items);
+  if (entitled.length === 0) {
+    const groups = subject.groups.length > 0 ? `groups ${subject.groups.join(', ')}` : 'no groups';
+    throw fail(
+      'ERR_SCOPE_NOT_ENTITLED',
+      `the person ${subject.sub} lacks the right: scope ${formatScope(granted)} is outside the entitlements of their ${groups}`,
+    );
+  }
+  return entitled;
+}
+
+/** Which of request, card and person limited a granted scope: for the refusal message and the trail. */
+export function limitedBy(request: ExchangeRequest, granted: readonly ScopeItem[]): 'request' | 'person' {
+  return formatScope(parseScope(request.scope)) === formatScope(granted) ? 'request' : 'person';
 }
 
 /** Audiences must be our enforcement points; a child's must be among its parent's. */

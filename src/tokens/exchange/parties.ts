@@ -21,7 +21,7 @@ export interface Actor {
 }
 
 export type Subject =
-  | { kind: 'person'; sub: string; exp: number; dev: boolean }
+  | { kind: 'person'; sub: string; exp: number; dev: boolean; groups: string[] }
   | { kind: 'mandate'; parent: MandateClaims }
   | { kind: 'self'; sub: string; exp: number };
 
@@ -97,5 +97,5 @@ export async function verifySubject(ctx: TokenContext, token: string, actor: Act
     return person.iss === devIssuerOf(ctx.issuer) ? { value: person, exp: person.exp, kid: kidOf(token) } : { value: person };
   };
   const person = ctx.presented ? await ctx.presented.verify('person', token, now, verify) : (await verify()).value;
-  return { kind: 'person', sub: person.sub, exp: person.exp, dev: person.iss === devIssuerOf(ctx.issuer) };
+  return { kind: 'person', sub: person.sub, exp: person.exp, dev: person.iss === devIssuerOf(ctx.issuer), groups: person.groups };
 }

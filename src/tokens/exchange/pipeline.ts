@@ -9,7 +9,8 @@ import { verifyDpopProof } from '../dpop.ts';
 import { signJws } from '../../jose/jws.ts';
 import { type ActClaim, delegationPath, type MandateClaims } from '../mandate.ts';
 import { TOKEN_TYPE, TYP } from '../../jose/token-types.ts';
-import { checkDelegation, checkDevIssuer, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope } from './grant.ts';
+import { personLimit } from '../entitlements.ts';
+import { checkDelegation, checkDevIssuer, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope, limitedBy } from './grant.ts';
 import { type Actor, type Subject, verifyActor, verifySubject } from './parties.ts';
 import { parseExchangeRequest } from './request.ts';
 
@@ -25,9 +26,10 @@ export interface ExchangeResponse {
  * The token endpoint's exchange, as an ordered list of checks — the list is the spec:
  *   1. parse the request (RFC 8693 §2.1)        5. on-behalf-of mode of the card
  *   2. verify the DPoP proof (RFC 9449 §4.3)    6. delegation allowed, within depth
- *   3. verify the actor: identity token bound   7. scope ∩ toolset ∩ parent, audience, lifetime, budget
+ *   3. verify the actor: identity token bound   7. scope ∩ toolset ∩ parent ∩ person, audience, lifetime, budget
  *      to the proof key, instance and agent live 8. sign, record, audit (committed before returning)
- *   4. verify the subject: person, parent mandate or the actor itself
+ *   4. verify the subject: person, parent mandate or the actor itself;
+ *      the person's entitlements (their groups'), when entitlements are configured
  * After step 5, a development person token acts for a prod agent only where the deployment allows it.
  * Every refusal is audited with its code; nothing is issued unless every step passed.
  */
@@ -43,7 +45,9 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     checkOnBehalfOf(actor, subject);
     checkDevIssuer(ctx, actor, subject);
     await checkDelegation(ctx, actor, subject);
-    const scope = formatScope(grantScope(request, actor, subject));
+    const person = subject.kind === 'person' ? await personLimit(ctx.store.db, subject.groups) : undefined;
+    const granted = grantScope(request, actor, subject, person);
+    const scope = formatScope(granted);
     const aud = grantAudience(ctx, request, subject);
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const lifetime = grantLifetime(actor, subject, nowSeconds);
@@ -51,7 +55,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     const claims = mandateClaims(ctx, { actor, subject, scope, aud, budget, iat: nowSeconds, exp: nowSeconds + lifetime, task: request.task });
     const signer = ctx.keys.signer();
     const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
-    await record(ctx, claims, signer.kid, actor, now);
+    await record(ctx, claims, signer.kid, actor, now, person ? { limited_by: limitedBy(request, granted), entitled_groups: person.entitledGroups } : {});
     return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope };
   } catch (error) {
     await auditRefusal(ctx, error, actor);
@@ -67,6 +71,7 @@ function mandateClaims(
   const parent = subject.kind === 'mandate' ? subject.parent : undefined;
   const act: ActClaim = { sub: actor.spiffeId, agent_id: actor.agent.id, instance_id: actor.instance.id, ...(parent ? { act: parent.act } : {}) };
   const sub = subject.kind === 'mandate' ? subject.parent.sub : subject.sub;
+  const groups = parent ? parent.groups : subject.kind === 'person' ? subject.groups : undefined;
   const task = input.task?.task_id || input.task?.description ? { id: input.task.task_id, description: input.task.description } : parent?.task;
   return {
     iss: ctx.issuer,
@@ -84,11 +89,12 @@ function mandateClaims(
     sub_kind: parent ? parent.sub_kind : subject.kind === 'person' ? 'person' : 'agent',
     ...(parent ? { parent_jti: parent.jti } : {}),
     ...(task ? { task } : {}),
+    ...(groups && groups.length > 0 ? { groups } : {}),
   };
 }
 
 /** The mandate row (for introspection and cascade revocation) and its audit event, in one transaction. */
-async function record(ctx: TokenContext, claims: MandateClaims, kid: string, actor: Actor, now: Date): Promise<void> {
+async function record(ctx: TokenContext, claims: MandateClaims, kid: string, actor: Actor, now: Date, person: Record<string, unknown>): Promise<void> {
   await ctx.store.transaction(async (trx) => {
     if (claims.parent_jti) await holdParent(trx, claims.parent_jti);
     await mandatesRepository(trx).insert({
@@ -115,7 +121,7 @@ async function record(ctx: TokenContext, claims: MandateClaims, kid: string, act
     action: 'token:exchange',
     resource: claims.aud.join(' '),
     decision: 'allow',
-    reasons: { scope: claims.scope, budget: { limit: claims.budget } },
+    reasons: { scope: claims.scope, budget: { limit: claims.budget }, ...person },
     status: 'success',
     data: { resources: [claims.jti] },
   });
