@@ -20,6 +20,7 @@ import { sinkRoutes } from './routes/sinks.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
+import { loginRoutes } from './routes/login.ts';
 import { commitPolicySet, policyRoutes } from './routes/policy.ts';
 import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
@@ -106,6 +107,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
+  loginRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);

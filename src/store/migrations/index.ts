@@ -10,6 +10,7 @@ import * as keyWithdrawal from './0008_key_withdrawal.ts';
 import * as auditIndexes from './0009_audit_indexes.ts';
 import * as notifySinks from './0010_notify_sinks.ts';
 import * as operators from './0011_operators.ts';
+import * as sso from './0012_sso.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '0009_audit_indexes': auditIndexes,
   '0010_notify_sinks': notifySinks,
   '0011_operators': operators,
+  '0012_sso': sso,
 };
 
 export const migrationProvider: MigrationProvider = {
