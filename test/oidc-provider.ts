@@ -47,6 +47,7 @@ export function startTestProvider(
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ['cookie-key-for-tests-only'] },
     pkce: { required: () => true },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
     findAccount: (_ctx, id) => {
       const account = accounts[id];
       if (!account) return undefined;

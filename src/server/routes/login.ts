@@ -68,7 +68,7 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
         status: 'success',
         reasons: { message: `roles ${session.roles.join(', ')} from groups ${identity.groups.join(', ')}` },
       });
-      if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, expires_at: session.expires_at }), 303);
+      if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, roles: session.roles.join(','), expires_at: session.expires_at }), 303);
       return session;
     } catch (error) {
       await refused(ctx, request, error);
