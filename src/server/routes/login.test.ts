@@ -246,3 +246,10 @@ describe('operator single sign-on when the provider is down or not configured', 
     }
   });
 });
+
+describe('single sign-on configuration', () => {
+  it('refuses to start with part of it: issuer, client id and role map go together', async () => {
+    await expect(startTestServer('sqlite', { config: { ssoIssuer: 'https://idp.example.com', ssoClientId: 'mandate' } })).rejects.toThrow(/MANDATE_SSO_ROLE_MAP together/);
+    await expect(startTestServer('sqlite', { config: { ssoIssuer: 'https://idp.example.com', ssoClientId: 'mandate', ssoRoleMap: 'ops=root' } })).rejects.toThrow(/MANDATE_SSO_ROLE_MAP/);
+  });
+});
