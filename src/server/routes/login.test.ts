@@ -10,6 +10,7 @@ import { MANDATE_CLIENT, OTHER_CLIENT, providerAddress, signIn, startTestProvide
 const ACCOUNTS = {
   ada: { email: 'ada@example.com', name: 'Ada Approver', groups: ['mandate-approvers', 'staff'] },
   bob: { email: 'bob@example.com', name: 'Bob Bystander', groups: ['staff'] },
+  carol: { email: 'carol@example.com', name: 'Carol', groups: ['mandate-approvers'] },
 };
 
 describe.each(await dialects())('operator single sign-on (%s)', (dialect) => {
@@ -184,6 +185,24 @@ describe.each(await dialects())('operator single sign-on (%s)', (dialect) => {
     expect(body.code).toBe('ERR_LOGIN_ID_TOKEN_INVALID');
     expect(body.detail).toMatch(/aud/);
     expect((await readJson(await server.api('GET', '/v1/tokens'))).tokens.length).toBe(tokens);
+  });
+
+  it('reports a sign-in the provider refused as ERR_LOGIN_FAILED', async () => {
+    const authorize = await begin();
+    const denied = new URL(callback);
+    denied.search = new URLSearchParams({ error: 'access_denied', state: authorize.searchParams.get('state')!, iss: idp.issuer }).toString();
+    const response = await finish(denied);
+    expect(response.status).toBe(401);
+    expect((await readJson(response)).code).toBe('ERR_LOGIN_FAILED');
+  });
+
+  it('refuses a sign-in whose email belongs to another operator, and changes nothing', async () => {
+    expect((await server.api('POST', '/v1/operators', { subject: 'carol-manual', email: 'carol@example.com', name: 'Carol', roles: ['auditor'] })).status).toBe(201);
+    const response = await finish(await signIn((await begin()).href, 'carol', callback));
+    expect(response.status).toBe(409);
+    expect((await readJson(response)).code).toBe('ERR_LOGIN_OPERATOR_CONFLICT');
+    await nothingGranted('carol');
+    expect(await readJson(await server.api('GET', '/v1/operators/carol-manual'))).toMatchObject({ roles: ['auditor'] });
   });
 
   it('answers 503 ERR_IDP_UNAVAILABLE when the provider fails at the code exchange, and grants nothing', async () => {
