@@ -163,7 +163,10 @@ export class OperatorSso {
       oidc.enableNonRepudiationChecks(config);
       return config;
     } catch (error) {
-      throw failure(error);
+      // Whatever discovery met (no answer, 5xx, a 404 for a wrong issuer URL, an issuer that
+      // names another), there is no provider to sign in with.
+      const reason = error instanceof oidc.ClientError ? `: ${error.message}` : ' could not be reached';
+      throw unavailable(`the identity provider's discovery failed${reason}`);
     }
   }
 }

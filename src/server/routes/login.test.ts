@@ -252,13 +252,22 @@ describe('operator single sign-on when the provider is down or not configured', 
     }
   });
 
-  it('answers 404 ERR_SSO_NOT_CONFIGURED when single sign-on is off', async () => {
+  it('answers 404 ERR_SSO_NOT_CONFIGURED when single sign-on is off, and 503 when the issuer is no OpenID provider', async () => {
     const server = await startTestServer('sqlite');
     try {
       for (const route of ['/v1/login', '/v1/login/callback?state=x&code=y']) {
         const response = await fetch(`${server.url}${route}`, { redirect: 'manual' });
         expect(response.status).toBe(404);
         expect((await readJson(response)).code).toBe('ERR_SSO_NOT_CONFIGURED');
+      }
+      // A live server that answers discovery with 404: a wrong issuer URL.
+      const misconfigured = await startTestServer('sqlite', { config: { ssoIssuer: server.url, ssoClientId: 'mandate', ssoRoleMap: 'admins=admin' } });
+      try {
+        const response = await fetch(`${misconfigured.url}/v1/login`, { redirect: 'manual' });
+        expect(response.status).toBe(503);
+        expect((await readJson(response)).code).toBe('ERR_IDP_UNAVAILABLE');
+      } finally {
+        await misconfigured.close();
       }
     } finally {
       await server.close();
