@@ -6,9 +6,13 @@ import { CliError } from './errors.ts';
 
 /**
  * Where the CLI finds the server: flags, then MANDATE_ADDR / MANDATE_TOKEN, then the config
- * file written by `mandate init` (MANDATE_CONFIG, default `<data dir>/cli.json`, mode 0600).
+ * file written by `mandate init` (MANDATE_CONFIG, default `<data dir>/cli.json`, mode 0600): its
+ * live `mandate login` session first, else its token.
  */
-const fileSchema = z.object({ addr: z.string().url(), token: z.string().min(1) });
+const sessionSchema = z.object({ token: z.string().min(1), id: z.string().min(1), operator: z.string().min(1), roles: z.array(z.string()), expires_at: z.string().min(1) });
+const fileSchema = z.object({ addr: z.string().url(), token: z.string().min(1).optional(), session: sessionSchema.optional() });
+/** The operator session `mandate login` stored: used instead of the file's token until it expires or `mandate logout`. */
+export type CliSession = z.infer<typeof sessionSchema>;
 export type CliConfigFile = z.infer<typeof fileSchema>;
 
 export function cliConfigPath(env = process.env): string {
@@ -47,7 +51,8 @@ export function resolveTarget(flags: { addr?: string | undefined; token?: string
     env.MANDATE_ADDR ??
     file?.addr ??
     `http://${configDefaults.host}:${env.MANDATE_PORT || configDefaults.port}`;
-  const token = flags.token ?? env.MANDATE_TOKEN ?? file?.token;
+  const session = file?.session && Date.parse(file.session.expires_at) > Date.now() ? file.session.token : undefined;
+  const token = flags.token ?? env.MANDATE_TOKEN ?? session ?? file?.token;
   return { addr: normalizeAddr(addr), token, configFile, configFound: file !== undefined || fs.existsSync(configFile) };
 }
 

@@ -20,6 +20,7 @@ import { entitlementCommand } from './commands/entitlement.ts';
 import { connectionCommand } from './commands/connection.ts';
 import { mcpProxyCommand } from './commands/mcp-proxy.ts';
 import { tokenCommand } from './commands/token.ts';
+import { loginCommands } from './commands/login.ts';
 import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   keysCommand(program);
   operatorCommand(program);
   tokenCommand(program);
+  loginCommands(program);
   auditCommand(program);
   serverCommand(program);
   secretCommand(program);

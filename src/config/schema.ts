@@ -85,6 +85,24 @@ export const configSchema = z.strictObject({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
     .transform((v) => v === true || v === 'true' || v === '1')
     .describe('MANDATE_DPOP_NONCE: require server-provided DPoP nonces (RFC 9449 §8, §9) at the token endpoint and enforcement points'),
+  ssoIssuer: z
+    .string()
+    .url()
+    .optional()
+    .describe("MANDATE_SSO_ISSUER: the operators' OpenID provider (issuer URL, discovered at <issuer>/.well-known/openid-configuration); single sign-on is off unless set. http:// only on loopback"),
+  ssoClientId: z.string().min(1).max(200).optional().describe('MANDATE_SSO_CLIENT_ID: the client id registered for Mandate at that provider'),
+  ssoClientSecret: z.string().min(1).optional().describe('MANDATE_SSO_CLIENT_SECRET: its client secret (client_secret_basic); unset for a public client (PKCE alone)'),
+  ssoRedirectBase: z
+    .string()
+    .url()
+    .optional()
+    .describe('MANDATE_SSO_REDIRECT_BASE: base URL the provider redirects to (<base>/v1/login/callback is the registered redirect URI); default the public URL'),
+  ssoRoleMap: z
+    .string()
+    .optional()
+    .describe('MANDATE_SSO_ROLE_MAP: groups to roles, comma-separated group=role[:environment] (mandate-approvers=approver:prod,mandate-admins=admin); a group may appear more than once; a login with no mapped group is refused'),
+  ssoGroupsClaim: z.string().min(1).max(100).describe('MANDATE_SSO_GROUPS_CLAIM: the ID token (or userinfo) claim that lists the groups'),
+  ssoSessionTtl: z.coerce.number().int().min(60).max(86_400).describe('MANDATE_SSO_SESSION_TTL: lifetime of the operator session token a login issues, in seconds'),
 });
 
 /** One process, or replicas sharing a PostgreSQL database: a setting, never guessed from the dialect. */
@@ -106,6 +124,8 @@ export const configDefaults = {
   authFailureLimit: 20,
   authFailureWindow: 60,
   dpopNonce: false,
+  ssoGroupsClaim: 'groups',
+  ssoSessionTtl: 3600,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -127,6 +147,13 @@ const envNames: Record<keyof Config, string> = {
   authFailureLimit: 'MANDATE_AUTH_FAILURE_LIMIT',
   authFailureWindow: 'MANDATE_AUTH_FAILURE_WINDOW',
   dpopNonce: 'MANDATE_DPOP_NONCE',
+  ssoIssuer: 'MANDATE_SSO_ISSUER',
+  ssoClientId: 'MANDATE_SSO_CLIENT_ID',
+  ssoClientSecret: 'MANDATE_SSO_CLIENT_SECRET',
+  ssoRedirectBase: 'MANDATE_SSO_REDIRECT_BASE',
+  ssoRoleMap: 'MANDATE_SSO_ROLE_MAP',
+  ssoGroupsClaim: 'MANDATE_SSO_GROUPS_CLAIM',
+  ssoSessionTtl: 'MANDATE_SSO_SESSION_TTL',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

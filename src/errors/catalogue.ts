@@ -114,6 +114,16 @@ export const CATALOGUE = {
   // RFC 6749 §5.2: the authenticated caller may not use this endpoint.
   ERR_REVOKE_NOT_ALLOWED: e(403, 'Only an unscoped admin or security operator revokes mandates (RFC 7009).', { oauth: only('unauthorized_client') }),
 
+  // Operator single sign-on (OIDC)
+  ERR_SSO_NOT_CONFIGURED: e(404, 'Single sign-on is not configured (MANDATE_SSO_ISSUER, MANDATE_SSO_CLIENT_ID, MANDATE_SSO_ROLE_MAP).'),
+  ERR_IDP_UNAVAILABLE: e(503, "The operators' identity provider could not be reached; nobody was signed in."),
+  ERR_LOGIN_STATE_INVALID: e(400, 'The login `state` is unknown, expired, or was used already; start again with GET /v1/login.'),
+  ERR_LOGIN_RETURN_TO: e(400, 'A login may return only to a loopback address (http://127.0.0.1:<port>/… or http://localhost:<port>/…).'),
+  ERR_LOGIN_FAILED: e(401, 'The identity provider refused the login or the authorization code; nobody was signed in.'),
+  ERR_LOGIN_ID_TOKEN_INVALID: e(401, 'The ID token failed validation (issuer, audience, nonce, signature or lifetime); nobody was signed in.'),
+  ERR_LOGIN_NO_ROLE: e(403, 'None of the groups the identity provider names maps to a Mandate role (MANDATE_SSO_ROLE_MAP); nothing was granted.'),
+  ERR_LOGIN_OPERATOR_CONFLICT: e(409, 'The signed-in email belongs to another operator subject; nothing was granted.'),
+
   // Storage and replicas
   ERR_STORE_UNAVAILABLE: e(503, 'The database is not reachable; nothing was decided or forwarded.', { oauth: only('temporarily_unavailable', 503) }),
   ERR_STORE_CONFIG: e(500, 'The storage configuration is invalid.'),

@@ -109,6 +109,9 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/operators/:subject': read,
   'POST /v1/operators': { ...write('admin.operator_added'), target: 'grants' },
   'DELETE /v1/operators/:subject': { ...write('admin.operator_removed'), target: 'grants' },
+  // Single sign-on: the operators' identity provider authenticates the caller.
+  'GET /v1/login': { roles: 'public' },
+  'GET /v1/login/callback': { roles: 'public', event: { type: 'admin.login_succeeded', by: 'handler' } },
   'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },

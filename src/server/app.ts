@@ -22,6 +22,7 @@ import { entitlementRoutes } from './routes/entitlements.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
+import { loginRoutes } from './routes/login.ts';
 import { commitPolicySet, policyRoutes } from './routes/policy.ts';
 import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
@@ -108,6 +109,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   auditRoutes(app, ctx);
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
+  loginRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);

@@ -186,6 +186,20 @@ export function openApiDocument(version: string) {
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
+      '/v1/login': {
+        get: {
+          summary: "Operator single sign-on: redirect (303) to the operators' OpenID provider (code flow, PKCE, state, nonce); return_to: a CLI's loopback listener",
+          security: [],
+          responses: { '303': { description: 'to the provider' }, '404': { description: 'ERR_SSO_NOT_CONFIGURED' }, '503': { description: 'ERR_IDP_UNAVAILABLE' } },
+        },
+      },
+      '/v1/login/callback': {
+        get: {
+          summary: 'The provider returns here: the operator is created or refreshed from its groups and gets a short-lived session token (JSON, or 303 to the loopback return_to)',
+          security: [],
+          responses: { '200': { description: 'the session token (shown once)' }, '303': { description: 'to return_to with the token or the error' }, '400': { description: 'ERR_LOGIN_STATE_INVALID' }, '401': { description: 'ERR_LOGIN_FAILED, ERR_LOGIN_ID_TOKEN_INVALID' }, '403': { description: 'ERR_LOGIN_NO_ROLE' } },
+        },
+      },
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } },
       },

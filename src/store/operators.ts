@@ -43,6 +43,11 @@ export async function findOperator(db: Queryable, subjectOrEmail: string): Promi
   return row && { ...row, roles: JSON.parse(row.roles) as string[] };
 }
 
+/** Replace an operator's email, display name and roles (a single sign-on refreshes them at each login). */
+export async function updateOperator(db: Queryable, subject: string, change: { email: string; name: string; roles: string[] }): Promise<void> {
+  await db.updateTable('operators').set({ ...change, roles: JSON.stringify(change.roles) }).where('subject', '=', subject).execute();
+}
+
 export async function listOperators(db: Queryable): Promise<OperatorRecord[]> {
   const rows = await db.selectFrom('operators').selectAll().orderBy('subject').execute();
   return rows.map((row) => ({ ...row, roles: JSON.parse(row.roles) as string[] }));

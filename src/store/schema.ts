@@ -44,6 +44,19 @@ export interface EntitlementsTable {
   updated_at: string;
 }
 
+/** Operator logins in flight between GET /v1/login and its callback (migration 0012_sso). */
+export interface LoginStatesTable {
+  /** SHA-256 (hex) of the OIDC `state`; the state itself is never stored. */
+  state_hash: string;
+  nonce: string;
+  /** The PKCE code_verifier (RFC 7636), sent once at the code exchange. */
+  code_verifier: string;
+  /** The CLI's loopback URL the session goes to, or null to answer the callback with it. */
+  return_to: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface AgentsTable {
   id: string;
   name: string;
@@ -351,6 +364,7 @@ export interface Database {
   admin_tokens: AdminTokensTable;
   operators: OperatorsTable;
   entitlements: EntitlementsTable;
+  login_states: LoginStatesTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
   mandate_budgets: MandateBudgetsTable;

@@ -10,6 +10,7 @@ import * as keyWithdrawal from './0008_key_withdrawal.ts';
 import * as auditIndexes from './0009_audit_indexes.ts';
 import * as notifySinks from './0010_notify_sinks.ts';
 import * as operators from './0011_operators.ts';
+import * as sso from './0012_sso.ts';
 import * as trustedIssuers from './0013_trusted_issuers.ts';
 import * as entitlements from './0014_entitlements.ts';
 
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0009_audit_indexes': auditIndexes,
   '0010_notify_sinks': notifySinks,
   '0011_operators': operators,
+  '0012_sso': sso,
   '0013_trusted_issuers': trustedIssuers,
   '0014_entitlements': entitlements,
 };

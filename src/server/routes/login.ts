@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SYSTEM_CHAIN } from '../../audit/writer.ts';
+import type { Config } from '../../config/schema.ts';
+import { isMandateError, MandateError } from '../../errors.ts';
+import { parseRoleMap } from '../../people/role-map.ts';
+import { formatGrant } from '../../people/roles.ts';
+import { checkReturnTo, OperatorSso, type SsoIdentity } from '../../people/sso.ts';
+import { findOperator, insertOperator, updateOperator } from '../../store/operators.ts';
+import type { LoginStateRow } from '../../store/repositories/login-states.ts';
+import { parseOrThrow } from '../../validation.ts';
+import { createAdminToken } from '../admin-tokens.ts';
+import type { ServerContext } from '../context.ts';
+
+const loginQuery = z.object({ return_to: z.string().max(2000).optional() });
+const callbackQuery = z.object({ state: z.string().max(512).optional() });
+
+/** The single sign-on settings, checked at start: all of issuer, client id and role map, or none. */
+export function ssoSettingsOf(config: Config) {
+  const { ssoIssuer, ssoClientId, ssoRoleMap } = config;
+  if (!ssoIssuer && !ssoClientId && !ssoRoleMap) return undefined;
+  if (!ssoIssuer || !ssoClientId || !ssoRoleMap) {
+    throw new Error('invalid configuration: single sign-on needs MANDATE_SSO_ISSUER, MANDATE_SSO_CLIENT_ID and MANDATE_SSO_ROLE_MAP together');
+  }
+  return { issuer: new URL(ssoIssuer), clientId: ssoClientId, clientSecret: config.ssoClientSecret, roleMap: parseRoleMap(ssoRoleMap), groupsClaim: config.ssoGroupsClaim };
+}
+
+/**
+ * Operator single sign-on (OpenID Connect): `GET /v1/login` sends the browser to the operators'
+ * provider; `GET /v1/login/callback` finishes there, creates or refreshes the operator from the
+ * groups the provider names, and issues a short-lived operator session (an API token for that
+ * operator, with the mapped roles, expiring after MANDATE_SSO_SESSION_TTL). Both routes are public:
+ * the provider authenticates the caller. Every finished login leaves `admin.login_succeeded` or
+ * `admin.login_refused` in the system chain.
+ */
+export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
+  const settings = ssoSettingsOf(ctx.config);
+  let sso: OperatorSso | undefined;
+  // The redirect URI is known once the server listens (port 0 in tests).
+  const operatorSso = () => {
+    if (!settings) throw new MandateError('ERR_SSO_NOT_CONFIGURED', 'single sign-on is not configured on this server');
+    const base = (ctx.config.ssoRedirectBase ?? ctx.issuer).replace(/\/+$/, '');
+    sso ??= new OperatorSso({ ...settings, redirectUri: `${base}/v1/login/callback` });
+    return sso;
+  };
+
+  app.get('/v1/login', async (request, reply) => {
+    const { return_to } = parseOrThrow(loginQuery, request.query, 'query');
+    const returnTo = return_to === undefined ? null : checkReturnTo(return_to);
+    const url = await operatorSso().begin(ctx.store.db, returnTo, ctx.now());
+    return reply.redirect(url.href, 303);
+  });
+
+  app.get('/v1/login/callback', async (request, reply) => {
+    const { state } = parseOrThrow(callbackQuery, request.query, 'query');
+    const provider = operatorSso();
+    let login: LoginStateRow | undefined;
+    try {
+      login = await provider.takeLogin(ctx.store.db, state ?? null, ctx.now());
+      const identity = await provider.complete(login, new URL(request.url, 'http://callback.invalid'));
+      const session = await openSession(ctx, identity);
+      await ctx.audit.append({
+        chain: SYSTEM_CHAIN,
+        type: 'admin.login_succeeded',
+        actor: { instance: null, agent: null, person: identity.subject, delegation: [], token: session.id },
+        action: 'GET /v1/login/callback',
+        resource: `/v1/operators/${identity.subject}`,
+        status: 'success',
+        reasons: { message: `roles ${session.roles.join(', ')} from groups ${identity.groups.join(', ')}` },
+      });
+      if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, roles: session.roles.join(','), expires_at: session.expires_at }), 303);
+      return session;
+    } catch (error) {
+      await refused(ctx, request, error);
+      if (login?.return_to && isMandateError(error)) return reply.redirect(withParams(login.return_to, { error: error.code, error_description: error.message }), 303);
+      throw error;
+    }
+  });
+}
+
+/** Create or refresh the operator (the provider's groups are the source of its roles) and issue its session. */
+async function openSession(ctx: ServerContext, identity: SsoIdentity) {
+  const now = ctx.now();
+  const roles = identity.grants.map(formatGrant);
+  const expiresAt = new Date(now.getTime() + ctx.config.ssoSessionTtl * 1000);
+  return ctx.store.transaction(async (trx) => {
+    const bySubject = await findOperator(trx, identity.subject);
+    const byEmail = await findOperator(trx, identity.email);
+    if ((bySubject && bySubject.subject !== identity.subject) || (byEmail && byEmail.subject !== identity.subject)) {
+      throw new MandateError('ERR_LOGIN_OPERATOR_CONFLICT', `${identity.email} belongs to another operator; an admin resolves it (mandate operator remove)`);
+    }
+    if (bySubject) await updateOperator(trx, identity.subject, { email: identity.email, name: identity.name, roles });
+    else await insertOperator(trx, { subject: identity.subject, email: identity.email, name: identity.name, roles, created_at: now.toISOString(), created_by: 'sso' });
+    const { id, token } = await createAdminToken(trx, { name: 'sso session', grants: identity.grants, operator: identity.subject, expiresAt, createdBy: 'sso', now });
+    return { id, token, operator: identity.subject, email: identity.email, roles, expires_at: expiresAt.toISOString() };
+  });
+}
+
+async function refused(ctx: ServerContext, request: FastifyRequest, error: unknown) {
+  const code = isMandateError(error) ? error.code : 'ERR_INTERNAL';
+  try {
+    await ctx.audit.append({
+      chain: SYSTEM_CHAIN,
+      type: 'admin.login_refused',
+      actor: { instance: null, agent: null, person: null, delegation: [], token: null },
+      action: 'GET /v1/login/callback',
+      resource: request.url.split('?')[0]!,
+      status: 'failure',
+      decision: 'deny',
+      denial_reason: code,
+      reasons: { message: isMandateError(error) ? error.message : 'login failed' },
+    });
+  } catch (auditError) {
+    ctx.logger.error({ err: (auditError as Error).message }, 'a refused login could not be recorded in the audit trail');
+  }
+}
+
+const withParams = (target: string, params: Record<string, string>) => {
+  const url = new URL(target);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.href;
+};
+
+
