@@ -138,8 +138,10 @@ async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
   let { error, results } = await migrator.migrateToLatest();
   // Kysely's check for its own tables lists the tables of every schema; PostgreSQL answers 42P01
-  // when another schema is dropped during that listing. Nothing was migrated then: ask again.
-  for (let attempt = 1; attempt < 4 && error && !results?.length && (error as { code?: unknown }).code === '42P01'; attempt++) {
+  // (or 3F000 from a parallel worker) when another schema is dropped during that listing. Nothing
+  // was migrated then: ask again.
+  const dropped = (e: unknown) => ['42P01', '3F000'].includes(String((e as { code?: unknown }).code));
+  for (let attempt = 1; attempt < 4 && error && !results?.length && dropped(error); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     ({ error, results } = await migrator.migrateToLatest());
   }
