@@ -2,6 +2,7 @@
 import crypto, { hash as digest } from 'node:crypto';
 import { refusal } from '../errors.ts';
 import { type AuditEventRow, auditAppendRepository, auditLogRepository } from '../store/repositories/audit-log.ts';
+import { inSavepoint } from '../store/savepoint.ts';
 import type { Store, Queryable } from '../store/store.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { type AuditEvent, EVENT_TYPE, GENESIS_HASH, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
@@ -25,7 +26,10 @@ export interface StoreAuditWriterOptions {
 }
 
 interface Pending {
-  record: AuditRecord;
+  /** Null until `within` gave it. */
+  record: AuditRecord | null;
+  /** `appendWithin`: writes of the caller's run first in the transaction; they give the record. */
+  within?: { work: (db: Queryable) => Promise<AuditRecord>; instead: (error: unknown) => AuditRecord };
   time: string;
   /** A `sealChain` request: resolves null when the chain was already sealed. */
   seal: boolean;
@@ -99,6 +103,14 @@ export class StoreAuditWriter implements AuditWriter {
     return this.#enqueue(record, false) as Promise<AuditEvent>;
   }
 
+  appendWithin(work: (db: Queryable) => Promise<AuditRecord>, instead: (error: unknown) => AuditRecord): Promise<AuditEvent> {
+    if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ record: null, within: { work, instead }, time: this.#now().toISOString(), seal: false, resolve: resolve as Pending['resolve'], reject });
+      this.#schedule(this.#queue.length >= this.#maxBatch ? 0 : this.#window);
+    });
+  }
+
   /**
    * Close `chain` for good with a final `lifecycle.sealed` event (an instance was deprovisioned).
    * Resolves null when the chain was sealed already.
@@ -138,12 +150,8 @@ export class StoreAuditWriter implements AuditWriter {
 
   #enqueue(record: AuditRecord, seal: boolean): Promise<AuditEvent | null> {
     if (this.#closed) return Promise.reject(new Error('the audit writer is closed'));
-    if (typeof record?.chain !== 'string' || !CHAIN.test(record.chain)) {
-      return Promise.reject(refusal('ERR_AUDIT_EVENT_INVALID', 'audit chain must be system or instance:<id>'));
-    }
-    if (typeof record.type !== 'string' || !EVENT_TYPE.test(record.type) || record.type.length > 128) {
-      return Promise.reject(refusal('ERR_AUDIT_EVENT_INVALID', `audit event type ${String(record.type)} is not valid`));
-    }
+    const invalid = invalidRecord(record);
+    if (invalid) return Promise.reject(invalid);
     return new Promise((resolve, reject) => {
       this.#queue.push({ record, time: this.#now().toISOString(), seal, resolve, reject });
       this.#schedule(this.#queue.length >= this.#maxBatch ? 0 : this.#window);
@@ -212,7 +220,10 @@ export class StoreAuditWriter implements AuditWriter {
     if (!headRow) throw new Error('the audit tree head is missing');
     const size = headRow.size;
     const log = MerkleLog.restore(size, decodeFrontier(headRow.frontier));
-    const chains = [...new Set([SYSTEM_CHAIN, ...batch.map((p) => p.record.chain)])];
+    // Writes that ride with their event run first, in order, each undone alone should it fail.
+    const records: Array<AuditRecord | { error: unknown }> = [];
+    for (const item of batch) records.push(item.within ? await this.#within(trx, item.within) : (item.record as AuditRecord));
+    const chains = [...new Set([SYSTEM_CHAIN, ...records.flatMap((r) => ('error' in r ? [] : [r.chain]))])];
     // Updated in place: a failed transaction forgets it (#commit), so it never outlives a rollback.
     const heads = this.#known?.size === size ? this.#known.heads : new Map<string, Head>();
     const unknown = chains.filter((chain) => !heads.has(chain));
@@ -223,9 +234,14 @@ export class StoreAuditWriter implements AuditWriter {
     }
     const touched = new Set<string>();
     const rows: AuditEventRow[] = [];
-    for (const item of batch) {
+    for (const [i, item] of batch.entries()) {
+      const record = records[i]!;
+      if ('error' in record) {
+        outcomes.push(record);
+        continue;
+      }
       try {
-        let chain = item.record.chain;
+        let chain = record.chain;
         let head = heads.get(chain);
         if (head?.sealed) {
           if (item.seal) {
@@ -236,7 +252,7 @@ export class StoreAuditWriter implements AuditWriter {
           head = heads.get(chain);
         }
         const unhashed = {
-          ...item.record,
+          ...record,
           chain,
           id: crypto.randomUUID(),
           time: item.time,
@@ -266,4 +282,27 @@ export class StoreAuditWriter implements AuditWriter {
     if (heads.size > KNOWN_CHAINS) for (const chain of heads.keys()) if (!touched.has(chain)) heads.delete(chain);
     return { size: log.size, heads };
   }
+
+  async #within(trx: Queryable, within: NonNullable<Pending['within']>): Promise<AuditRecord | { error: unknown }> {
+    let record: AuditRecord;
+    try {
+      record = await inSavepoint(trx, within.work);
+    } catch (error) {
+      try {
+        record = within.instead(error);
+      } catch (failed) {
+        return { error: failed };
+      }
+    }
+    const invalid = invalidRecord(record);
+    return invalid ? { error: invalid } : record;
+  }
+}
+
+function invalidRecord(record: AuditRecord): Error | null {
+  if (typeof record?.chain !== 'string' || !CHAIN.test(record.chain)) return refusal('ERR_AUDIT_EVENT_INVALID', 'audit chain must be system or instance:<id>');
+  if (typeof record.type !== 'string' || !EVENT_TYPE.test(record.type) || record.type.length > 128) {
+    return refusal('ERR_AUDIT_EVENT_INVALID', `audit event type ${String(record.type)} is not valid`);
+  }
+  return null;
 }

@@ -1,3 +1,4 @@
+import type { Queryable } from '../store/store.ts';
 import type { AuditEvent } from './event.ts';
 
 /**
@@ -8,6 +9,13 @@ export type AuditRecord = Omit<AuditEvent, 'id' | 'time' | 'seq' | 'prev_hash' |
 
 export interface AuditWriter {
   append(record: AuditRecord): Promise<AuditEvent>;
+  /**
+   * Writes that must be durable with an event ride in the transaction that appends it (one commit
+   * for both, group-committed like any append): `work` runs in that transaction and returns the
+   * record to append. Should `work` throw, its writes alone are undone and `instead(error)` is
+   * appended in its place. Absent on writers without a store (the caller commits on its own).
+   */
+  appendWithin?(work: (db: Queryable) => Promise<AuditRecord>, instead: (error: unknown) => AuditRecord): Promise<AuditEvent>;
   /**
    * Close a chain for good with a final `lifecycle.sealed` event (the instance was
    * deprovisioned); null when it was sealed already. Later events about that instance go to the

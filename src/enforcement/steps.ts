@@ -1,4 +1,4 @@
-import { instanceChain } from '../audit/writer.ts';
+import { type AuditRecord, instanceChain } from '../audit/writer.ts';
 import type { Refusal } from '../governance/governed-call.ts';
 import type { ApprovalState } from '../governance/governed-call.ts';
 import type { Decision } from '../policy/decision.ts';
@@ -64,42 +64,67 @@ export async function approval(call: CallContext): Promise<Refusal | null> {
   return { code: decision.obligations.approval === 'required' ? 'ERR_APPROVAL_REQUIRED' : 'ERR_POLICY_DENIED', message: decision.obligations.reasons[0] ?? 'denied by policy' };
 }
 
-/** Consume the approval, debit the budget, learn the call → ERR_APPROVAL_USED, ERR_BUDGET_EXCEEDED. */
-export const commit = async (call: CallContext): Promise<Refusal | null> => (call.governor ? call.governor.commit() : null);
+/**
+ * Consume the approval, debit the budget, learn the call → ERR_APPROVAL_USED, ERR_BUDGET_EXCEEDED.
+ * Where the trail can carry them, these writes ride in the decision event's transaction instead
+ * (the `audit` step): one durable commit for both, group-committed across calls.
+ */
+export const commit = async (call: CallContext): Promise<Refusal | null> => (call.governor && !ridesWithDecision(call) ? call.governor.commit() : null);
 
 /** The decision, allow or deny, durable in the trail before anything is forwarded → else ERR_AUDIT_UNAVAILABLE. */
 export async function audit(call: CallContext): Promise<Refusal | null> {
+  const { governor } = call;
+  try {
+    if (governor && ridesWithDecision(call)) {
+      call.event = await call.deps.audit.appendWithin!(
+        async (db) => {
+          await governor.commitWithin(db);
+          return decisionRecord(call);
+        },
+        (error) => {
+          call.refusal = governor.refusalOf(error);
+          return decisionRecord(call);
+        },
+      );
+      return call.refusal;
+    }
+    call.event = await call.deps.audit.append(decisionRecord(call));
+    return null;
+  } catch {
+    await governor?.rollback().catch(() => {});
+    return { code: 'ERR_AUDIT_UNAVAILABLE', message: 'the call could not be recorded, so it is refused' };
+  }
+}
+
+/** An allowed call's governance writes share the decision's transaction when the trail has a store. */
+const ridesWithDecision = (call: CallContext): boolean => call.refusal === null && call.deps.audit.appendWithin !== undefined;
+
+function decisionRecord(call: CallContext): AuditRecord {
   const { request, refusal, decision } = call;
   const code = refusal?.code ?? null;
   const message = refusal?.message ?? '';
-  try {
-    call.event = await call.deps.audit.append({
-      chain: instanceChain(request.principal.instanceId),
-      type: `${auditFamilyOf(request.action)}.decision`,
-      actor: actorOf(request.principal),
-      action: request.action,
-      resource: request.label,
-      trace_id: call.traceId,
-      cost: request.resource.cost ?? 0,
-      ...(call.digest ? { args_digest: call.digest.args_digest, args: call.digest.args } : {}),
-      decision: code ? 'deny' : 'allow',
-      status: code ? 'failure' : 'success',
-      denial_reason: code,
-      policy_version: decision?.version ?? null,
-      reasons: {
-        ...(call.scopeNote ? { scope: call.scopeNote } : {}),
-        ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
-        ...(message ? { message } : {}),
-        ...(call.governor?.notes() ?? {}),
-        ...(call.risk ? { risk: call.risk } : {}),
-      },
-      data: { resources: [call.callId], ...methodOf(request) },
-    });
-    return null;
-  } catch {
-    await call.governor?.rollback().catch(() => {});
-    return { code: 'ERR_AUDIT_UNAVAILABLE', message: 'the call could not be recorded, so it is refused' };
-  }
+  return {
+    chain: instanceChain(request.principal.instanceId),
+    type: `${auditFamilyOf(request.action)}.decision`,
+    actor: actorOf(request.principal),
+    action: request.action,
+    resource: request.label,
+    trace_id: call.traceId,
+    cost: request.resource.cost ?? 0,
+    ...(call.digest ? { args_digest: call.digest.args_digest, args: call.digest.args } : {}),
+    decision: code ? 'deny' : 'allow',
+    status: code ? 'failure' : 'success',
+    denial_reason: code,
+    policy_version: decision?.version ?? null,
+    reasons: {
+      ...(call.scopeNote ? { scope: call.scopeNote } : {}),
+      ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
+      ...(message ? { message } : {}),
+      ...(call.governor?.notes() ?? {}),
+      ...(call.risk ? { risk: call.risk } : {}),
+    },
+    data: { resources: [call.callId], ...methodOf(request) },
+  };
 }
 
 /** After the decision is durable: approval events, spent mandates end. Changes no decision. */

@@ -38,6 +38,8 @@ export class CallGovernor {
   #debit: Debit | null = null;
   #facts: Promise<[BudgetStanding, Baseline]> | null = null;
   #baseline: Baseline | null = null;
+  /** `commitWithin` ran: governance's writes share the decision event's transaction. */
+  #inDecision = false;
 
   constructor(gov: Governance, call: GovernedCall, audit: AuditWriter, now: Date) {
     this.#gov = gov;
@@ -67,6 +69,9 @@ export class CallGovernor {
     // The reads the budget and behavior steps need go out now, beside the count: on PostgreSQL they overlap.
     this.#facts = this.#readFacts();
     this.#facts.catch(() => {});
+    const limits = this.#gov.config.rateLimits;
+    // No limit set: no window to count (and no empty transaction).
+    if (Object.values(limits).every((l) => l.limit === 0)) return null;
     const who = { instance: principal.instanceId, agent: principal.agentId, person: principal.person };
     const limited = await writeCounters(this.#gov.store, (db) => countCall(db, this.#gov.config.rateLimits, who, this.#now));
     if (!limited) return null;
@@ -156,32 +161,59 @@ export class CallGovernor {
    * Everything an allowed call changes, in one write transaction (one commit to disk): consume the
    * approval, debit the budget, learn the call into the baseline. Should the decision then fail to
    * reach the trail, `rollback` gives back the debit and the approval; the baseline keeps the count.
+   * Used where the trail cannot carry these writes (`commitWithin` is the one-commit path).
    */
   async commit(): Promise<Refusal | null> {
-    const { principal } = this.#call;
-    const use = this.#use;
-    const work = async (db: Queryable) => {
-      if (use && !(await consumeApproval(db, use, this.#now))) throw new ApprovalUsed();
-      const debit = this.#cost > 0 ? await this.#gov.ledger.debit(db, principal.claims, this.#cost, this.#now) : null;
-      await learnCall(db, principal.agentId, this.#shape, this.#now);
-      return debit;
-    };
     try {
       // Budgets and approvals need a durable commit; a free call only counts into the baseline.
-      this.#debit = use || this.#cost > 0 ? await this.#gov.store.transaction(work) : await writeCounters(this.#gov.store, work);
-      this.#used = use !== null;
+      const durable = this.#use !== null || this.#cost > 0;
+      await (durable ? this.#gov.store.transaction((trx) => this.#commitIn(trx)) : writeCounters(this.#gov.store, (db) => this.#commitIn(db)));
       return null;
     } catch (error) {
-      if (error instanceof ApprovalUsed) return { code: 'ERR_APPROVAL_USED', message: `approval ${use} was already used by another call: retry to ask for a new one` };
-      if (error instanceof Unaffordable) return { code: 'ERR_BUDGET_EXCEEDED', message: 'the budget left on the mandate no longer covers this call' };
-      throw error;
+      // The transaction did not commit: nothing to give back.
+      this.#debit = null;
+      this.#used = false;
+      return this.refusalOf(error);
     }
+  }
+
+  /**
+   * The same writes as `commit`, inside the transaction that appends the call's decision event
+   * (the audit writer's `appendWithin`): one commit makes both durable, group-committed with other
+   * calls. The guards are the same statements, so they stay exact across replicas. Throws
+   * `ApprovalUsed` or `Unaffordable` (map with `refusalOf`); the writer then undoes these writes
+   * alone. Should the whole transaction fail, nothing was written and `rollback` gives nothing back.
+   */
+  async commitWithin(db: Queryable): Promise<void> {
+    this.#inDecision = true;
+    await this.#commitIn(db);
+  }
+
+  async #commitIn(db: Queryable): Promise<void> {
+    const { principal } = this.#call;
+    const use = this.#use;
+    if (use && !(await consumeApproval(db, use, this.#now))) throw new ApprovalUsed();
+    const debit = this.#cost > 0 ? await this.#gov.ledger.debit(db, principal.claims, this.#cost, this.#now) : null;
+    await learnCall(db, principal.agentId, this.#shape, this.#now);
+    this.#debit = debit;
+    this.#used = use !== null;
+  }
+
+  /** The refusal for an error of `commit`'s writes; anything but a spent approval or budget is a store failure. */
+  refusalOf(error: unknown): Refusal {
+    if (error instanceof ApprovalUsed) return { code: 'ERR_APPROVAL_USED', message: `approval ${this.#use} was already used by another call: retry to ask for a new one` };
+    if (error instanceof Unaffordable) return { code: 'ERR_BUDGET_EXCEEDED', message: 'the budget left on the mandate no longer covers this call' };
+    if (this.#inDecision) return { code: 'ERR_GOVERNANCE_UNAVAILABLE', message: 'budget, rate and behavior checks could not run, so the call is refused' };
+    throw error;
   }
 
   /** Undo `commit` for a call that is refused after all (its decision could not be audited). */
   async rollback(): Promise<void> {
-    if (this.#debit) await this.#gov.ledger.refund(this.#call.principal.claims, this.#cost, this.#now);
-    if (this.#used && this.#use) await restoreApproval(this.#db, this.#use);
+    // Writes made within the decision's transaction went with it.
+    if (!this.#inDecision) {
+      if (this.#debit) await this.#gov.ledger.refund(this.#call.principal.claims, this.#cost, this.#now);
+      if (this.#used && this.#use) await restoreApproval(this.#db, this.#use);
+    }
     this.#debit = null;
     this.#used = false;
   }
