@@ -27,6 +27,15 @@ when { resource.highImpact };
 @approval("required")
 @reason("sums need an approver")
 forbid (principal, action in Mandate::Action::"call", resource == Mandate::Tool::"everything/get-sum");
+
+// Consent only where every policy holding the call allows it.
+@id("image-consent")
+@approval("consent")
+forbid (principal, action in Mandate::Action::"call", resource == Mandate::Tool::"everything/get-tiny-image");
+
+@id("image-needs-approver")
+@approval("required")
+forbid (principal, action in Mandate::Action::"call", resource == Mandate::Tool::"everything/get-tiny-image");
 `;
 
 describe.each(await dialects())('consent of the person the agent acts for (%s)', (dialect) => {
@@ -56,7 +65,7 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
   const decided = (id: string) => server.audit.events.filter((e) => (e.type === 'approval.granted' || e.type === 'approval.denied') && e.reasons?.approval === id);
 
   it('lets the person approve their own consent-marked call once; another person is refused and nothing is approved', async () => {
-    const agent = await agentSession(server, operatorCard('helper', ['echo', 'get-sum', LONG]));
+    const agent = await agentSession(server, operatorCard('helper', ['echo', 'get-sum', 'get-tiny-image', LONG]));
     const held = await agent.call('echo', { message: 'hello' });
     expect(refusalMeta(held)?.code).toBe('ERR_APPROVAL_REQUIRED');
     const { id } = refusalMeta(held)!.approval!;
@@ -132,6 +141,18 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     expect(refused.status).toBe(403);
     expect((await readJson(refused)).code).toBe('ERR_CONSENT_NOT_ALLOWED');
     expect(await approval(id)).toMatchObject({ status: 'pending', decided_by: null });
+    expect(decided(id)).toEqual([]);
+    await agent.close();
+  });
+
+  it('refuses consent when any policy holding the call needs an approver', async () => {
+    const agent = await agentSession(server, operatorCard('helper', ['get-tiny-image']), { register: false });
+    const { id } = refusalMeta(await agent.call('get-tiny-image', {}))!.approval!;
+    expect(await approval(id)).toMatchObject({ status: 'pending', consent: false });
+    expect((await approval(id)).why.policies.sort()).toEqual(['image-consent', 'image-needs-approver']);
+    const refused = await consent(id, alice);
+    expect(refused.status).toBe(403);
+    expect((await readJson(refused)).code).toBe('ERR_CONSENT_NOT_ALLOWED');
     expect(decided(id)).toEqual([]);
     await agent.close();
   });
