@@ -156,4 +156,22 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     expect(decided(id)).toEqual([]);
     await agent.close();
   });
+
+  it('takes a development person token for a prod agent only where token exchange would', async () => {
+    const agent = await agentSession(server, operatorCard('prod-helper', ['echo'], { environment: 'prod' }), { environment: 'prod' });
+    const { id } = refusalMeta(await agent.call('echo', { message: 'in prod' }))!.approval!;
+    server.ctx.devIssuerProd = false;
+    try {
+      const refused = await consent(id, alice);
+      expect(refused.status).toBe(400);
+      expect((await readJson(refused)).code).toBe('ERR_DEV_ISSUER_PROD');
+      expect(await approval(id)).toMatchObject({ status: 'pending', decided_by: null });
+      expect(decided(id)).toEqual([]);
+    } finally {
+      server.ctx.devIssuerProd = true;
+    }
+    expect((await consent(id, alice)).status).toBe(200);
+    expect((await agent.call('echo', { message: 'in prod' })).isError).toBeFalsy();
+    await agent.close();
+  });
 });
