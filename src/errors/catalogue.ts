@@ -232,6 +232,8 @@ export const CATALOGUE = {
   ERR_APPROVAL_DECIDED: e(409, 'The approval was decided already.'),
   ERR_APPROVAL_EXPIRED: e(409, 'The approval expired before it was decided.'),
   ERR_APPROVAL_SELF: e(403, 'A person may not approve a call made on their own behalf.'),
+  ERR_CONSENT_NOT_ALLOWED: e(403, 'This approval needs an approver: no policy lets the person consent to it, or the call is high-impact.'),
+  ERR_CONSENT_WRONG_PERSON: e(403, 'Only the person the agent acts for may consent to this call.'),
   ERR_GOVERNANCE_UNAVAILABLE: e(503, 'Budgets or approvals could not be checked; nothing was forwarded.'),
 
   // Audit

@@ -14,6 +14,12 @@ import type { Queryable } from '../store/store.ts';
  *      │                    └── past expires_at: expired
  *      ├──deny──▶ denied
  *      └── past expires_at: expired
+ *
+ * Consent: when every policy holding the call says `@approval("consent")` and the call is not
+ * high-impact, the approval records `consent: true` (inside `why`) and the person the agent acts
+ * for may grant or deny it themselves, signed in with a person token from a trusted issuer
+ * (`POST /v1/approvals/:id/consent`). High-impact calls and calls held for unusual behavior always
+ * need an approver.
  */
 export const approvalStatuses = ['pending', 'granted', 'denied', 'consumed', 'expired'] as const;
 export type ApprovalStatus = (typeof approvalStatuses)[number];
@@ -29,7 +35,9 @@ export interface Approval {
   action: string;
   resource: string;
   args_digest: string;
-  why: { policies: string[]; reasons: string[]; anomalies: string[] };
+  why: { policies: string[]; reasons: string[]; anomalies: string[]; consent?: boolean };
+  /** The person the agent acts for may decide this approval themselves. */
+  consent: boolean;
   risk: number;
   requested_at: string;
   expires_at: string;
@@ -46,11 +54,12 @@ export interface CallBinding {
   argsDigest: string;
 }
 
-export type NewApproval = Omit<Approval, 'id' | 'status' | 'decided_at' | 'decided_by' | 'note' | 'consumed_at' | 'mandate' | 'resource' | 'args_digest'> & { binding: CallBinding };
+export type NewApproval = Omit<Approval, 'id' | 'status' | 'consent' | 'decided_at' | 'decided_by' | 'note' | 'consumed_at' | 'mandate' | 'resource' | 'args_digest'> & { binding: CallBinding };
 
 export const newApprovalId = () => `apr_${crypto.randomBytes(12).toString('base64url')}`;
 
 function toApproval(row: ApprovalsTable, now: Date): Approval {
+  const why = JSON.parse(row.why) as Approval['why'];
   const live = row.status === 'pending' || row.status === 'granted';
   return {
     id: row.id,
@@ -63,7 +72,8 @@ function toApproval(row: ApprovalsTable, now: Date): Approval {
     action: row.action,
     resource: row.resource,
     args_digest: row.args_digest,
-    why: JSON.parse(row.why) as Approval['why'],
+    why,
+    consent: why.consent === true && row.person !== null,
     risk: Number(row.risk),
     requested_at: row.requested_at,
     expires_at: row.expires_at,

@@ -83,13 +83,13 @@ export const approvalConsumed = (call: CallRef, approvalId: string): AuditRecord
   data: { resources: [call.callId, approvalId] },
 });
 
-export const approvalDecided = (approval: Approval, by: string): AuditRecord => ({
+export const approvalDecided = (approval: Approval, by: string, consent = false): AuditRecord => ({
   chain: SYSTEM_CHAIN,
   type: approval.status === 'granted' ? 'approval.granted' : 'approval.denied',
   actor: { instance: null, agent: null, person: by, delegation: [] },
   action: `approval:${approval.status === 'granted' ? 'approve' : 'deny'}`,
   resource: approval.resource,
   status: 'success',
-  reasons: { approval: approval.id, ...(approval.note ? { message: approval.note } : {}) },
+  reasons: { approval: approval.id, ...(consent ? { message: `consent of the person the agent acts for${approval.note ? `: ${approval.note}` : ''}` } : approval.note ? { message: approval.note } : {}) },
   data: { resources: [approval.id, approval.mandate, `instance:${approval.instance}`] },
 });

@@ -80,6 +80,28 @@ export class Governance {
   }
 
   /**
+   * The consent of the person the agent acts for: only for an approval marked `consent` (a
+   * low-risk call every holding policy lets them approve), and only by that person, under any name
+   * their verified token gives them (subject or email). Audited on the control plane's chain.
+   */
+  async consent(
+    id: string,
+    input: { verdict: 'granted' | 'denied'; person: { sub: string; email?: string | undefined }; note?: string | null | undefined; audit: AuditWriter; now: Date },
+  ): Promise<Approval> {
+    const pending = await getApproval(this.store.db, id, input.now);
+    if (!pending.consent || pending.person === null) {
+      throw new MandateError('ERR_CONSENT_NOT_ALLOWED', `approval ${id} needs an approver: the person may not consent to it`);
+    }
+    const names = new Set([input.person.sub, input.person.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+    if (!names.has(pending.person.toLowerCase())) {
+      throw new MandateError('ERR_CONSENT_WRONG_PERSON', `approval ${id} is for a call made on another person's behalf`);
+    }
+    const approval = await decideApproval(this.store.db, id, { verdict: input.verdict, by: input.person.sub, note: input.note ?? null, now: input.now, ttlSeconds: this.#config.approvals.ttlSeconds });
+    await input.audit.append(approvalDecided(approval, input.person.sub, true));
+    return approval;
+  }
+
+  /**
    * Hold an enforcement point's answer until a person decides, up to `approvals.waitSeconds`.
    * Polls the store, so a decision made through any replica is seen.
    */

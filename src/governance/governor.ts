@@ -145,7 +145,12 @@ export class CallGovernor {
     }
     const reasons = policyAsks ? [...decision.obligations.reasons] : ['unusual behavior: a person must approve this call'];
     const anomalies = this.#anomalies.filter((a) => a.response === 'approve').map((a) => `${ruleLabel[a.rule]}: ${a.evidence}`);
-    const held = existing ?? (await this.#hold(binding, { policies: policyAsks ? [...decision.policies] : [], reasons, anomalies }));
+    // Consent only for what every holding policy marks so, never for a high-impact call or unusual behavior.
+    const { resource } = this.#call;
+    const lowImpact = (resource.type === 'tool' || resource.type === 'endpoint') && !resource.highImpact;
+    const consent = policyAsks && !stepUp && decision.obligations.consent === true && lowImpact && this.#call.principal.person !== null;
+    const why = { policies: policyAsks ? [...decision.policies] : [], reasons, anomalies, ...(consent ? { consent: true } : {}) };
+    const held = existing ?? (await this.#hold(binding, why));
     this.#ticket = { id: held.id, status: 'pending', expiresAt: held.expires_at };
     return {
       decision,

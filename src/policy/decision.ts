@@ -17,6 +17,9 @@
  *   ∅ | ≠∅|yes| ≠∅| no|| deny     | F        | required             | []
  *   ∅ | ≠∅|yes| ≠∅|yes|| allow    | P        | null                 | F
  *
+ * When the approval is required and every forbid in F carries `@approval("consent")`, the
+ * obligation also says `consent: true`: the person the agent acts for may give that approval.
+ *
  * Cedar reports P only when F = ∅, so when A holds the request is evaluated again without the
  * liftable forbids: that second answer is P (no other forbid can appear: none was satisfied).
  */
@@ -25,6 +28,8 @@ import type { Policy } from './policy.ts';
 export interface Obligations {
   /** `required`: a human approval for this call would turn this deny into an allow. */
   readonly approval: 'required' | null;
+  /** Set (true) when the approval required may be the consent of the person the agent acts for. */
+  readonly consent?: true;
   /** Messages for the agent: the `@reason` of the determining policies, or why nothing allowed. */
   readonly reasons: readonly string[];
 }
@@ -68,6 +73,7 @@ export function decisionOf(first: Outcome, withoutLiftable: () => Outcome, facts
     version: facts.version,
     obligations: {
       approval: extra.approval ?? null,
+      ...(extra.consent ? { consent: true as const } : {}),
       reasons: reasonsFor(decision, policies, extra, facts),
     },
     liftedByApproval: extra.lifted ?? [],
@@ -81,7 +87,10 @@ export function decisionOf(first: Outcome, withoutLiftable: () => Outcome, facts
   const second = withoutLiftable();
   if (second.errors.length > 0) return result('deny', second.errored, { errors: second.errors });
   if (second.decision === 'deny') return result('deny', forbids, { unpermitted: true });
-  if (!facts.approvalGranted) return result('deny', forbids, { approval: 'required' });
+  if (!facts.approvalGranted) {
+    const consent = forbids.every((id) => facts.policies.get(id)?.consent === true);
+    return result('deny', forbids, { approval: 'required', consent });
+  }
   return result('allow', second.reason, { lifted: forbids });
 }
 
@@ -104,6 +113,7 @@ export function failedDecision(
 interface Extra {
   readonly errors?: readonly string[];
   readonly approval?: 'required';
+  readonly consent?: boolean;
   readonly lifted?: readonly string[];
   /** Liftable forbids matched, but nothing permits the request either. */
   readonly unpermitted?: boolean;

@@ -105,6 +105,7 @@ function toPolicy(text: string, defaultId: string, at: Location): Policy | Polic
     annotations: json.json.annotations ?? {},
     reason: annotations.value.reason,
     liftableByApproval: annotations.value.liftableByApproval,
+    consent: annotations.value.consent,
   };
 }
 

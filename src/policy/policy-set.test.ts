@@ -110,6 +110,23 @@ describe('loading a policy set', () => {
     ]);
   });
 
+  it('reads @approval("consent") on a forbid as liftable by the person\'s consent, and refuses it on a permit or any other value', () => {
+    const set = loadPolicySet([{ file: 'c.cedar', text: '@id("ask-me")\n@approval("consent")\nforbid(principal, action, resource);' }]);
+    expect(set.policies.get('ask-me')).toMatchObject({ liftableByApproval: true, consent: true });
+    const required = loadPolicySet([{ file: 'r.cedar', text: '@id("ask-them")\n@approval("required")\nforbid(principal, action, resource);' }]);
+    expect(required.policies.get('ask-them')).toMatchObject({ liftableByApproval: true, consent: false });
+    const error = invalidError(() =>
+      loadPolicySet([
+        { file: 'p.cedar', text: '@approval("consent")\npermit(principal, action, resource);' },
+        { file: 'x.cedar', text: '@approval("maybe")\nforbid(principal, action, resource);' },
+      ]),
+    );
+    expect(error.details.map((d) => d.message)).toEqual([
+      'p.cedar:0: @approval("consent") only has a meaning on a forbid policy',
+      'x.cedar:0: @approval must be "required" or "consent", not "maybe"',
+    ]);
+  });
+
   it('keeps validator warnings without refusing the set', () => {
     const text = 'permit(principal, action == Mandate::Action::"mcp", resource);';
     const set = loadPolicySet([{ file: 'w.cedar', text }]);

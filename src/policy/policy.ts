@@ -18,6 +18,8 @@ export interface Policy {
   readonly reason: string | null;
   /** `@approval("required")` on a forbid: an approval granted for the call lifts this forbid. */
   readonly liftableByApproval: boolean;
+  /** `@approval("consent")`: the person the agent acts for may give that approval themselves. */
+  readonly consent: boolean;
 }
 
 /** A reason a policy file was refused (or, for warnings, accepted with a remark). */

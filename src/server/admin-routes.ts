@@ -87,6 +87,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/approvals/:id': { roles: APPROVALS, target: 'approval' },
   'POST /v1/approvals/:id/approve': { roles: APPROVE, target: 'approval', event: { type: 'approval.granted', by: 'handler' } },
   'POST /v1/approvals/:id/deny': { roles: APPROVE, target: 'approval', event: { type: 'approval.denied', by: 'handler' } },
+  // The person the agent acts for, signed in with a person token (approval.granted or approval.denied).
+  'POST /v1/approvals/:id/consent': { roles: 'public', event: { type: 'approval.granted', by: 'handler' } },
 
   'GET /v1/servers': read,
   'GET /v1/servers/:name': read,

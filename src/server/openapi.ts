@@ -131,6 +131,7 @@ export function openApiDocument(version: string) {
         ['get', '/v1/approvals', 'List held calls'],
         ['post', '/v1/approvals/{id}/approve', 'Approve a held call (single use, bound to that call)'],
         ['post', '/v1/approvals/{id}/deny', 'Deny a held call'],
+        ['post', '/v1/approvals/{id}/consent', 'The person the agent acts for approves or denies their own consent-marked call (person token; public)'],
         ['get', '/v1/audit/events', 'Query the audit trail (cursor pagination)'],
         ['get', '/v1/audit/export', 'Stream the trail as JSON lines, OCSF or CEF'],
         ['get', '/v1/audit/verify', 'Verify every chain and the Merkle tree against the signed checkpoints'],

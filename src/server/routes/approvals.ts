@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { MandateError } from '../../errors.ts';
 import { approvalStatuses, getApproval, listApprovals } from '../../governance/approvals.ts';
+import { devIssuerOf, verifyPersonToken } from '../../identity/person-tokens.ts';
+import { findAgent } from '../../registry/agents.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { agentTargets } from '../../store/targets.ts';
 import { sees } from '../access.ts';
@@ -14,6 +17,8 @@ const listQuery = z.strictObject({
 });
 const idParams = z.object({ id: z.string().regex(/^apr_[A-Za-z0-9_-]{16}$/, 'not an approval id') });
 const decisionBody = z.strictObject({ note: z.string().max(1000).optional() }).optional();
+const consentBody = z.strictObject({ verdict: z.enum(['approve', 'deny']).default('approve'), note: z.string().max(1000).optional() }).optional();
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
 
 /**
  * Human approvals: calls held until a person decides. Listing is a read; deciding needs the
@@ -32,6 +37,29 @@ export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/approvals/:id', async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     return getApproval(ctx.store.db, id, ctx.now());
+  });
+
+  /**
+   * Consent: the person the agent acts for decides their own low-risk held call, signed in with a
+   * person token from a trusted issuer (the development issuer only where the agent's environment
+   * accepts it, as for token exchange). Public: the person token is the caller's credential.
+   */
+  app.post('/v1/approvals/:id/consent', async (request) => {
+    const { id } = parseOrThrow(idParams, request.params, 'path');
+    const body = parseOrThrow(consentBody, request.body ?? undefined, 'consent');
+    const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) throw new MandateError('ERR_SUBJECT_INVALID', 'consent needs the person signed in: Authorization: Bearer <person token>');
+    const now = ctx.now();
+    const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, ...(ctx.issuerKeys ? { issuerKeys: ctx.issuerKeys } : {}), now });
+    if (person.iss === devIssuerOf(ctx.issuer) && !ctx.devIssuerProd) {
+      const approval = await getApproval(ctx.store.db, id, now);
+      const agent = await findAgent(ctx.store.db, approval.agent);
+      if (!agent || agent.environment === 'prod') {
+        throw new MandateError('ERR_DEV_ISSUER_PROD', `agent ${approval.agent} is in prod: a development person token is not accepted; sign in through a trusted issuer`);
+      }
+    }
+    const verdict = body?.verdict === 'deny' ? 'denied' : 'granted';
+    return ctx.governance.consent(id, { verdict, person, note: body?.note, audit: ctx.audit, now });
   });
 
   for (const [action, verdict] of [['approve', 'granted'], ['deny', 'denied']] as const) {
