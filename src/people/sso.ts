@@ -215,7 +215,10 @@ export class OperatorSso {
       if (error instanceof oidc.ResponseBodyError && error.error === 'expired_token') {
         throw new MandateError('ERR_DEVICE_CODE_EXPIRED', 'the device code expired before the sign-in finished; start again');
       }
-      throw failure(error);
+      const refusal = failure(error);
+      // A provider that is down now may answer the next poll: the login stays.
+      if (refusal.code === 'ERR_IDP_UNAVAILABLE') await logins.insert(login);
+      throw refusal;
     }
     return { pending: false, identity: await this.#identity(config, tokens) };
   }

@@ -117,6 +117,18 @@ describe.each(await dialects())('operator device login (%s)', (dialect) => {
     await nothingGranted('bob');
   });
 
+  it('answers ERR_IDP_UNAVAILABLE while the provider is down, and keeps the login for the next poll', async () => {
+    const started = await start();
+    await approveDevice(started.verification_uri_complete, 'ada');
+    idp.failNextToken();
+    const down = await poll(started.handle);
+    expect(down.status).toBe(503);
+    expect((await readJson(down)).code).toBe('ERR_IDP_UNAVAILABLE');
+    const back = await poll(started.handle);
+    expect(back.status).toBe(200);
+    expect(await readJson(back)).toMatchObject({ operator: 'ada' });
+  });
+
   it('refuses an unknown handle, and a poll handle used as a callback state', async () => {
     const unknown = await poll('forged-handle-0123456789');
     expect(unknown.status).toBe(400);
