@@ -150,9 +150,9 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('PUT', '/v1/entitlements', { entitlements: [] }, 'PUT /v1/entitlements');
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there);
-    // logins need an OpenID provider: src/server/routes/login.test.ts finds admin.login_succeeded;
+    // logins need an OpenID provider: src/server/routes/login.test.ts and login-device.test.ts find admin.login_succeeded;
     // consent needs a consent policy and the person's token: test/consent.test.ts finds approval.granted.
-    const elsewhere = new Set(['POST /v1/servers/:name/tools/:tool/approve', 'GET /v1/login/callback', 'POST /v1/approvals/:id/consent']);
+    const elsewhere = new Set(['POST /v1/servers/:name/tools/:tool/approve', 'GET /v1/login/callback', 'POST /v1/login/device/poll', 'POST /v1/approvals/:id/consent']);
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && !elsewhere.has(route)).map(([route]) => route);
     expect(mutating.filter((route) => !seen.has(route))).toEqual([]);
 

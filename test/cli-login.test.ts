@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
-import { MANDATE_CLIENT, providerAddress, signIn, startTestProvider, type TestProvider } from './oidc-provider.ts';
+import { approveDevice, MANDATE_CLIENT, providerAddress, signIn, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
 /** `mandate login` and `mandate logout` against a live server and a real OpenID provider, the browser played by fetch. */
 const BIN = path.resolve(import.meta.dirname, '../bin/mandate.js');
@@ -38,6 +38,11 @@ describe('mandate login and logout', { timeout: 90_000 }, () => {
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk;
+        const device = /\(or open (\S+)\)/.exec(stderr)?.[1];
+        if (device && account && !page) {
+          page = approveDevice(device, account);
+          page.catch(reject);
+        }
         const url = /Sign in at:\n\s+(\S+)/.exec(stderr)?.[1];
         if (url && account && !page) {
           page = (async () => {
@@ -78,6 +83,25 @@ describe('mandate login and logout', { timeout: 90_000 }, () => {
   it('reports a refused sign-in with its code and stores nothing', async () => {
     fs.rmSync(configFile, { force: true });
     const login = await mandate(['login', '--no-browser'], 'bob');
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain('(ERR_LOGIN_NO_ROLE)');
+    expect(fs.existsSync(configFile)).toBe(false);
+  });
+
+  it('signs an operator in with --device: prints the code and URL, polls until the provider approved', async () => {
+    fs.rmSync(configFile, { force: true });
+    const login = await mandate(['login', '--device'], 'ada');
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stderr).toMatch(/To sign in, open:\n\s+http:\S+\/device\nand enter the code: \S+/);
+    expect(login.page).toContain('Sign-in Success');
+    expect(login.stdout).toMatch(/^signed in as ada with roles approver:prod until \S+/);
+    const stored = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    expect((await server.api('GET', '/v1/approvals', undefined, { authorization: `Bearer ${stored.session.token}` })).status).toBe(200);
+  });
+
+  it('reports a refused device sign-in with its code and stores nothing', async () => {
+    fs.rmSync(configFile, { force: true });
+    const login = await mandate(['login', '--device'], 'bob');
     expect(login.code).toBe(1);
     expect(login.stderr).toContain('(ERR_LOGIN_NO_ROLE)');
     expect(fs.existsSync(configFile)).toBe(false);

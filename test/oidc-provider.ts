@@ -37,14 +37,16 @@ export function startTestProvider(
   { server, issuer }: { server: http.Server; issuer: string },
   accounts: Record<string, TestAccount>,
   redirectUris: string[],
+  options: { deviceFlow?: boolean } = {},
 ): TestProvider {
+  const deviceFlow = options.deviceFlow ?? true;
   const configuration: Configuration = {
     clients: [
-      { ...MANDATE_CLIENT, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
+      { ...MANDATE_CLIENT, redirect_uris: redirectUris, grant_types: ['authorization_code', ...(deviceFlow ? ['urn:ietf:params:oauth:grant-type:device_code'] : [])], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
       { ...OTHER_CLIENT, redirect_uris: [OTHER_CLIENT.redirect_uri], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
     ],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
-    features: { devInteractions: { enabled: true } },
+    features: { devInteractions: { enabled: true }, deviceFlow: { enabled: deviceFlow } },
     cookies: { keys: ['cookie-key-for-tests-only'] },
     pkce: { required: () => true },
     ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
@@ -128,4 +130,58 @@ export async function signIn(start: string, account: string, stopAt: string): Pr
     form = new URLSearchParams(prompt === 'login' ? { prompt, login: account, password: 'any' } : { prompt });
   }
   throw new Error('the sign-in did not finish in 20 steps');
+}
+
+/**
+ * Do what a person does with a device login's `verification_uri_complete` in a browser: confirm
+ * the code (or abort), sign in as `account` and consent; the provider's final page.
+ */
+export async function approveDevice(verificationUri: string, account: string, answer: 'confirm' | 'abort' = 'confirm'): Promise<string> {
+  const cookies = new Map<string, string>();
+  let url = verificationUri;
+  let form: URLSearchParams | undefined;
+  let aborted = false;
+  for (let step = 0; step < 20; step++) {
+    const response = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: {
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { body: form } : {}),
+    });
+    form = undefined;
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair!.indexOf('=');
+      cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      url = new URL(location, url).href;
+      continue;
+    }
+    const html = await response.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    const hidden = Object.fromEntries([...html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
+    // The provider's response to its own device resume endpoint, posted back as a browser's script would.
+    if (action && html.includes('<title>Submitting Callback</title>')) {
+      url = new URL(action.replace(/&amp;/g, '&'), url).href;
+      form = new URLSearchParams(hidden);
+      continue;
+    }
+    if (response.status !== 200) throw new Error(`the provider answered ${response.status} at ${url}: ${html.slice(0, 300)}`);
+    if (!action || aborted) return html;
+    url = new URL(action.replace(/&amp;/g, '&'), url).href;
+    if (html.includes('op.deviceConfirmForm')) {
+      form = new URLSearchParams(answer === 'abort' ? { xsrf: hidden.xsrf!, user_code: hidden.user_code!, abort: 'yes' } : hidden);
+      aborted = answer === 'abort';
+      continue;
+    }
+    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+    if (!prompt) throw new Error(`unexpected page at ${url}: ${html.slice(0, 300)}`);
+    form = new URLSearchParams(prompt === 'login' ? { prompt, login: account, password: 'any' } : { prompt });
+  }
+  throw new Error('the device sign-in did not finish in 20 steps');
 }

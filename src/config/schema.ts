@@ -102,6 +102,12 @@ export const configSchema = z.strictObject({
     .optional()
     .describe('MANDATE_SSO_ROLE_MAP: groups to roles, comma-separated group=role[:environment] (mandate-approvers=approver:prod,mandate-admins=admin); a group may appear more than once; a login with no mapped group is refused'),
   ssoGroupsClaim: z.string().min(1).max(100).describe('MANDATE_SSO_GROUPS_CLAIM: the ID token (or userinfo) claim that lists the groups'),
+  loginRateLimit: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .describe('MANDATE_LOGIN_RATE_LIMIT: login requests (start, device start and poll) per client address and minute before 429 (0: no limit; per replica)'),
   ssoSessionTtl: z.coerce.number().int().min(60).max(86_400).describe('MANDATE_SSO_SESSION_TTL: lifetime of the operator session token a login issues, in seconds'),
 });
 
@@ -126,6 +132,7 @@ export const configDefaults = {
   dpopNonce: false,
   ssoGroupsClaim: 'groups',
   ssoSessionTtl: 3600,
+  loginRateLimit: 60,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -154,6 +161,7 @@ const envNames: Record<keyof Config, string> = {
   ssoRoleMap: 'MANDATE_SSO_ROLE_MAP',
   ssoGroupsClaim: 'MANDATE_SSO_GROUPS_CLAIM',
   ssoSessionTtl: 'MANDATE_SSO_SESSION_TTL',
+  loginRateLimit: 'MANDATE_LOGIN_RATE_LIMIT',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

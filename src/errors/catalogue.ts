@@ -122,6 +122,9 @@ export const CATALOGUE = {
   ERR_LOGIN_FAILED: e(401, 'The identity provider refused the login or the authorization code; nobody was signed in.'),
   ERR_LOGIN_ID_TOKEN_INVALID: e(401, 'The ID token failed validation (issuer, audience, nonce, signature or lifetime); nobody was signed in.'),
   ERR_LOGIN_NO_ROLE: e(403, 'None of the groups the identity provider names maps to a Mandate role (MANDATE_SSO_ROLE_MAP); nothing was granted.'),
+  ERR_DEVICE_FLOW_UNSUPPORTED: e(400, 'The identity provider offers no device authorization endpoint (RFC 8628); sign in with the loopback redirect instead.'),
+  ERR_DEVICE_CODE_EXPIRED: e(400, 'The device code expired before the sign-in finished; nothing was granted; start again.'),
+  ERR_LOGIN_RATE_LIMITED: e(429, 'Too many login requests from this client address; retry after Retry-After seconds.'),
   ERR_LOGIN_OPERATOR_CONFLICT: e(409, 'The signed-in email belongs to another operator subject; nothing was granted.'),
 
   // Storage and replicas

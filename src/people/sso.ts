@@ -50,6 +50,35 @@ export function checkReturnTo(value: string): string {
   return url.href;
 }
 
+/** Device logins share the login table; their `nonce` column holds this mark and the poll interval. */
+const DEVICE_MARK = 'device:';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** What a device login shows the person signing in, and the handle its poller keeps. */
+export interface DeviceLogin {
+  handle: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string | null;
+  interval: number;
+  expires_in: number;
+}
+
+/** The device code, encrypted (AES-256-GCM) under a key only the poll handle gives. */
+const handleKey = (handle: string) => crypto.createHash('sha256').update(`mandate device code\0${handle}`).digest();
+function seal(handle: string, deviceCode: string): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', handleKey(handle), iv);
+  const sealed = Buffer.concat([cipher.update(deviceCode, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), sealed].map((b) => b.toString('base64url')).join('.');
+}
+function open(handle: string, value: string): string {
+  const [iv, tag, sealed] = value.split('.').map((part) => Buffer.from(part, 'base64url'));
+  const decipher = crypto.createDecipheriv('aes-256-gcm', handleKey(handle), iv!);
+  decipher.setAuthTag(tag!);
+  return Buffer.concat([decipher.update(sealed!), decipher.final()]).toString('utf8');
+}
+
 const isLoopback = (url: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 export class OperatorSso {
@@ -92,7 +121,7 @@ export class OperatorSso {
    */
   async takeLogin(db: Queryable, state: string | null, now: Date): Promise<LoginStateRow> {
     const login = state ? await loginStatesRepository(db).take(stateHash(state)) : undefined;
-    if (!state || !login || login.expires_at <= now.toISOString()) {
+    if (!state || !login || login.nonce.startsWith(DEVICE_MARK) || login.expires_at <= now.toISOString()) {
       throw new MandateError('ERR_LOGIN_STATE_INVALID', 'this login is unknown, expired, or finished already; start again');
     }
     return login;
@@ -119,7 +148,85 @@ export class OperatorSso {
     } catch (error) {
       throw failure(error);
     }
-    const claims = tokens.claims()!;
+    return this.#identity(config, tokens);
+  }
+
+  /**
+   * Begin a device login (RFC 8628 §3.1–3.2) where the provider offers one. The device code stays
+   * here, encrypted under the poll handle, which is stored only as its hash: the caller gets the
+   * handle once, and the user code and URL to show the person signing in.
+   */
+  async beginDevice(db: Queryable, now: Date): Promise<DeviceLogin> {
+    const config = await this.#configuration();
+    if (!config.serverMetadata().device_authorization_endpoint) {
+      throw new MandateError('ERR_DEVICE_FLOW_UNSUPPORTED', "the identity provider offers no device authorization endpoint; use `mandate login` without --device");
+    }
+    let started: oidc.DeviceAuthorizationResponse;
+    try {
+      started = await oidc.initiateDeviceAuthorization(config, { scope: 'openid email profile' });
+    } catch (error) {
+      throw failure(error);
+    }
+    const handle = crypto.randomBytes(32).toString('base64url');
+    const interval = started.interval ?? 5;
+    const expiresIn = Math.min(started.expires_in, LOGIN_STATE_TTL_MS / 1000);
+    const logins = loginStatesRepository(db);
+    await logins.purge(now);
+    await logins.insert({
+      state_hash: stateHash(handle),
+      nonce: `${DEVICE_MARK}${interval}`,
+      code_verifier: seal(handle, started.device_code),
+      return_to: null,
+      created_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + expiresIn * 1000).toISOString(),
+    });
+    return {
+      handle,
+      user_code: started.user_code,
+      verification_uri: started.verification_uri,
+      verification_uri_complete: started.verification_uri_complete ?? null,
+      interval,
+      expires_in: expiresIn,
+    };
+  }
+
+  /**
+   * One token request for a device login (RFC 8628 §3.4–3.5): `pending` (with the interval to
+   * wait, longer after `slow_down`) while the person has not finished, the identity once they have
+   * (checked as a callback's is), a refusal when they denied it or the code expired.
+   */
+  async pollDevice(db: Queryable, handle: string, now: Date): Promise<{ pending: true; interval: number } | { pending: false; identity: SsoIdentity }> {
+    const logins = loginStatesRepository(db);
+    const login = handle ? await logins.take(stateHash(handle)) : undefined;
+    if (!login || !login.nonce.startsWith(DEVICE_MARK)) {
+      throw new MandateError('ERR_LOGIN_STATE_INVALID', 'this device login is unknown or finished already; start again');
+    }
+    if (login.expires_at <= now.toISOString()) throw new MandateError('ERR_DEVICE_CODE_EXPIRED', 'the device code expired before the sign-in finished; start again');
+    const config = await this.#configuration();
+    let tokens: Awaited<ReturnType<typeof oidc.genericGrantRequest>>;
+    try {
+      tokens = await oidc.genericGrantRequest(config, DEVICE_GRANT, { device_code: open(handle, login.code_verifier) });
+    } catch (error) {
+      if (error instanceof oidc.ResponseBodyError && (error.error === 'authorization_pending' || error.error === 'slow_down')) {
+        const interval = Number(login.nonce.slice(DEVICE_MARK.length)) + (error.error === 'slow_down' ? 5 : 0);
+        await logins.insert({ ...login, nonce: `${DEVICE_MARK}${interval}` });
+        return { pending: true, interval };
+      }
+      if (error instanceof oidc.ResponseBodyError && error.error === 'expired_token') {
+        throw new MandateError('ERR_DEVICE_CODE_EXPIRED', 'the device code expired before the sign-in finished; start again');
+      }
+      const refusal = failure(error);
+      // A provider that is down now may answer the next poll: the login stays.
+      if (refusal.code === 'ERR_IDP_UNAVAILABLE') await logins.insert(login);
+      throw refusal;
+    }
+    return { pending: false, identity: await this.#identity(config, tokens) };
+  }
+
+  /** The signed-in person from a validated token response: email, groups, and the roles they map to. */
+  async #identity(config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): Promise<SsoIdentity> {
+    const claims = tokens.claims();
+    if (!claims) throw new MandateError('ERR_LOGIN_ID_TOKEN_INVALID', 'the identity provider answered no ID token; nobody was signed in');
     let profile: Record<string, unknown> = claims;
     if (claims[this.#settings.groupsClaim] === undefined || claims.email === undefined) {
       try {

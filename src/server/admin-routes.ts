@@ -114,6 +114,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   // Single sign-on: the operators' identity provider authenticates the caller.
   'GET /v1/login': { roles: 'public' },
   'GET /v1/login/callback': { roles: 'public', event: { type: 'admin.login_succeeded', by: 'handler' } },
+  'POST /v1/login/device': { roles: 'public' },
+  'POST /v1/login/device/poll': { roles: 'public', event: { type: 'admin.login_succeeded', by: 'handler' } },
   'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },

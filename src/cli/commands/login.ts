@@ -29,8 +29,13 @@ export function loginCommands(program: Command) {
     .description("sign in through the operators' identity provider (single sign-on); the session is kept in the CLI config")
     .option('--no-browser', 'print the sign-in URL instead of opening a browser')
     .option('--timeout <seconds>', 'how long to wait for the sign-in', '300')
-    .action(async (opts: { browser: boolean; timeout: string }) => {
+    .option('--device', 'sign in with the device authorization grant (RFC 8628): enter a code in a browser on any machine')
+    .action(async (opts: { browser: boolean; timeout: string; device?: boolean }) => {
       const { addr } = resolveTarget(globals());
+      if (opts.device) {
+        saveSession(addr, await deviceLogin(addr, Number(opts.timeout) * 1000));
+        return;
+      }
       const cliState = crypto.randomBytes(16).toString('base64url');
       const listener = http.createServer();
       await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
@@ -40,11 +45,7 @@ export function loginCommands(program: Command) {
         const signIn = await startLogin(addr, returnTo);
         process.stderr.write(`Sign in at:\n  ${signIn}\n`);
         if (opts.browser) openBrowser(signIn);
-        const session = await received;
-        const file = cliConfigPath();
-        const current = readCliConfig(file);
-        writeCliConfig({ ...current, addr: current?.addr ?? addr, session }, file);
-        process.stdout.write(`signed in as ${session.operator} with roles ${session.roles.join(', ')} until ${session.expires_at} (saved in ${file}, mode 0600)\n`);
+        saveSession(addr, await received);
       } finally {
         listener.closeAllConnections();
         listener.close();
@@ -68,6 +69,52 @@ export function loginCommands(program: Command) {
       writeCliConfig(rest, file);
       process.stdout.write(`signed out ${session.operator}; session ${session.id} revoked\n`);
     });
+}
+
+function saveSession(addr: string, session: CliSession) {
+  const file = cliConfigPath();
+  const current = readCliConfig(file);
+  writeCliConfig({ ...current, addr: current?.addr ?? addr, session }, file);
+  process.stdout.write(`signed in as ${session.operator} with roles ${session.roles.join(', ')} until ${session.expires_at} (saved in ${file}, mode 0600)\n`);
+}
+
+/** A POST to a login route: its status and body, or the problem it answered as a CliError. */
+async function post(addr: string, route: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  let response: Response;
+  try {
+    response = await fetch(`${addr}${route}`, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+  } catch (error) {
+    const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    throw new CliError(`cannot reach Mandate at ${addr} (${reason}); is \`mandate serve\` running?`);
+  }
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (response.status >= 400) throw new CliError(`${(answer.detail as string | undefined) ?? response.statusText} (${(answer.code as string | undefined) ?? `HTTP ${response.status}`})`);
+  return { status: response.status, body: answer };
+}
+
+/**
+ * RFC 8628: Mandate starts a device login at the provider; the person enters the code shown here
+ * in a browser anywhere; the CLI polls Mandate at the provider's interval until the session comes.
+ */
+async function deviceLogin(addr: string, timeoutMs: number): Promise<CliSession> {
+  const started = (await post(addr, '/v1/login/device')).body as { handle: string; user_code: string; verification_uri: string; verification_uri_complete: string | null; interval: number; expires_in: number };
+  process.stderr.write(`To sign in, open:\n  ${started.verification_uri}\nand enter the code: ${started.user_code}\n`);
+  if (started.verification_uri_complete) process.stderr.write(`(or open ${started.verification_uri_complete})\n`);
+  const waitMs = Math.min(timeoutMs, started.expires_in * 1000);
+  const deadline = Date.now() + waitMs;
+  let interval = started.interval;
+  while (Date.now() + interval * 1000 <= deadline) {
+    await new Promise((resolve) => setTimeout(resolve, interval * 1000));
+    const polled = await post(addr, '/v1/login/device/poll', { handle: started.handle });
+    if (polled.status === 202) {
+      interval = Number(polled.body.interval) || interval;
+      continue;
+    }
+    const { token, id, operator, roles, expires_at } = polled.body as Partial<CliSession>;
+    if (!token || !id || !operator || !expires_at) throw new CliError('Mandate answered the sign-in without a session');
+    return { token, id, operator, roles: roles ?? [], expires_at };
+  }
+  throw new CliError(`no sign-in within ${Math.round(waitMs / 1000)} s; run mandate login --device again`);
 }
 
 /** Ask Mandate to begin a login; the provider's sign-in URL it redirects to. */

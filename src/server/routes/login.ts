@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SYSTEM_CHAIN } from '../../audit/writer.ts';
 import type { Config } from '../../config/schema.ts';
@@ -10,10 +10,12 @@ import { findOperator, insertOperator, updateOperator } from '../../store/operat
 import type { LoginStateRow } from '../../store/repositories/login-states.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { createAdminToken } from '../admin-tokens.ts';
+import { FailureLimit } from '../failure-limit.ts';
 import type { ServerContext } from '../context.ts';
 
 const loginQuery = z.object({ return_to: z.string().max(2000).optional() });
 const callbackQuery = z.object({ state: z.string().max(512).optional() });
+const pollBody = z.object({ handle: z.string().min(1).max(512) });
 
 /** The single sign-on settings, checked at start: all of issuer, client id and role map, or none. */
 export function ssoSettingsOf(config: Config) {
@@ -44,7 +46,21 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
     return sso;
   };
 
+  // Every login request counts against its client address, successful or not: each one costs the
+  // provider a request, and a poll handle or state is a secret worth guessing.
+  const limit = new FailureLimit({ limit: ctx.config.loginRateLimit, windowSeconds: 60, now: ctx.now });
+  const throttle = (request: FastifyRequest, reply: FastifyReply) => {
+    const client = `login:${request.ip}`;
+    const wait = limit.retryAfter(client);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new MandateError('ERR_LOGIN_RATE_LIMITED', `too many login requests from this address; retry in ${wait} s`);
+    }
+    limit.failed(client);
+  };
+
   app.get('/v1/login', async (request, reply) => {
+    throttle(request, reply);
     const { return_to } = parseOrThrow(loginQuery, request.query, 'query');
     const returnTo = return_to === undefined ? null : checkReturnTo(return_to);
     const url = await operatorSso().begin(ctx.store.db, returnTo, ctx.now());
@@ -59,22 +75,49 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
       login = await provider.takeLogin(ctx.store.db, state ?? null, ctx.now());
       const identity = await provider.complete(login, new URL(request.url, 'http://callback.invalid'));
       const session = await openSession(ctx, identity);
-      await ctx.audit.append({
-        chain: SYSTEM_CHAIN,
-        type: 'admin.login_succeeded',
-        actor: { instance: null, agent: null, person: identity.subject, delegation: [], token: session.id },
-        action: 'GET /v1/login/callback',
-        resource: `/v1/operators/${identity.subject}`,
-        status: 'success',
-        reasons: { message: `roles ${session.roles.join(', ')} from groups ${identity.groups.join(', ')}` },
-      });
+      await signedIn(ctx, 'GET /v1/login/callback', identity, session);
       if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, roles: session.roles.join(','), expires_at: session.expires_at }), 303);
       return session;
     } catch (error) {
-      await refused(ctx, request, error);
+      await refused(ctx, request, 'GET /v1/login/callback', error);
       if (login?.return_to && isMandateError(error)) return reply.redirect(withParams(login.return_to, { error: error.code, error_description: error.message }), 303);
       throw error;
     }
+  });
+
+  // Device authorization grant (RFC 8628) for a CLI without a browser on its machine: start, then
+  // poll with the handle until the person has signed in at the provider.
+  app.post('/v1/login/device', async (request, reply) => {
+    throttle(request, reply);
+    return operatorSso().beginDevice(ctx.store.db, ctx.now());
+  });
+
+  app.post('/v1/login/device/poll', async (request, reply) => {
+    throttle(request, reply);
+    const { handle } = parseOrThrow(pollBody, request.body ?? {}, 'body');
+    const provider = operatorSso();
+    try {
+      const polled = await provider.pollDevice(ctx.store.db, handle, ctx.now());
+      if (polled.pending) return reply.status(202).send({ status: 'authorization_pending', interval: polled.interval });
+      const session = await openSession(ctx, polled.identity);
+      await signedIn(ctx, 'POST /v1/login/device/poll', polled.identity, session);
+      return session;
+    } catch (error) {
+      await refused(ctx, request, 'POST /v1/login/device/poll', error);
+      throw error;
+    }
+  });
+}
+
+async function signedIn(ctx: ServerContext, action: string, identity: SsoIdentity, session: { id: string; roles: string[] }) {
+  await ctx.audit.append({
+    chain: SYSTEM_CHAIN,
+    type: 'admin.login_succeeded',
+    actor: { instance: null, agent: null, person: identity.subject, delegation: [], token: session.id },
+    action,
+    resource: `/v1/operators/${identity.subject}`,
+    status: 'success',
+    reasons: { message: `roles ${session.roles.join(', ')} from groups ${identity.groups.join(', ')}` },
   });
 }
 
@@ -96,14 +139,14 @@ async function openSession(ctx: ServerContext, identity: SsoIdentity) {
   });
 }
 
-async function refused(ctx: ServerContext, request: FastifyRequest, error: unknown) {
+async function refused(ctx: ServerContext, request: FastifyRequest, action: string, error: unknown) {
   const code = isMandateError(error) ? error.code : 'ERR_INTERNAL';
   try {
     await ctx.audit.append({
       chain: SYSTEM_CHAIN,
       type: 'admin.login_refused',
       actor: { instance: null, agent: null, person: null, delegation: [], token: null },
-      action: 'GET /v1/login/callback',
+      action,
       resource: request.url.split('?')[0]!,
       status: 'failure',
       decision: 'deny',
