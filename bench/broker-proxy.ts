@@ -1,6 +1,6 @@
 // The credential broker's cost: the same loopback upstream reached through /broker/<connection>/…
 // (mandate + DPoP verification, policy, two audit appends, injection, scrubbing) and directly.
-// Run: node bench/broker-proxy.ts   (BENCH_SECONDS, BENCH_CONCURRENCY to change the load)
+// Run: node bench/broker-proxy.ts   (BENCH_SECONDS, BENCH_CONCURRENCY to change the load; BENCH_DATABASE_URL for PostgreSQL)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -92,7 +92,12 @@ async function main() {
   // Rate limits and the burst rule would (rightly) throttle a benchmark; everything else runs as shipped.
   fs.writeFileSync(path.join(dataDir, 'governance.yaml'), 'rateLimits:\n  instance: { limit: 0 }\n  agent: { limit: 0 }\n  person: { limit: 0 }\nbehavior:\n  burst: { enabled: false }\n');
   const { result: port, worker: upstreamWorker } = await inWorker<number>({ kind: 'upstream' });
-  const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
+  const { benchStore } = await import('./bench-store.ts');
+  const store = benchStore();
+  const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}) }, {}), {
+    logger: pino({ level: 'silent' }),
+    ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
+  });
   try {
     const admin = async (method: string, route: string, body: unknown) => {
       const res = await fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -142,8 +147,8 @@ async function main() {
     }
     const at = (job: Job) => measured.get(job)!;
     report([
-      row(`broker requests/s, ${CONCURRENCY} concurrent`, at(brokered).rate, '/s', at(direct).rate, ratioAtLeast(0.5)),
-      row('broker request p50, 1 at a time', at(unloadedBrokered).p50, 'ms', at(unloadedDirect).p50, addedAtMost(0.5, 'ms')),
+      row(`broker requests/s, ${CONCURRENCY} concurrent${store.tag}`, at(brokered).rate, '/s', at(direct).rate, ratioAtLeast(0.5)),
+      row(`broker request p50, 1 at a time${store.tag}`, at(unloadedBrokered).p50, 'ms', at(unloadedDirect).p50, addedAtMost(0.5, 'ms')),
     ]);
     const events = (server.ctx.audit as { events?: unknown[] }).events?.length;
     if (events !== undefined) console.log(`\naudit events written: ${fmt(events)}`);
@@ -151,6 +156,7 @@ async function main() {
     await server.close();
     await upstreamWorker.terminate();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    await store.drop();
   }
 }
 

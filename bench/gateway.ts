@@ -1,7 +1,7 @@
 // MCP tools/call round trip through the gateway (mandate + DPoP + governance + Cedar + durable
 // audit) versus directly to the same upstream server on the same transport (Streamable HTTP on
 // loopback, the upstream in its own process), in the same run; then calls/s with 50 concurrent
-// clients through the gateway and directly. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS)
+// clients through the gateway and directly. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS; BENCH_DATABASE_URL for PostgreSQL)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pino from 'pino';
 import { loadConfig } from '../src/config/schema.ts';
+import { benchStore } from './bench-store.ts';
 import { sha256Hex } from '../src/sdk/manifest.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { startServer } from '../src/server/serve.ts';
@@ -65,7 +66,11 @@ await new Promise<void>((resolve, reject) => {
 });
 process.once('exit', () => upstream.kill());
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
-const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent' }, {}), { logger: pino({ level: 'silent' }) });
+const store = benchStore();
+const server = await startServer(loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', ...(store.databaseUrl ? { databaseUrl: store.databaseUrl } : {}) }, {}), {
+  logger: pino({ level: 'silent' }),
+  ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
+});
 try {
   const admin = (method: string, route: string, body?: unknown) =>
     fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then((r) => r.json() as Promise<Record<string, unknown>>);
@@ -124,12 +129,13 @@ try {
   await gated.close();
 
   report([
-    row('gateway MCP tools/call p50, sequential', pct(g, 0.5), 'ms', pct(d, 0.5), addedAtMost(0.5, 'ms')),
-    row('gateway MCP tools/call p99, sequential', pct(g, 0.99), 'ms', pct(d, 0.99), addedAtMost(2, 'ms')),
-    row(`gateway MCP tools/call, ${CONCURRENCY} clients`, gatedLoad.rate, '/s', directLoad.rate, either(atLeast(4000, '/s'), ratioAtLeast(0.5))),
+    row(`gateway MCP tools/call p50, sequential${store.tag}`, pct(g, 0.5), 'ms', pct(d, 0.5), addedAtMost(0.5, 'ms')),
+    row(`gateway MCP tools/call p99, sequential${store.tag}`, pct(g, 0.99), 'ms', pct(d, 0.99), addedAtMost(2, 'ms')),
+    row(`gateway MCP tools/call, ${CONCURRENCY} clients${store.tag}`, gatedLoad.rate, '/s', directLoad.rate, either(atLeast(4000, '/s'), ratioAtLeast(0.5))),
   ]);
 } finally {
   await server.close();
   upstream.kill();
   fs.rmSync(dataDir, { recursive: true, force: true });
+  await store.drop();
 }

@@ -8,17 +8,19 @@ import { decideCall } from '../enforcement/call.ts';
 import { type CallDeps, type CallRequest, cardOf } from '../enforcement/call-request.ts';
 import { recordRefusal, recordResult } from '../enforcement/trail.ts';
 import { isMandateError, MandateError } from '../errors.ts';
+import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkBaseUrl } from './address-guard.ts';
 import { pinnedLookup, type Resolver } from '../net/addresses.ts';
-import { type ConnectionSpec, caseInsensitive, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
+import { type ConnectionSpec, caseInsensitive, findConnection, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
 import { DatabaseBroker } from './postgres/database-broker.ts';
 import { BrokerDenial } from './denial.ts';
 import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
 import { fillInjection, injectedHeaderNames, injectQuery } from './injection.ts';
+import { type SealedSecrets, sealedFrom } from './secrets.ts';
 import { type BrokerPath, checkQuery, normalizeBrokerPath } from './request-path.ts';
 import { decodeContent, scrubBody } from './response-body.ts';
 
@@ -28,6 +30,8 @@ export interface BrokerDeps extends CallDeps {
   logger: Logger;
   /** Name resolution for connections whose base URL names a host (tests substitute one). */
   resolver?: Resolver;
+  /** The change feed; present, connection specs and sealed secrets are kept in memory while it is synchronized. */
+  changes?: FeedState | undefined;
 }
 
 /** One call as the broker's route hands it over, after the mandate and its DPoP proof verified. */
@@ -75,10 +79,39 @@ export class Broker {
   readonly deps: BrokerDeps;
   readonly databases: DatabaseBroker;
   readonly #upstreams = new Map<string, Upstream>();
+  /**
+   * Connection specs and secrets as stored, followed by `connection.changed` and `secret.changed`.
+   * Secrets are kept SEALED (the stored ciphertext, never a clear value): each call unseals what it
+   * injects, so no credential outlives the call in memory (AES-GCM on a few bytes costs microseconds).
+   */
+  readonly #specs: FollowedCache<ConnectionSpec | undefined> | undefined;
+  readonly #sealed: FollowedCache<string | undefined> | undefined;
+  readonly #secrets: SealedSecrets;
 
   constructor(deps: BrokerDeps) {
     this.deps = deps;
     this.databases = new DatabaseBroker(deps);
+    this.#specs = deps.changes ? new FollowedCache(deps.changes) : undefined;
+    this.#sealed = deps.changes ? new FollowedCache(deps.changes) : undefined;
+    const read = sealedFrom(deps.store.db);
+    this.#secrets = this.#sealed ? (name) => this.#sealed!.get(name, () => read(name)) : read;
+  }
+
+  /** A connection's stored spec, or undefined when there is none. */
+  findConnection(name: string): Promise<ConnectionSpec | undefined> {
+    const read = () => findConnection(this.deps.store.db, name);
+    return this.#specs ? this.#specs.get(name, read) : read();
+  }
+
+  /** A connection or secret changed (on any replica), or the replica resynchronizes (no name). */
+  forgetStored(change: { connection?: string; secret?: string } | 'all'): void {
+    if (change === 'all') {
+      this.#specs?.clear();
+      this.#sealed?.clear();
+      return;
+    }
+    if (change.connection !== undefined) this.#specs?.delete(change.connection);
+    if (change.secret !== undefined) this.#sealed?.delete(change.secret);
   }
 
   async call(call: BrokerCall): Promise<BrokerReply> {
@@ -143,7 +176,7 @@ export class Broker {
 
   async #exchange(upstream: Upstream, call: BrokerCall, path: BrokerPath, query: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<BrokerReply> {
     const { spec, inject } = upstream.connection;
-    const injection = await fillInjection(this.deps.store.db, this.deps.masterKey, inject, call.principal.person).catch((error: unknown) => {
+    const injection = await fillInjection(this.#secrets, this.deps.masterKey, inject, call.principal.person).catch((error: unknown) => {
       if (isMandateError(error) && error.code === 'ERR_SECRET_NOT_FOUND') {
         throw new MandateError('ERR_BROKER_CREDENTIAL_MISSING', `connection ${spec.name} has no stored credential${call.principal.person ? ' for this person' : ''}`, { expose: true });
       }

@@ -3,7 +3,7 @@ import { MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Queryable } from '../store/store.ts';
 import { literalCredentialMessage, looksLikeCredential, templateProblem } from './secret-refs.ts';
-import { fillTemplate } from './secrets.ts';
+import { fillTemplate, type SealedSecrets } from './secrets.ts';
 
 /**
  * A connection's injection rules, written as the CLI takes them:
@@ -81,7 +81,7 @@ const credentialInvalid = () =>
   new MandateError('ERR_BROKER_CREDENTIAL_INVALID', 'the stored credential for this connection cannot be sent in a header (CR, LF, NUL or non-Latin-1 characters)', { expose: true });
 
 /** Fill every rule for this call's person; the values exist only for the life of the call. */
-export async function fillInjection(db: Queryable, master: MasterKey, rules: readonly InjectRule[], person: string | null): Promise<Injection> {
+export async function fillInjection(db: Queryable | SealedSecrets, master: MasterKey, rules: readonly InjectRule[], person: string | null): Promise<Injection> {
   const out: Injection = { headers: {}, query: [], secrets: [] };
   const fill = async (template: string) => {
     const filled = await fillTemplate(db, master, template, person);

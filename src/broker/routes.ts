@@ -9,7 +9,6 @@ import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import { identifierProblem } from '../validation.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/errors.ts';
 import type { Broker } from './broker.ts';
-import { findConnection } from './connection-spec.ts';
 import { BrokerDenial } from './denial.ts';
 
 const CONNECTION = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
@@ -37,7 +36,7 @@ export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, br
 
   const door = frontDoor(scope, ctx, brokerConnections, {
     calls: () => broker.deps,
-    exists: async (connection) => CONNECTION.test(connection) && Boolean(await findConnection(ctx.store.db, connection)),
+    exists: async (connection) => CONNECTION.test(connection) && Boolean(await broker.findConnection(connection)),
     notFound: (reply, connection) => send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`),
   });
 
@@ -51,7 +50,7 @@ export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, br
     if (named) return send(reply, 400, 'ERR_IDENTIFIER_NOT_CANONICAL', `the connection name ${named}; identifiers are refused unless in their canonical form`);
     if (!CONNECTION.test(connection)) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', 'no such connection');
     if (door.refuseForeignOrigin(request, reply)) return reply;
-    const spec = await findConnection(ctx.store.db, connection);
+    const spec = await broker.findConnection(connection);
     if (!spec) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
     const label = `${connection} ${request.method.slice(0, 20)} ${rawPath.slice(0, 300) || '/'}`;
     const principal = await door.admit(request, reply, { name: connection, htuPath: rawPath, label, resource: { type: 'connection', connection } });

@@ -50,11 +50,22 @@ export async function checkSecretsExist(db: Queryable, refs: ReadonlyArray<{ nam
   });
 }
 
+/**
+ * Where sealed values are read from: the table, or a cache of sealed values kept current by the
+ * change feed (`secret.changed`). Either way the value stays sealed until the call unseals it.
+ */
+export type SealedSecrets = (name: string) => Promise<string | undefined>;
+
+export const sealedFrom =
+  (db: Queryable): SealedSecrets =>
+  async (name) =>
+    (await secretsRepository(db).find(name))?.sealed;
+
 /** The clear value, for injection only. Never log or return it. */
-export async function revealSecret(db: Queryable, master: MasterKey, name: string): Promise<string> {
-  const row = await secretsRepository(db).find(name);
-  if (!row) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
-  return unseal(master, row.sealed, context(name)).toString('utf8');
+export async function revealSecret(source: Queryable | SealedSecrets, master: MasterKey, name: string): Promise<string> {
+  const sealed = await (typeof source === 'function' ? source : sealedFrom(source))(name);
+  if (sealed === undefined) throw refusal('ERR_SECRET_NOT_FOUND', `secret ${name} not found`);
+  return unseal(master, sealed, context(name)).toString('utf8');
 }
 
 export async function deleteSecret(db: Queryable, name: string): Promise<void> {
@@ -80,7 +91,7 @@ export async function rewrapSecrets(db: Queryable, from: MasterKey, to: MasterKe
  * the mandate's person. Returns the filled text and the clear values used (to scrub later).
  */
 export async function fillTemplate(
-  db: Queryable,
+  db: Queryable | SealedSecrets,
   master: MasterKey,
   template: string,
   person: string | null,

@@ -11,4 +11,9 @@ describe('changes on the wire', () => {
     expect(decodeChange(JSON.stringify({ kind: 'keys.revoked' }))).toEqual({ kind: 'resync' });
     expect(decodeChange(JSON.stringify({ kind: 'keys.revoked', kid: '' }))).toEqual({ kind: 'resync' });
   });
+
+  it('carries a secret change, per-person names included, and reads one without a name as a resync', () => {
+    expect(decodeChange(encodeChange({ kind: 'secret.changed', name: 'person_token/auth0|42' }, 'replica-a'))).toEqual({ kind: 'secret.changed', name: 'person_token/auth0|42' });
+    expect(decodeChange(JSON.stringify({ kind: 'secret.changed' }))).toEqual({ kind: 'resync' });
+  });
 });

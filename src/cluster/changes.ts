@@ -15,6 +15,8 @@ export type Change =
   | { kind: 'pins.changed'; server: string }
   | { kind: 'server.changed'; name: string }
   | { kind: 'connection.changed'; name: string }
+  /** A secret was set, removed or re-sealed: forget its sealed value. */
+  | { kind: 'secret.changed'; name: string }
   /** Anything a replica cannot read as one of the above: it resynchronizes everything. */
   | { kind: 'resync' };
 
@@ -64,6 +66,7 @@ export function decodeChange(payload: string | undefined): Change {
       return text(value.server) ? { kind: 'pins.changed', server: value.server } : { kind: 'resync' };
     case 'server.changed':
     case 'connection.changed':
+    case 'secret.changed':
       return text(value.name) ? { kind: value.kind, name: value.name } : { kind: 'resync' };
     default:
       return { kind: 'resync' };

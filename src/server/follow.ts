@@ -48,6 +48,7 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         f.instances.clear();
         f.verified.clear();
         f.presented.clear();
+        f.broker.forgetStored('all');
         await f.gateway.forgetServer();
         await f.keys.load(f.now());
         // Again after the reload: a token verified meanwhile used the old key ring.
@@ -74,7 +75,11 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         await f.gateway.forgetServer(change.name);
         return;
       case 'connection.changed':
+        f.broker.forgetStored({ connection: change.name });
         if (origin === 'remote') await f.broker.release(change.name);
+        return;
+      case 'secret.changed':
+        f.broker.forgetStored({ secret: change.name });
         return;
       case 'mandates.revoked':
         // Database roles of ended mandates go at once; the replica that revoked drops them.

@@ -24,7 +24,12 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
   app.get('/v1/connections', async () => ({ connections: await listConnections(ctx.store.db) }));
 
   app.post('/v1/connections', async (request, reply) => {
-    const spec = await addConnection(ctx.store.db, parseConnectionSpec(request.body), ctx.now());
+    // A name refused earlier (no such connection) may be cached as absent: announce the addition too.
+    const spec = await ctx.changes.transaction(async (trx, emit) => {
+      const added = await addConnection(trx, parseConnectionSpec(request.body), ctx.now());
+      await emit({ kind: 'connection.changed', name: added.name });
+      return added;
+    });
     await audit(request, 'admin.connection_added', spec.name);
     reply.status(201);
     return spec;
@@ -35,8 +40,10 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     const spec = parseConnectionSpec({ ...(request.body as object), name });
     // Roles created under the old grant template go first; the next call makes new ones.
     await broker.forget(name);
-    await addConnection(ctx.store.db, spec, ctx.now(), true);
-    await ctx.changes.publish({ kind: 'connection.changed', name });
+    await ctx.changes.transaction(async (trx, emit) => {
+      await addConnection(trx, spec, ctx.now(), true);
+      await emit({ kind: 'connection.changed', name });
+    });
     await audit(request, 'admin.connection_updated', name);
     return spec;
   });
@@ -53,8 +60,10 @@ export function brokerAdminRoutes(app: FastifyInstance, ctx: ServerContext, brok
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     await getConnection(ctx.store.db, name);
     await broker.forget(name);
-    await removeConnection(ctx.store.db, name);
-    await ctx.changes.publish({ kind: 'connection.changed', name });
+    await ctx.changes.transaction(async (trx, emit) => {
+      await removeConnection(trx, name);
+      await emit({ kind: 'connection.changed', name });
+    });
     await audit(request, 'admin.connection_removed', name);
     return reply.status(204).send();
   });

@@ -63,7 +63,12 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.put('/v1/secrets/:name', async (request) => {
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     const { value } = parseOrThrow(secretBody, request.body, 'secret');
-    const meta = await setSecret(ctx.store.db, ctx.masterKey, name, value, ctx.now());
+    // Announced with the commit: every replica forgets the old sealed value before the next call.
+    const meta = await ctx.changes.transaction(async (trx, emit) => {
+      const stored = await setSecret(trx, ctx.masterKey, name, value, ctx.now());
+      await emit({ kind: 'secret.changed', name });
+      return stored;
+    });
     await ctx.audit.append({
       chain: 'system',
       type: 'admin.secret_set',
@@ -77,7 +82,10 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
 
   app.delete('/v1/secrets/:name', async (request, reply) => {
     const { name } = parseOrThrow(nameParams, request.params, 'path');
-    await deleteSecret(ctx.store.db, name);
+    await ctx.changes.transaction(async (trx, emit) => {
+      await deleteSecret(trx, name);
+      await emit({ kind: 'secret.changed', name });
+    });
     return reply.status(204).send();
   });
 }
