@@ -201,6 +201,20 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'the session token (shown once)' }, '303': { description: 'to return_to with the token or the error' }, '400': { description: 'ERR_LOGIN_STATE_INVALID' }, '401': { description: 'ERR_LOGIN_FAILED, ERR_LOGIN_ID_TOKEN_INVALID' }, '403': { description: 'ERR_LOGIN_NO_ROLE' } },
         },
       },
+      '/v1/login/device': {
+        post: {
+          summary: 'Operator sign-in on a device without a browser (RFC 8628): the user code, the verification URI and an opaque poll handle',
+          security: [],
+          responses: { '200': { description: 'user_code, verification_uri(_complete), interval, expires_in, handle' }, '400': { description: 'ERR_DEVICE_FLOW_UNSUPPORTED' }, '429': { description: 'ERR_LOGIN_RATE_LIMITED' }, '503': { description: 'ERR_IDP_UNAVAILABLE' } },
+        },
+      },
+      '/v1/login/device/poll': {
+        post: {
+          summary: 'Poll a device sign-in: 202 while the person has not finished, then the short-lived session token (once)',
+          security: [],
+          responses: { '200': { description: 'the session token (shown once)' }, '202': { description: 'authorization_pending, with the interval' }, '400': { description: 'ERR_DEVICE_CODE_EXPIRED, ERR_LOGIN_STATE_INVALID' }, '401': { description: 'ERR_LOGIN_FAILED' }, '403': { description: 'ERR_LOGIN_NO_ROLE' }, '429': { description: 'ERR_LOGIN_RATE_LIMITED' } },
+        },
+      },
       '/healthz': {
         get: { summary: 'Liveness', security: [], responses: { '200': { description: 'alive' } } },
       },
