@@ -70,6 +70,9 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     expect(refusalMeta(held)?.code).toBe('ERR_APPROVAL_REQUIRED');
     const { id } = refusalMeta(held)!.approval!;
     expect(await approval(id)).toMatchObject({ status: 'pending', person: 'alice@example.com', consent: true, why: { policies: ['echo-needs-consent'], consent: true } });
+    // The held call's notification event says the person may consent.
+    const requested = server.audit.events.find((e) => e.type === 'approval.requested' && e.reasons?.approval === id);
+    expect(requested?.data?.consent).toBe(true);
 
     // Another person, even signed in through the same issuer: refused by name, nothing decided.
     const other = await consent(id, bob);
@@ -124,6 +127,7 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     const agent = await agentSession(server, operatorCard('helper', [LONG]), { register: false });
     const { id } = refusalMeta(await agent.call(LONG, { duration: 0.1, steps: 1 }))!.approval!;
     expect(await approval(id)).toMatchObject({ status: 'pending', consent: false, why: { policies: ['high-impact-consent'] } });
+    expect(server.audit.events.find((e) => e.type === 'approval.requested' && e.reasons?.approval === id)?.data).not.toHaveProperty('consent');
     const refused = await consent(id, alice);
     expect(refused.status).toBe(403);
     expect((await readJson(refused)).code).toBe('ERR_CONSENT_NOT_ALLOWED');

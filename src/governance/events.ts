@@ -72,7 +72,7 @@ export const approvalRequested = (call: CallRef, approval: Pick<Approval, 'id' |
     ...(approval.risk ? { risk: approval.risk } : {}),
     message: `${[...approval.why.reasons, ...approval.why.anomalies].join('; ')} (expires ${approval.expires_at})`,
   },
-  data: { resources: [call.callId, approval.id], expires_at: approval.expires_at },
+  data: { resources: [call.callId, approval.id], expires_at: approval.expires_at, ...(approval.why.consent === true && call.principal.person ? { consent: true } : {}) },
 });
 
 export const approvalConsumed = (call: CallRef, approvalId: string): AuditRecord => ({
