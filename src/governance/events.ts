@@ -16,6 +16,7 @@ import type { BudgetStanding } from './budgets.ts';
  *   approval.consumed    instance   the approved retry used the approval
  *   approval.granted     system     an approver granted it (actor.person = approver)
  *   approval.denied      system     an approver denied it
+ *   approval.consent_refused system a person's consent was refused (written by the consent route)
  */
 export interface CallRef {
   principal: Principal;
