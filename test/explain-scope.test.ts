@@ -100,6 +100,18 @@ describe.each(await dialects())('policy explain says which of request, card and 
     await expectRefused(server, () => exchange('bob@example.com', ['staff'], 'tool:everything/echo'), { error: 'invalid_scope', code: explained.verdict });
   });
 
+  it('gives the refusal code of an exchange for a suspended agent', async () => {
+    expect((await server.api('POST', `/v1/agents/${WIDE.id}/suspend`, {})).status).toBe(200);
+    const explained = await explain('carol@example.com', [], 'tool:everything/echo', WIDE.id);
+    expect(explained.verdict).toBe('ERR_AGENT_SUSPENDED');
+    expect(explained.scope).toBeNull();
+    const answer = await exchange('carol@example.com', [], 'tool:everything/echo', WIDE.id);
+    expect(answer.status).not.toBe(200);
+    expect(answer.body.access_token).toBeUndefined();
+    expect(server.audit.ofType('token.refused').at(-1)!.denial_reason).toBe(explained.verdict);
+    expect((await server.api('POST', `/v1/agents/${WIDE.id}/resume`, {})).status).toBe(200);
+  });
+
   it('refuses a question about an unknown agent', async () => {
     const res = await server.api('POST', '/v1/mandates/explain-scope', { agent: 'nobody', person: 'a@example.com', scope: 'tool:everything/echo' });
     expect(res.status).toBe(404);

@@ -10,6 +10,7 @@ import { isMandateError, MandateError } from '../../errors.ts';
 import type { AgentCard } from '../../registry/agent-card.ts';
 import type { Queryable } from '../../store/store.ts';
 import { personLimit } from '../entitlements.ts';
+import { agentSuspended } from '../verify-request.ts';
 import { coveredBySet, formatScope, formatScopeItem, narrow, parseScope } from '../scope.ts';
 import { checkOnBehalfOf, grantScope, limitedBy } from './grant.ts';
 import type { Actor, Subject } from './parties.ts';
@@ -73,6 +74,9 @@ export async function explainScope(db: Queryable, question: ScopeQuestion): Prom
   let by: 'request' | 'person' | undefined;
   let refusal = '';
   try {
+    // As `verifyActor` refuses the card of an agent that is not active.
+    if (agent.status === 'suspended') throw agentSuspended(agent.id);
+    if (agent.status !== 'active') throw new MandateError('ERR_ACTOR_REVOKED', `agent ${agent.id} is not active`);
     checkOnBehalfOf(actor, subject);
     const granted = grantScope(request, actor, subject, person);
     scope = formatScope(granted);
