@@ -64,7 +64,8 @@ export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
           type: 'approval.consent_refused',
           actor: { instance: null, agent: null, person: who, delegation: [] },
           action: 'approval:consent',
-          resource: typeof (request.params as { id?: unknown }).id === 'string' ? (request.params as { id: string }).id.slice(0, 100) : null,
+          // Only a well-formed approval id: what else the caller sent stays out of the trail.
+          resource: idParams.safeParse(request.params).data?.id ?? null,
           status: 'failure',
           decision: 'deny',
           denial_reason: error.code,
