@@ -113,4 +113,27 @@ describe('the brute-force brake on the token, introspection and revocation endpo
     pastTheWindow();
     expect(await readJson(await server.api('POST', '/oauth/introspect', form({ token: 'x' }), formHeaders))).toEqual({ active: false });
   });
+
+  it('answers 429 at consent after repeated refused consents, so person tokens cannot be probed', async () => {
+    const id = 'apr_AAAAAAAAAAAAAAAA';
+    const consent = (token: string) => server.api('POST', `/v1/approvals/${id}/consent`, {}, { authorization: `Bearer ${token}` });
+    const refusedBefore = server.audit.ofType('approval.consent_refused').length;
+    for (let i = 0; i < LIMIT; i++) {
+      const refused = await consent(`eyJguessed.${i}.token`);
+      expect(refused.status).toBe(401);
+      expect((await readJson(refused)).code).toBe('ERR_SUBJECT_INVALID');
+    }
+    expect(server.audit.ofType('approval.consent_refused').slice(refusedBefore).map((e) => e.denial_reason)).toEqual(Array(LIMIT).fill('ERR_SUBJECT_INVALID'));
+    // Even the person's valid token is not looked at now.
+    const blocked = await consent(alice);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('retry-after')).toBe(String(WINDOW));
+    expect((await readJson(blocked)).code).toBe('ERR_TOO_MANY_FAILURES');
+    expect(server.audit.ofType('approval.consent_refused')).toHaveLength(refusedBefore + LIMIT);
+    pastTheWindow();
+    const after = await consent(alice);
+    expect((await readJson(after)).code).toBe('ERR_APPROVAL_NOT_FOUND');
+    expect(server.audit.ofType('approval.consent_refused').at(-1)).toMatchObject({ actor: { person: 'alice@example.com' }, denial_reason: 'ERR_APPROVAL_NOT_FOUND' });
+    pastTheWindow();
+  });
 });

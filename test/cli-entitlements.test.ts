@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decode } from './fixtures.ts';
+import { decode, register, supportBot } from './fixtures.ts';
 import { readJson, startTestServer, type TestServer } from './harness.ts';
 
 /** Entitlements and person tokens with groups as an operator runs them: `node bin/mandate.js …` against a live server. */
@@ -69,5 +69,22 @@ describe('the mandate CLI for entitlements', { timeout: 90_000 }, () => {
     expect(decode(issued.stdout.trim())).toMatchObject({ sub: 'dora@example.com', groups: ['finance', 'operators'] });
     const bad = await mandate(['user', 'token', 'dora@example.com', '--group', 'has space']);
     expect(bad.code).toBe(1);
+  });
+
+  it('explains with policy explain --scope which of request, card and person limited a mandate', async () => {
+    await register(server, supportBot);
+    const item = supportBot.toolset[0]!;
+    expect((await server.api('PUT', '/v1/entitlements/helpdesk', { items: [item] })).status).toBe(200);
+    const asked = `${item} tool:nowhere/thing`;
+    const out = await mandate(['policy', 'explain', '--scope', asked, '--agent', supportBot.id, '--person', 'dora@example.com', '--group', 'helpdesk']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`${item}: granted as asked`);
+    expect(out.stdout).toContain('tool:nowhere/thing: removed by the card');
+    expect(out.stdout).toContain('refused:   ERR_SCOPE_INVALID');
+    const json = await mandate(['--json', 'policy', 'explain', '--scope', item, '--agent', supportBot.id, '--person', 'erin@example.com']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ verdict: 'ERR_SCOPE_NOT_ENTITLED', scope: null, entitled_groups: [] });
+    const missing = await mandate(['policy', 'explain', '--scope', item]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--scope needs --agent');
   });
 });

@@ -70,6 +70,9 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     expect(refusalMeta(held)?.code).toBe('ERR_APPROVAL_REQUIRED');
     const { id } = refusalMeta(held)!.approval!;
     expect(await approval(id)).toMatchObject({ status: 'pending', person: 'alice@example.com', consent: true, why: { policies: ['echo-needs-consent'], consent: true } });
+    // The held call's notification event says the person may consent.
+    const requested = server.audit.events.find((e) => e.type === 'approval.requested' && e.reasons?.approval === id);
+    expect(requested?.data?.consent).toBe(true);
 
     // Another person, even signed in through the same issuer: refused by name, nothing decided.
     const other = await consent(id, bob);
@@ -80,6 +83,14 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     expect(anonymous.status).toBe(401);
     expect((await readJson(anonymous)).code).toBe('ERR_SUBJECT_INVALID');
     expect((await readJson(await consent(id, server.token))).code).toBe('ERR_SUBJECT_INVALID');
+    // Each refusal is in the trail, with the person as actor when their token was valid.
+    const refusals = server.audit.events.filter((e) => e.type === 'approval.consent_refused' && e.resource === id);
+    expect(refusals.map((e) => [e.chain, e.actor.person, e.status, e.denial_reason])).toEqual([
+      ['system', 'bob@example.com', 'failure', 'ERR_CONSENT_WRONG_PERSON'],
+      ['system', null, 'failure', 'ERR_SUBJECT_INVALID'],
+      ['system', null, 'failure', 'ERR_SUBJECT_INVALID'],
+    ]);
+    expect(JSON.stringify(refusals)).not.toContain(bob);
     expect(await approval(id)).toMatchObject({ status: 'pending', decided_by: null });
     expect(decided(id)).toEqual([]);
     expect(refusalMeta(await agent.call('echo', { message: 'hello' }))).toMatchObject({ code: 'ERR_APPROVAL_REQUIRED', approval: { id } });
@@ -124,9 +135,13 @@ describe.each(await dialects())('consent of the person the agent acts for (%s)',
     const agent = await agentSession(server, operatorCard('helper', [LONG]), { register: false });
     const { id } = refusalMeta(await agent.call(LONG, { duration: 0.1, steps: 1 }))!.approval!;
     expect(await approval(id)).toMatchObject({ status: 'pending', consent: false, why: { policies: ['high-impact-consent'] } });
+    expect(server.audit.events.find((e) => e.type === 'approval.requested' && e.reasons?.approval === id)?.data).not.toHaveProperty('consent');
     const refused = await consent(id, alice);
     expect(refused.status).toBe(403);
     expect((await readJson(refused)).code).toBe('ERR_CONSENT_NOT_ALLOWED');
+    expect(server.audit.events.filter((e) => e.type === 'approval.consent_refused' && e.resource === id).map((e) => [e.actor.person, e.denial_reason])).toEqual([
+      ['alice@example.com', 'ERR_CONSENT_NOT_ALLOWED'],
+    ]);
     expect(await approval(id)).toMatchObject({ status: 'pending', decided_by: null });
     expect(decided(id)).toEqual([]);
     expect(refusalMeta(await agent.call(LONG, { duration: 0.1, steps: 1 }))?.code).toBe('ERR_APPROVAL_REQUIRED');

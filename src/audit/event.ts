@@ -70,6 +70,8 @@ export const auditEventSchema = z.strictObject({
       upstream_status: z.int().min(100).max(599).optional(),
       /** Until when a held call's approval may be decided (`approval.requested`). */
       expires_at: z.iso.datetime().optional(),
+      /** The person the agent acts for may consent to this held call themselves (`approval.requested`). */
+      consent: z.boolean().optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),

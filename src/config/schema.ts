@@ -74,7 +74,7 @@ export const configSchema = z.strictObject({
     .int()
     .min(0)
     .max(1_000_000)
-    .describe('MANDATE_AUTH_FAILURE_LIMIT: failed token requests or admin authentications per client address and window before 429 (0: no limit; per replica)'),
+    .describe('MANDATE_AUTH_FAILURE_LIMIT: failed token requests, admin authentications or consents per client address and window before 429 (0: no limit; per replica)'),
   authFailureWindow: z.coerce
     .number()
     .int()

@@ -16,6 +16,7 @@ import type { BudgetStanding } from './budgets.ts';
  *   approval.consumed    instance   the approved retry used the approval
  *   approval.granted     system     an approver granted it (actor.person = approver)
  *   approval.denied      system     an approver denied it
+ *   approval.consent_refused system a person's consent was refused (written by the consent route)
  */
 export interface CallRef {
   principal: Principal;
@@ -72,7 +73,7 @@ export const approvalRequested = (call: CallRef, approval: Pick<Approval, 'id' |
     ...(approval.risk ? { risk: approval.risk } : {}),
     message: `${[...approval.why.reasons, ...approval.why.anomalies].join('; ')} (expires ${approval.expires_at})`,
   },
-  data: { resources: [call.callId, approval.id], expires_at: approval.expires_at },
+  data: { resources: [call.callId, approval.id], expires_at: approval.expires_at, ...(approval.why.consent === true && call.principal.person ? { consent: true } : {}) },
 });
 
 export const approvalConsumed = (call: CallRef, approvalId: string): AuditRecord => ({

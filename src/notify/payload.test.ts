@@ -33,8 +33,19 @@ describe('notification payloads', () => {
         expires_at: '2026-12-02T18:15:00.000Z',
         cli: { approve: 'mandate approvals approve apr_1', deny: 'mandate approvals deny apr_1', show: 'mandate approvals show apr_1' },
         api: { approve: `POST ${BASE}/v1/approvals/apr_1/approve`, deny: `POST ${BASE}/v1/approvals/apr_1/deny`, show: `GET ${BASE}/v1/approvals/apr_1` },
+        consent: { allowed: false, person: 'alice@example.com' },
       },
     });
+  });
+
+  it("says when the person may consent and how, in json and chat text, and that an approver must decide otherwise", () => {
+    const consentable: AuditEvent = { ...held, data: { ...held.data, consent: true } };
+    const how = `POST ${BASE}/v1/approvals/apr_1/consent (Authorization: Bearer <the person's token>)`;
+    expect(jsonPayload(consentable, BASE).decide?.consent).toEqual({ allowed: true, person: 'alice@example.com', how });
+    expect(slackText(consentable, BASE)).toContain(`Consent: *alice@example.com* may decide it themselves, signed in: ${how}`);
+    expect(JSON.parse(renderPayload('slack', consentable, BASE)).text).toContain('/v1/approvals/apr_1/consent');
+    expect(slackText(held, BASE)).toContain('Consent: no, an approver must decide');
+    expect(slackText(held, BASE)).not.toContain('/consent');
   });
 
   it('says who, what, how risky, why, until when and how to decide in chat text', () => {

@@ -12,6 +12,11 @@ export interface Decide {
   expires_at: string | null;
   cli: { approve: string; deny: string; show: string };
   api: { approve: string; deny: string; show: string };
+  /**
+   * Whether the person the agent acts for may decide it themselves, signed in with a token from a
+   * trusted issuer; `how` is only there when they may.
+   */
+  consent: { allowed: boolean; person: string | null; how?: string };
 }
 
 export function decideOf(event: AuditEvent, baseUrl: string): Decide | undefined {
@@ -24,6 +29,9 @@ export function decideOf(event: AuditEvent, baseUrl: string): Decide | undefined
     expires_at: event.data?.expires_at ?? null,
     cli: { approve: `mandate approvals approve ${id}`, deny: `mandate approvals deny ${id}`, show: `mandate approvals show ${id}` },
     api: { approve: `POST ${at}/approve`, deny: `POST ${at}/deny`, show: `GET ${at}` },
+    consent: event.data?.consent === true
+      ? { allowed: true, person: event.actor.person ?? null, how: `POST ${at}/consent (Authorization: Bearer <the person's token>)` }
+      : { allowed: false, person: event.actor.person ?? null },
   };
 }
 
@@ -47,6 +55,9 @@ export function slackText(event: AuditEvent, baseUrl: string): string {
     `Why: ${reasonsOf(event) || 'policy asks for approval'}`,
     `Expires: ${decide.expires_at ?? 'see the approval'} (unanswered, the call stays refused)`,
     `Decide: \`${decide.cli.approve}\` or \`${decide.cli.deny}\` (API: ${decide.api.approve})`,
+    decide.consent.how
+      ? `Consent: *${decide.consent.person}* may decide it themselves, signed in: ${decide.consent.how}`
+      : 'Consent: no, an approver must decide',
     `Approval ${decide.approval} · event ${event.id}`,
   ];
   return lines.join('\n');

@@ -69,6 +69,7 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
 
   'POST /v1/authorize': read,
   'POST /v1/policies/explain': read,
+  'POST /v1/mandates/explain-scope': read,
   'GET /v1/policies': read,
   'PUT /v1/policies': secure('policy.applied', 'handler'),
 

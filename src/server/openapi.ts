@@ -124,6 +124,7 @@ export function openApiDocument(version: string) {
         ['post', '/v1/authorize', 'Decide an AuthZEN-style request with the running Cedar policies'],
         ['put', '/v1/policies', 'Replace the running policy set on every replica (validated as a whole first)'],
         ['post', '/v1/policies/explain', 'Explain a decision'],
+        ['post', '/v1/mandates/explain-scope', "Explain which of request, agent card and person's entitlements limit a mandate's scope"],
         ['post', '/v1/servers', 'Register an upstream MCP server'],
         ['post', '/v1/servers/{name}/tools/{tool}/approve', "Approve a quarantined tool's new definition"],
         ['put', '/v1/secrets/{name}', 'Store a secret (sealed; never returned)'],

@@ -64,11 +64,23 @@ export function policyCommand(program: Command) {
     });
 
   policy
-    .command('explain <request>')
-    .description('explain the decision for a request (JSON file: a decision request or an AuthZEN body)')
+    .command('explain [request]')
+    .description('explain the decision for a request (JSON file: a decision request or an AuthZEN body), or with --scope which of request, card and person limit a mandate')
     .option('--dir <dir>', 'policy directory (default: the data dir policies)')
     .option('--server', "ask the running server: its policy set and the registry's agent card, exactly as /v1/authorize decides")
-    .action(async (requestFile: string, opts: { dir?: string; server?: boolean }) => {
+    .option('--scope <items>', 'explain the scope a token exchange would grant for these items (asks the server)')
+    .option('--agent <id>', 'with --scope: the agent card')
+    .option('--person <subject>', 'with --scope: the person the agent acts for')
+    .option('--group <group>', "with --scope: one of the person's groups (repeatable)", (g: string, all: string[]) => [...all, g], [] as string[])
+    .action(async (requestFile: string | undefined, opts: { dir?: string; server?: boolean; scope?: string; agent?: string; person?: string; group: string[] }) => {
+      if (opts.scope !== undefined) {
+        if (!opts.agent || !opts.person) throw new CliError('--scope needs --agent <id> and --person <subject>', 2);
+        const question = { agent: opts.agent, person: opts.person, groups: opts.group, scope: opts.scope };
+        const explanation = await apiClient(globals()).request<{ text: string }>('POST', '/v1/mandates/explain-scope', question);
+        print(explanation, !!globals().json, () => explanation.text);
+        return;
+      }
+      if (!requestFile) throw new CliError('name a request file, or explain a scope with --scope', 2);
       const body: unknown = JSON.parse(fs.readFileSync(requestFile, 'utf8'));
       if (opts.server) {
         const explanation = await apiClient(globals()).request<{ text: string }>('POST', '/v1/policies/explain', body);

@@ -1,11 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MandateError } from '../../errors.ts';
+import { isMandateError, MandateError } from '../../errors.ts';
 import { approvalStatuses, getApproval, listApprovals } from '../../governance/approvals.ts';
 import { devIssuerOf, verifyPersonToken } from '../../identity/person-tokens.ts';
 import { findAgent } from '../../registry/agents.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { agentTargets } from '../../store/targets.ts';
+import { SYSTEM_CHAIN } from '../../audit/writer.ts';
 import { sees } from '../access.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -44,13 +45,44 @@ export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
    * person token from a trusted issuer (the development issuer only where the agent's environment
    * accepts it, as for token exchange). Public: the person token is the caller's credential.
    */
-  app.post('/v1/approvals/:id/consent', async (request) => {
+  app.post('/v1/approvals/:id/consent', async (request, reply) => {
+    // Behind the brute-force brake: a refused consent counts against the address, so person tokens cannot be probed.
+    const client = `consent:${request.ip}`;
+    const wait = ctx.authFailures.retryAfter(client);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new MandateError('ERR_TOO_MANY_FAILURES', `too many refused consents from this address; retry in ${wait} s`);
+    }
+    let who: string | null = null;
+    try {
+      return await consent(request, (person) => (who = person));
+    } catch (error) {
+      if (isMandateError(error) && error.status >= 400 && error.status < 500) {
+        ctx.authFailures.failed(client);
+        await ctx.audit.append({
+          chain: SYSTEM_CHAIN,
+          type: 'approval.consent_refused',
+          actor: { instance: null, agent: null, person: who, delegation: [] },
+          action: 'approval:consent',
+          // Only a well-formed approval id: what else the caller sent stays out of the trail.
+          resource: idParams.safeParse(request.params).data?.id ?? null,
+          status: 'failure',
+          decision: 'deny',
+          denial_reason: error.code,
+        });
+      }
+      throw error;
+    }
+  });
+
+  async function consent(request: FastifyRequest, signedIn: (person: string) => void) {
     const { id } = parseOrThrow(idParams, request.params, 'path');
     const body = parseOrThrow(consentBody, request.body ?? undefined, 'consent');
     const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (!token) throw new MandateError('ERR_SUBJECT_INVALID', 'consent needs the person signed in: Authorization: Bearer <person token>');
     const now = ctx.now();
     const person = await verifyPersonToken(token, { db: ctx.store.db, keys: ctx.keys, issuer: ctx.issuer, devIssuer: ctx.devIssuer, ...(ctx.issuerKeys ? { issuerKeys: ctx.issuerKeys } : {}), now });
+    signedIn(person.sub);
     if (person.iss === devIssuerOf(ctx.issuer) && !ctx.devIssuerProd) {
       const approval = await getApproval(ctx.store.db, id, now);
       const agent = await findAgent(ctx.store.db, approval.agent);
@@ -60,7 +92,7 @@ export function approvalRoutes(app: FastifyInstance, ctx: ServerContext) {
     }
     const verdict = body?.verdict === 'deny' ? 'denied' : 'granted';
     return ctx.governance.consent(id, { verdict, person, note: body?.note, audit: ctx.audit, now });
-  });
+  }
 
   for (const [action, verdict] of [['approve', 'granted'], ['deny', 'denied']] as const) {
     app.post(`/v1/approvals/:id/${action}`, async (request) => {

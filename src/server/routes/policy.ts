@@ -13,6 +13,15 @@ import { checkIdentifier, parseOrThrow } from '../../validation.ts';
 import type { AgentCardFacts } from '../../policy/request.ts';
 import type { ServerContext } from '../context.ts';
 import { adminActor } from '../access.ts';
+import { groupName } from '../../tokens/entitlements.ts';
+import { explainScope, unknownAgent } from '../../tokens/exchange/explain-scope.ts';
+
+const scopeQuestion = z.strictObject({
+  agent: z.string().min(1).max(200),
+  person: z.string().min(1).max(500),
+  groups: z.array(groupName).max(200).default([]),
+  scope: z.string().trim().min(1, 'scope is required: name the items asked for').max(16 * 1024),
+});
 
 const filesBody = z.strictObject({
   files: z
@@ -124,5 +133,14 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     const body = request.body as { subject?: { id?: unknown }; principal?: { agent?: { id?: unknown } } } | null;
     const facts = await registeredCard(ctx, body?.subject ? body.subject.id : body?.principal?.agent?.id);
     return explain(ctx.authorizer.policySet, request.body, { cardOf: () => facts });
+  });
+
+  // Which of request, card and person limited a mandate's scope: the exchange's own checks, on the registry's card.
+  app.post('/v1/mandates/explain-scope', async (request) => {
+    const question = parseOrThrow(scopeQuestion, request.body, 'scope question');
+    checkIdentifier(question.agent, 'agent');
+    const agent = await findAgent(ctx.store.db, question.agent);
+    if (!agent) throw unknownAgent(question.agent);
+    return explainScope(ctx.store.db, { agent, person: question.person, groups: question.groups, scope: question.scope });
   });
 }
