@@ -1,11 +1,11 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mandate } from '../src/sdk/runtime.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
 import { startUpstream } from './broker.peers.ts';
 import { CODE_HASH, bootstrap, personToken, register } from './fixtures.ts';
 import { PG_URL, postgresAvailable, readJson, startTestServer, type TestServer, uniqueSchema } from './harness.ts';
-import { adminApi, adminTokenOf, brokerCall, clusterEnv, mandateAt, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
+import { adminApi, adminTokenOf, brokerCall, clusterEnv, dropClusterSchema, mandateAt, openClusterSchema, PUBLIC, type Replica, startReplica, stopReplica, within } from './replicas.kit.ts';
 
 /**
  * The broker keeps connection specs and sealed secrets in memory, followed by the change feed:
@@ -15,7 +15,6 @@ import { adminApi, adminTokenOf, brokerCall, clusterEnv, mandateAt, PUBLIC, type
 const OLD = 'tok-old-8f2c1e9d7b6a5c4d3e2f1a0b';
 const NEW = 'tok-new-1a2b3c4d5e6f7a8b9c0d1e2f';
 const SCOPE = 'http:cached:*:/**';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const spec = (url: string) => ({ name: 'cached', base_url: `${url}/api`, inject: ['header:Authorization=Bearer {{secret:cached_token}}'], allow: ['GET /**'] });
 
 describe('on one server (SQLite)', () => {
@@ -78,20 +77,9 @@ describe.runIf(await postgresAvailable())('on two replicas over one PostgreSQL',
   let db: pg.Client;
   const call = (at: Replica, path: string) => brokerCall(at, runtime, mandate, 'GET', `/broker/cached${path}`);
   const sent = (path: string) => upstream.received.filter((r) => r.url === `/api${path}`).map((r) => r.headers.authorization);
-  /** Polls until `probe` holds, up to `ms`; how long that took (or Infinity). */
-  const within = async (ms: number, probe: () => Promise<boolean>) => {
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      if (await probe()) return performance.now() - start;
-      await sleep(5);
-    }
-    return Number.POSITIVE_INFINITY;
-  };
 
   beforeAll(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`CREATE SCHEMA ${schema}`);
+    db = await openClusterSchema(PG_URL, schema);
     upstream = await startUpstream('unused');
     const env = clusterEnv(PG_URL, schema);
     a = await startReplica('a', env);
@@ -110,8 +98,7 @@ describe.runIf(await postgresAvailable())('on two replicas over one PostgreSQL',
   afterAll(async () => {
     await Promise.all([a, b].map((r) => stopReplica(r)));
     await upstream?.close();
-    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db?.end();
+    await dropClusterSchema(db, schema);
   });
 
   it('injects on B a secret rotated on A once the change reaches B, long before any expiry', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDpopKeyPair } from '../src/sdk/dpop.ts';
 import { AgentRuntime } from '../src/sdk/runtime.ts';
@@ -7,7 +7,7 @@ import { rawRequest, startUpstream } from './broker.peers.ts';
 import { CODE_HASH, bootstrap, decode, personToken, register } from './fixtures.ts';
 import { dialects, PG_URL, postgresAvailable, readJson, startTestServer, type TestServer, uniqueSchema } from './harness.ts';
 import { exchangeAs, expectRefused, form, formHeaders } from './mandates.kit.ts';
-import { adminApi, adminTokenOf, BIN, brokerCall, clusterEnv, mandateAt, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
+import { adminApi, adminTokenOf, BIN, brokerCall, clusterEnv, dropClusterSchema, mandateAt, openClusterSchema, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
 
 /**
  * A signing key that may be compromised is withdrawn at once: it leaves the JWKS, everything it
@@ -202,9 +202,7 @@ describe.runIf(await postgresAvailable())('withdrawing a signing key on one of t
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`CREATE SCHEMA ${schema}`);
+    db = await openClusterSchema(PG_URL, schema);
     upstream = await startUpstream('unused');
     const env = clusterEnv(PG_URL, schema);
     a = await startReplica('a', env);
@@ -220,8 +218,7 @@ describe.runIf(await postgresAvailable())('withdrawing a signing key on one of t
   afterAll(async () => {
     await Promise.all([a, b].map((r) => stopReplica(r)));
     await upstream?.close();
-    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db?.end();
+    await dropClusterSchema(db, schema);
   });
 
   it('refuses on the other replica, with ERR_TOKEN_KEY_REVOKED, a mandate signed by a key withdrawn on one', async () => {

@@ -1,11 +1,11 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AgentRuntime } from '../src/sdk/runtime.ts';
 import { AgentRuntime as Runtime } from '../src/sdk/runtime.ts';
 import { bootstrap, CODE_HASH, decode, personToken, register } from './fixtures.ts';
 import { dialects, PG_URL, postgresAvailable, readJson, startTestServer, type TestServer, uniqueSchema } from './harness.ts';
 import { exchangeAs, expectRefused } from './mandates.kit.ts';
-import { adminApi, adminTokenOf, clusterEnv, exchangeAt, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
+import { adminApi, adminTokenOf, clusterEnv, dropClusterSchema, exchangeAt, openClusterSchema, PUBLIC, type Replica, startReplica, stopReplica } from './replicas.kit.ts';
 
 /**
  * The token endpoint verifies a presented identity token (actor) or person token (subject) once
@@ -146,9 +146,7 @@ describe.runIf(await postgresAvailable())('identity tokens verified once, on two
   };
 
   beforeAll(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`CREATE SCHEMA ${schema}`);
+    db = await openClusterSchema(PG_URL, schema);
     const env = clusterEnv(PG_URL, schema);
     a = await startReplica('a', env);
     api = adminApi(adminTokenOf(a));
@@ -158,8 +156,7 @@ describe.runIf(await postgresAvailable())('identity tokens verified once, on two
   }, 120_000);
   afterAll(async () => {
     await Promise.all([a, b].map((r) => stopReplica(r)));
-    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db?.end();
+    await dropClusterSchema(db, schema);
   });
 
   it('refuses on the other replica a remembered identity token whose instance was revoked on one', async () => {

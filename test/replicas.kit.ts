@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
 import { tempDir } from './harness.ts';
 
@@ -119,4 +120,28 @@ export function signedFetch(runtime: AgentRuntime, mandate: Mandate, route: stri
 /** A call through one replica's broker, with a fresh proof for the public URL of the same path. */
 export function brokerCall(replica: { url: string }, runtime: AgentRuntime, mandate: Mandate, method: string, route: string): Promise<Response> {
   return signedFetch(runtime, mandate, route)(`${replica.url}${route}`, { method });
+}
+
+/** A client on the test PostgreSQL and a fresh schema for a cluster's replicas to share. */
+export async function openClusterSchema(url: string, schema: string): Promise<pg.Client> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  await db.query(`CREATE SCHEMA ${schema}`);
+  return db;
+}
+
+/** Drops the cluster's schema and ends the client (either may never have been made). */
+export async function dropClusterSchema(db: pg.Client | undefined, schema: string): Promise<void> {
+  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await db?.end();
+}
+
+/** Polls until `probe` holds, up to `ms`; how long that took (or Infinity). */
+export async function within(ms: number, probe: () => Promise<boolean>): Promise<number> {
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    if (await probe()) return performance.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Number.POSITIVE_INFINITY;
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mandate } from '../src/sdk/runtime.ts';
 import { generateDpopKeyPair } from '../src/sdk/dpop.ts';
@@ -9,7 +9,7 @@ import { startUpstream } from './broker.peers.ts';
 import { startChangingServer } from './peers/changing-server.ts';
 import { CODE_HASH } from './fixtures.ts';
 import { PG_URL, postgresAvailable, readJson, uniqueSchema } from './harness.ts';
-import { adminApi, adminTokenOf, brokerCall, clusterEnv, exchangeAt, mandateAt, PUBLIC, type Replica, signedFetch, startReplica, stopReplica } from './replicas.kit.ts';
+import { adminApi, adminTokenOf, brokerCall, clusterEnv, dropClusterSchema, exchangeAt, mandateAt, openClusterSchema, PUBLIC, type Replica, signedFetch, startReplica, stopReplica, within } from './replicas.kit.ts';
 
 /**
  * Three `mandate serve` replicas as separate processes over one PostgreSQL schema, a real HTTP
@@ -18,7 +18,6 @@ import { adminApi, adminTokenOf, brokerCall, clusterEnv, exchangeAt, mandateAt, 
 const CONNECTION = 'ledger';
 const RESOURCE = `${PUBLIC}/broker/${CONNECTION}`;
 const SCOPE = `http:${CONNECTION}:*:/**`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', () => {
   const schema = uniqueSchema();
@@ -35,20 +34,9 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
   const call = (at: Replica, m: Mandate, method: string, path: string) => brokerCall(at, runtime, m, method, `/broker/${CONNECTION}${path}`);
   const forwarded = (prefix: string) => upstream.received.filter((r) => r.url.startsWith(`/api${prefix}`)).length;
   const errorOf = async (res: Response) => ((await readJson(res)) as { error?: string }).error;
-  /** Polls `probe` until it returns true, up to `ms`; returns how long that took (or Infinity). */
-  const within = async (ms: number, probe: () => Promise<boolean>) => {
-    const start = performance.now();
-    while (performance.now() - start < ms) {
-      if (await probe()) return performance.now() - start;
-      await sleep(5);
-    }
-    return Number.POSITIVE_INFINITY;
-  };
 
   beforeAll(async () => {
-    db = new pg.Client({ connectionString: PG_URL });
-    await db.connect();
-    await db.query(`CREATE SCHEMA ${schema}`);
+    db = await openClusterSchema(PG_URL, schema);
     upstream = await startUpstream('unused');
     const env = clusterEnv(PG_URL, schema);
     a = await startReplica('a', env);
@@ -78,8 +66,7 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
   afterAll(async () => {
     await Promise.all([a, b, c].map((r) => stopReplica(r)));
     await upstream?.close();
-    await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db?.end();
+    await dropClusterSchema(db, schema);
   });
 
   it('reports every replica ready and synchronized', async () => {
