@@ -90,16 +90,10 @@ export function startTestProvider(
   };
 }
 
-/**
- * Go where a browser would from `start`, following redirects by hand with a cookie jar and
- * submitting the provider's login form as `account` and its consent form, until a redirect
- * leaves for `stopAt`; that redirect's URL.
- */
-export async function signIn(start: string, account: string, stopAt: string): Promise<URL> {
+/** A browser's cookie jar over fetch: each visit sends the cookies set so far and keeps new ones; redirects are not followed. */
+function browser(): (url: string, form?: URLSearchParams) => Promise<Response> {
   const cookies = new Map<string, string>();
-  let url = start;
-  let form: URLSearchParams | undefined;
-  for (let step = 0; step < 20; step++) {
+  return async (url, form) => {
     const response = await fetch(url, {
       method: form ? 'POST' : 'GET',
       redirect: 'manual',
@@ -109,12 +103,27 @@ export async function signIn(start: string, account: string, stopAt: string): Pr
       },
       ...(form ? { body: form } : {}),
     });
-    form = undefined;
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const at = pair!.indexOf('=');
       cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
     }
+    return response;
+  };
+}
+
+/**
+ * Go where a browser would from `start`, following redirects by hand with a cookie jar and
+ * submitting the provider's login form as `account` and its consent form, until a redirect
+ * leaves for `stopAt`; that redirect's URL.
+ */
+export async function signIn(start: string, account: string, stopAt: string): Promise<URL> {
+  const visit = browser();
+  let url = start;
+  let form: URLSearchParams | undefined;
+  for (let step = 0; step < 20; step++) {
+    const response = await visit(url, form);
+    form = undefined;
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       const next = new URL(location, url);
@@ -137,26 +146,13 @@ export async function signIn(start: string, account: string, stopAt: string): Pr
  * the code (or abort), sign in as `account` and consent; the provider's final page.
  */
 export async function approveDevice(verificationUri: string, account: string, answer: 'confirm' | 'abort' = 'confirm'): Promise<string> {
-  const cookies = new Map<string, string>();
+  const visit = browser();
   let url = verificationUri;
   let form: URLSearchParams | undefined;
   let aborted = false;
   for (let step = 0; step < 20; step++) {
-    const response = await fetch(url, {
-      method: form ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: {
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(form ? { body: form } : {}),
-    });
+    const response = await visit(url, form);
     form = undefined;
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = pair!.indexOf('=');
-      cookies.set(pair!.slice(0, at), pair!.slice(at + 1));
-    }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
       url = new URL(location, url).href;
