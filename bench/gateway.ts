@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pino from 'pino';
+import { echoLoad } from './mcp-load.ts';
 import { loadConfig } from '../src/config/schema.ts';
 import { benchStore } from './bench-store.ts';
 import { sha256Hex } from '../src/sdk/manifest.ts';
@@ -96,26 +97,7 @@ try {
   await direct.close();
 
   /** Calls/s with CONCURRENCY clients, each its own MCP session, for SECONDS. */
-  const throughput = async (open: () => Promise<Client>) => {
-    const clients = await Promise.all(Array.from({ length: CONCURRENCY }, open));
-    for (const c of clients) await c.callTool({ name: 'echo', arguments: { message: 'warm' } });
-    let done = 0;
-    let failed = 0;
-    const started = performance.now();
-    const until = started + SECONDS * 1000;
-    await Promise.all(
-      clients.map(async (c) => {
-        while (performance.now() < until) {
-          const r = await c.callTool({ name: 'echo', arguments: { message: 'x' } }).catch(() => ({ isError: true }));
-          if (r.isError) failed++;
-          else done++;
-        }
-      }),
-    );
-    const secs = (performance.now() - started) / 1000;
-    await Promise.all(clients.map((c) => c.close()));
-    return { rate: done / secs, failed, secs };
-  };
+  const throughput = async (open: () => Promise<Client>) => echoLoad(await Promise.all(Array.from({ length: CONCURRENCY }, open)), SECONDS);
   const connect = (url: string, fetchWith?: typeof fetch) => async () => {
     const c = new Client({ name: 'load', version: '1' });
     await c.connect(new StreamableHTTPClientTransport(new URL(url), fetchWith ? { fetch: fetchWith } : {}));

@@ -18,6 +18,7 @@ import { sha256Hex } from '../src/sdk/manifest.ts';
 import { AgentRuntime, type Mandate } from '../src/sdk/runtime.ts';
 import { adminApi, adminTokenOf, brokerCall, clusterEnv, mandateAt as mandateFrom, PUBLIC, type Replica, signedFetch, startReplica, stopReplica } from '../test/replicas.kit.ts';
 import { atMost, report, row } from './summary.ts';
+import { echoLoad } from './mcp-load.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
@@ -118,26 +119,7 @@ try {
     await c.connect(new StreamableHTTPClientTransport(new URL(`${at.url}/mcp/everything`), { fetch: signedFetch(runtime, mcp, '/mcp/everything') }));
     return c;
   };
-  const load = async (on: Replica[]) => {
-    const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => clientAt(on[i % on.length]!)));
-    for (const c of clients) await c.callTool({ name: 'echo', arguments: { message: 'warm' } });
-    let done = 0;
-    let failed = 0;
-    const started = performance.now();
-    const until = started + SECONDS * 1000;
-    await Promise.all(
-      clients.map(async (c) => {
-        while (performance.now() < until) {
-          const r = await c.callTool({ name: 'echo', arguments: { message: 'x' } }).catch(() => ({ isError: true }));
-          if (r.isError) failed++;
-          else done++;
-        }
-      }),
-    );
-    const rate = done / ((performance.now() - started) / 1000);
-    await Promise.all(clients.map((c) => c.close()));
-    return { rate, failed };
-  };
+  const load = async (on: Replica[]) => echoLoad(await Promise.all(Array.from({ length: CLIENTS }, (_, i) => clientAt(on[i % on.length]!))), SECONDS);
   const one = await load([a]);
   const two = await load([a, b]);
   console.log(`gateway tools/call, ${CLIENTS} concurrent clients for ${SECONDS} s each, on ${os.cpus().length} cores shared by the replicas, PostgreSQL and the load`);
