@@ -49,8 +49,16 @@ export function searchDigest(value: unknown, key: Uint8Array): string {
  * encoded, including inside longer base64 text such as `Basic` credentials.
  */
 export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
+  return secretScrubber(secrets)(value);
+}
+
+/**
+ * `scrubSecrets` for one set of secrets, its forms and pattern built once: for a connection whose
+ * every message is scrubbed.
+ */
+export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
   const forms = [...new Set(secrets.filter((s) => s !== '').flatMap(secretForms))];
-  if (forms.length === 0) return value;
+  if (forms.length === 0) return (value) => value;
   forms.sort((a, b) => b.length - a.length);
   const pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
   const scrub = (v: unknown): unknown => {
@@ -61,7 +69,7 @@ export function scrubSecrets<T>(value: T, secrets: readonly string[]): T {
     }
     return v;
   };
-  return scrub(value) as T;
+  return <T>(value: T) => scrub(value) as T;
 }
 
 function secretForms(secret: string): string[] {
