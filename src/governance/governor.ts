@@ -13,7 +13,7 @@ import { type BudgetStanding, type Debit, Unaffordable } from './budgets.ts';
 import { anomalyDetected, approvalConsumed, approvalRequested, instanceSuspended, mandateExhausted } from './events.ts';
 import { type ApprovalState, type ApprovalTicket, type GovernedCall, type Refusal, type Signals, toolKey } from './governed-call.ts';
 import type { Governance } from './governance.ts';
-import { writeCounters } from './counters.ts';
+import { writeCounters } from '../store/counters.ts';
 import { countCall } from './rate-limits.ts';
 
 /**
