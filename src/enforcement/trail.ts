@@ -41,6 +41,8 @@ export async function recordResult(
  * name any MCP method (`prompts/get`), not only the ones policy decides.
  */
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
+  // The proof is spent all the same (RFC 9449 §11.1): its replay is refused as a replay.
+  await request.principal.proof?.record();
   return deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.decision`,

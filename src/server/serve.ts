@@ -18,6 +18,7 @@ import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
+import { RecentProofs } from '../tokens/pending-proof.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
@@ -79,6 +80,7 @@ export async function startServer(
     keys,
     issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
     replay: new StoreReplayCache(prepared.store, now),
+    recentProofs: new RecentProofs(now),
     audit: auditWriter,
     devIssuer: config.devIssuer,
     devIssuerProd: config.devIssuerProd,
