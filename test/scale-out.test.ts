@@ -110,7 +110,7 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
     expect(await readJson(await exchangeAt(a, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof }))).toMatchObject({ error: 'invalid_dpop_proof' });
   });
 
-  it('accepts a proof once when replicas race for it: its jti commits with one decision only', async () => {
+  it('accepts a proof once when replicas race for it: its jti commits with one decision or one mandate only', async () => {
     const m = await mandate(c);
     for (let round = 0; round < 5; round++) {
       const route = `/broker/${CONNECTION}/items/raced-${round}`;
@@ -120,6 +120,10 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
       expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401]);
       for (const refused of answers.filter((r) => r.status === 401)) expect(refused.headers.get('www-authenticate')).toContain('invalid_dpop_proof');
       expect(forwarded(`/items/raced-${round}`)).toBe(1);
+      const tokenProof = runtime.proof('POST', `${PUBLIC}/oauth/token`);
+      const exchanges = await Promise.all([a, b, c].map((r) => exchangeAt(r, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof })));
+      expect(exchanges.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+      for (const refused of exchanges.filter((r) => r.status === 400)) expect(await readJson(refused)).toMatchObject({ error: 'invalid_dpop_proof' });
     }
   });
 
