@@ -118,6 +118,7 @@ function decisionRecord(call: CallContext): AuditRecord {
     policy_version: decision?.version ?? null,
     reasons: {
       ...(call.scopeNote ? { scope: call.scopeNote } : {}),
+      ...(call.recordNote ? { record: call.recordNote } : {}),
       ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
       ...(message ? { message } : {}),
       ...(call.governor?.notes() ?? {}),
