@@ -51,7 +51,7 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
     await register(server, ordersHelper);
     expect((await server.api('POST', '/v1/servers', { name: 'orders', transport: 'stdio', command: [process.execPath, ORDERS], env: { ORDERS_LOG: log } })).status).toBe(201);
     expect((await server.api('PUT', '/v1/secrets/shop_key', { value: 'shop-key-3e9d7c1b5a' })).status).toBe(200);
-    expect((await server.api('POST', '/v1/connections', { name: 'shop', base_url: `${upstream.url}/api`, inject: ['header:X-Api-Key={{secret:shop_key}}'], allow: ['GET /**', 'POST /**'] })).status).toBe(201);
+    expect((await server.api('POST', '/v1/connections', { name: 'shop', base_url: `${upstream.url}/api`, inject: ['header:X-Api-Key={{secret:shop_key}}'], allow: ['GET /**', 'POST /**'], endpoints: [{ match: 'GET /refunds', arguments: { type: 'object', properties: { customer_id: { type: 'string' }, amount: { type: 'integer' } } } }] })).status).toBe(201);
     parent = await bootstrap(server, 'orders-bot', { environment: 'dev' });
     child = await bootstrap(server, 'orders-helper', { environment: 'dev' });
     mandate = await parent.obtainMandate({
@@ -157,5 +157,40 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
       .then(() => null, (e: unknown) => e);
     expect((error as MandateRequestError).error).toBe('invalid_authorization_details');
     expect(server.audit.ofType('token.refused').at(-1)!.denial_reason).toBe('ERR_AUTHORIZATION_DETAILS_INVALID');
+  });
+
+  it('lets a Cedar policy on context.args decide at both enforcement points, and explains which argument decided', async () => {
+    const running = await readJson(await server.api('GET', '/v1/policies?files=true'));
+    const limit = '@id("refund-limit")\n@reason("refunds above 50 need a person")\nforbid (principal, action, resource) when { context has args && context.args has amount && context.args.amount > 50 };\n';
+    const applied = await server.api('PUT', '/v1/policies', { files: [...running.files, { file: 'refund-limit.cedar', text: limit }] });
+    expect(applied.status).toBe(200);
+    try {
+      const small = await client.callTool({ name: 'refund', arguments: { customer_id: '42', amount: 10 } });
+      expect(((small as CallToolResult).content[0] as { text: string }).text).toBe('refunded 10 to customer 42');
+      const calls = mcpCalls();
+      const large = await client.callTool({ name: 'refund', arguments: { customer_id: '42', amount: 60 } });
+      expect([refusalOf(large)?.code, ((large as CallToolResult).content[0] as { text: string }).text]).toEqual([undefined, 'Mandate refused this call: refunds above 50 need a person']);
+      expect(server.audit.events.filter((e) => e.type === 'tool.decision').at(-1)).toMatchObject({ denial_reason: 'ERR_POLICY_DENIED', reasons: { policies: ['refund-limit'] } });
+      expect(mcpCalls()).toBe(calls);
+
+      expect((await shop(mandate, '/refunds?customer_id=42&amount=10')).status).toBe(200);
+      const before = upstream.received.length;
+      const refused = await shop(mandate, '/refunds?customer_id=42&amount=60');
+      expect([refused.status, (await readJson(refused)).error]).toEqual([403, 'ERR_POLICY_DENIED']);
+      expect(upstream.received.length).toBe(before);
+
+      const question = {
+        principal: { instance: parent.instanceId, agent: { id: 'orders-bot', roles: ['operator'], owner: 'alice@example.com', environment: 'dev', toolset: ['orders/*'] } },
+        person: 'alice@example.com',
+        action: 'tools/call',
+        resource: { type: 'tool', server: 'orders', name: 'refund', highImpact: false },
+        context: { scope: ['tool:orders/*'], delegation: { depth: 0, chain: ['alice@example.com'] }, environment: 'dev', risk: 0, approval: 'none', args: { customer_id: '42', amount: 60 } },
+      };
+      const explained = await readJson(await server.api('POST', '/v1/policies/explain', question));
+      expect(explained.decision.policies).toEqual(['refund-limit']);
+      expect(explained.text).toContain('reads context.args.amount = 60');
+    } finally {
+      expect((await server.api('PUT', '/v1/policies', { files: running.files })).status).toBe(200);
+    }
   });
 });
