@@ -17,6 +17,8 @@ import { pinnedLookup, type Resolver } from '../net/addresses.ts';
 import { type ConnectionSpec, caseInsensitive, findConnection, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
 import { DatabaseBroker } from './postgres/database-broker.ts';
 import { BrokerDenial } from './denial.ts';
+import { brokerArguments } from './call-arguments.ts';
+import { recordsOf } from '../tokens/records.ts';
 import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
 import { fillInjection, injectedHeaderNames, injectQuery } from './injection.ts';
@@ -146,6 +148,7 @@ export class Broker {
     if (spec.type === 'postgres') return this.databases.query(spec, call, body);
 
     const meta = endpointMetaOf(spec, method, path.segments);
+    const read = brokerArguments(body, call.headers['content-type'], query);
     const request: CallRequest = {
       principal,
       card: await cardOf(this.deps, principal.agentId),
@@ -156,6 +159,7 @@ export class Broker {
       label: `${spec.name} ${method} ${path.text}`,
       args: { method, path: path.text, query, body_sha256: crypto.createHash('sha256').update(body).digest('hex') },
       allowArgs: ['method', 'path'],
+      ...('values' in read ? { callArguments: read.values } : { callArgumentsUnreadable: read.unreadable }),
       destination: upstream!.base.host,
       traceId: call.traceId,
     };
@@ -164,7 +168,8 @@ export class Broker {
 
     let reply: BrokerReply;
     try {
-      reply = await this.#exchange(upstream!, call, path, query, headers, body);
+      const constrained = recordsOf(principal.claims) !== undefined && 'canonicalBody' in read && read.canonicalBody;
+      reply = await this.#exchange(upstream!, call, path, query, headers, constrained || body);
     } catch (error) {
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: isMandateError(error) ? error.code : 'ERR_BROKER_INTERNAL' });
       throw error;

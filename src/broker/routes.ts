@@ -72,7 +72,8 @@ export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, br
       if (error instanceof BrokerDenial) {
         if (error.code === 'ERR_DPOP_REPLAY') return door.challenge(reply, connection, error);
         if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfter)));
-        return door.refuse(reply, error.status, error.code, error.message, error.approval ? { approval: error.approval } : undefined);
+        const extra = { ...(error.approval ? { approval: error.approval } : {}), ...(error.field !== undefined ? { field: error.field } : {}) };
+        return door.refuse(reply, error.status, error.code, error.message, Object.keys(extra).length > 0 ? extra : undefined);
       }
       if (isMandateError(error) && error.expose) return send(reply, error.status, error.code, error.message);
       if (isStoreUnavailable(error)) return send(reply, 503, 'ERR_STORE_UNAVAILABLE', storeUnavailable().message);

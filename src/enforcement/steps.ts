@@ -136,6 +136,7 @@ function decisionRecord(call: CallContext): AuditRecord {
     policy_version: decision?.version ?? null,
     reasons: {
       ...(call.scopeNote ? { scope: call.scopeNote } : {}),
+      ...(call.recordNote ? { record: call.recordNote } : {}),
       ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
       ...(message ? { message } : {}),
       ...(call.governor?.notes() ?? {}),
@@ -165,6 +166,7 @@ function decide(call: CallContext, approval: ApprovalState): Decision {
       approval,
       traceId: call.traceId,
       now: call.now,
+      args: request.callArguments,
     }),
   );
 }

@@ -10,6 +10,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  | 'invalid_authorization_details'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'invalid_token'
@@ -214,6 +215,10 @@ export const CATALOGUE = {
   ERR_SCOPE_NOT_GRANTED: e(403, 'The mandate does not cover this tool or endpoint.'),
   ERR_TARGET_INVALID: e(400, 'The resource indicator names no enforcement point this mandate may reach.', { oauth: only('invalid_target') }),
   ERR_BUDGET_EXCEEDS_PARENT: e(400, 'The requested budget exceeds the parent mandate.', { oauth: only('invalid_request') }),
+  // RFC 9396 §5: authorization details of an unknown type, malformed, or beyond what may be granted.
+  ERR_AUTHORIZATION_DETAILS_INVALID: e(400, 'The authorization_details (RFC 9396) are of an unknown type or malformed.', { oauth: only('invalid_authorization_details') }),
+  ERR_RECORD_EXCEEDS_PARENT: e(400, "The requested record constraints are wider than the parent mandate's (a field dropped, a value or bound added).", { oauth: only('invalid_authorization_details') }),
+  ERR_RECORD_CONSTRAINT: e(403, "A call argument is outside the mandate's record constraints (authorization_details mandate_record); details name the field."),
 
   // Policy
   ERR_POLICY_DENIED: e(403, 'Policy forbids this call.'),

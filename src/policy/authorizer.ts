@@ -12,6 +12,7 @@ import { type Evaluator, fullEvaluator, slicedEvaluator } from './evaluators.ts'
 import { loadPolicySet, type PolicySet } from './policy-set.ts';
 import { PreparsedSets } from './preparsed.ts';
 import type { DecisionRequest } from './request.ts';
+import type { Schema } from './schema.ts';
 
 export interface AuthorizerOptions {
   /** Decision time when a request carries none. */
@@ -91,6 +92,17 @@ export class Authorizer {
       const message = isMandateError(error) ? error.message : 'the policy engine failed';
       return failedDecision(set.version, [message]);
     }
+  }
+
+  /**
+   * Decides under `schema` from now on (the same files, with `context.args` typed anew after a pin
+   * or a connection changed). A set that no longer validates under it (a policy reads an argument
+   * no source declares any more) throws, and the running set keeps deciding under its schema.
+   */
+  useSchema(schema: Schema): void {
+    const running = this.#running.set;
+    if (running.schema === schema) return;
+    this.reload(loadPolicySet(running.sources, { schema }));
   }
 
   #prepare(set: PolicySet): Running {

@@ -17,6 +17,7 @@ import { FollowedCache } from '../cluster/followed-cache.ts';
 import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
+import { argsSchema } from './args-schema.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
 import { RecentProofs } from '../tokens/pending-proof.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
@@ -55,7 +56,7 @@ export async function startServer(
   const prepared: Prepared = await prepare(config, now(), options.pgSchema, { mintAdminToken: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
-  const authorizer = await openAuthorizer(prepared.store, now);
+  const authorizer = await openAuthorizer(prepared.store, now, await argsSchema(prepared.store.db));
   const transport =
     config.deployment === 'replicated' && config.databaseUrl
       ? new PostgresTransport({ databaseUrl: config.databaseUrl, schema: await currentSchema(prepared.store) })

@@ -11,9 +11,10 @@ import { signJws } from '../../jose/jws.ts';
 import { type ActClaim, delegationPath, type MandateClaims } from '../mandate.ts';
 import { TOKEN_TYPE, TYP } from '../../jose/token-types.ts';
 import { personLimit } from '../entitlements.ts';
-import { checkDelegation, checkDevIssuer, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantScope, limitedBy } from './grant.ts';
+import { checkDelegation, checkDevIssuer, checkOnBehalfOf, formatScope, grantAudience, grantBudget, grantLifetime, grantRecords, grantScope, limitedBy } from './grant.ts';
 import { type Actor, type Subject, verifyActor, verifySubject } from './parties.ts';
 import { parseExchangeRequest } from './request.ts';
+import type { RecordConstraints } from '../records.ts';
 
 export interface ExchangeResponse {
   access_token: string;
@@ -29,7 +30,7 @@ export interface ExchangeResponse {
  *   2. verify the DPoP proof (RFC 9449 §4.3)    6. delegation allowed, within depth
  *   3. verify the actor: identity token bound   7. scope ∩ toolset ∩ parent ∩ person, audience, lifetime, budget
  *      to the proof key, instance and agent live 8. sign, record, audit (committed before returning)
- *   4. verify the subject: person, parent mandate or the actor itself;
+ *   4. verify the subject: person, parent mandate or the actor itself;     record constraints never wider than the parent's (RFC 9396)
  *      the person's entitlements (their groups'), when entitlements are configured
  * After step 5, a development person token acts for a prod agent only where the deployment allows it.
  * Every refusal is audited with its code; nothing is issued unless every step passed.
@@ -55,7 +56,8 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const lifetime = grantLifetime(actor, subject, nowSeconds);
     const budget = grantBudget(request, actor, subject);
-    const claims = mandateClaims(ctx, { actor, subject, scope, aud, budget, iat: nowSeconds, exp: nowSeconds + lifetime, task: request.task });
+    const records = grantRecords(request, subject);
+    const claims = mandateClaims(ctx, { actor, subject, scope, aud, budget, iat: nowSeconds, exp: nowSeconds + lifetime, task: request.task, records });
     const signer = ctx.keys.signer();
     const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
     await record(ctx, claims, signer.kid, actor, now, person ? { limited_by: limitedBy(request, granted), entitled_groups: person.entitledGroups } : {}, deferring?.pending);
@@ -74,7 +76,7 @@ class RefusedWithin extends Error {}
 
 function mandateClaims(
   ctx: TokenContext,
-  input: { actor: Actor; subject: Subject; scope: string; aud: string[]; budget: number; iat: number; exp: number; task: { task_id?: string; description?: string } | undefined },
+  input: { actor: Actor; subject: Subject; scope: string; aud: string[]; budget: number; iat: number; exp: number; task: { task_id?: string; description?: string } | undefined; records: RecordConstraints | undefined },
 ): MandateClaims {
   const { actor, subject } = input;
   const parent = subject.kind === 'mandate' ? subject.parent : undefined;
@@ -99,6 +101,7 @@ function mandateClaims(
     ...(parent ? { parent_jti: parent.jti } : {}),
     ...(task ? { task } : {}),
     ...(groups && groups.length > 0 ? { groups } : {}),
+    ...(input.records ? { authorization_details: [input.records] } : {}),
   };
 }
 
@@ -159,10 +162,16 @@ const issuedRecord = (claims: MandateClaims, actor: Actor, person: Record<string
   action: 'token:exchange',
   resource: claims.aud.join(' '),
   decision: 'allow',
-  reasons: { scope: claims.scope, budget: { limit: claims.budget }, ...person },
+  reasons: { scope: claims.scope, budget: { limit: claims.budget }, ...person, ...recordNote(claims) },
   status: 'success',
   data: { resources: [claims.jti] },
 });
+
+/** The constrained fields, for the trail (never the allowed values). */
+const recordNote = (claims: MandateClaims) => {
+  const records = claims.authorization_details?.[0];
+  return records ? { record: `constrained: ${Object.keys(records.fields).sort().join(', ')}` } : {};
+};
 
 /**
  * The parent must still stand when its child is written, not only when it was verified: a
