@@ -32,10 +32,7 @@ export function jsonLineOf(row: Pick<TrailRow, 'body' | 'hash' | 'id'>): string 
 }
 
 export function renderEvents(rows: readonly TrailRow[], format: TrailFormat, productVersion: string): OutEvent[] {
-  return rows.map((row) => {
-    const event = JSON.parse(row.body) as AuditEvent;
-    event.hash = row.hash;
-    const text = format === 'jsonl' ? jsonLineOf(row) : exportLine(format, event, productVersion).slice(0, -1);
-    return { position: row.position, id: row.id, chain: row.chain, seq: event.seq, type: row.type, time: row.time, severity: severityOf(event), text, json: format !== 'cef' };
-  });
+  // JSON lines come from the stored text as it is; OCSF and CEF map the parsed event.
+  const textOf = (row: TrailRow) => (format === 'jsonl' ? jsonLineOf(row) : exportLine(format, { ...(JSON.parse(row.body) as AuditEvent), hash: row.hash }, productVersion).slice(0, -1));
+  return rows.map((row) => ({ position: row.position, id: row.id, chain: row.chain, seq: row.seq, type: row.type, time: row.time, severity: severityOf(row), text: textOf(row), json: format !== 'cef' }));
 }

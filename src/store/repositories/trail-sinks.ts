@@ -25,8 +25,11 @@ export interface TrailRow {
   position: number;
   id: string;
   chain: string;
+  seq: number;
   type: string;
   time: string;
+  decision: 'allow' | 'deny' | null;
+  status: 'success' | 'failure' | 'pending';
   body: string;
   hash: string;
 }
@@ -135,12 +138,23 @@ export function trailSinksRepository(db: Queryable): TrailSinksRepository {
     trailSize: async () => Number((await db.selectFrom('audit_head').select('size').where('id', '=', 1).executeTakeFirst())?.size ?? 0),
     trailAfter: async (after, size, filter, limit) => {
       const rows = await filtered(after, filter)
-        .select(['leaf_index', 'id', 'chain', 'type', 'time', 'body', 'hash'])
+        .select(['leaf_index', 'id', 'chain', 'seq', 'type', 'time', 'decision', 'status', 'body', 'hash'])
         .where('leaf_index', '<', size)
         .orderBy('leaf_index')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({ position: Number(r.leaf_index), id: r.id, chain: r.chain, type: r.type, time: r.time, body: r.body, hash: r.hash }));
+      return rows.map((r) => ({
+        position: Number(r.leaf_index),
+        id: r.id,
+        chain: r.chain,
+        seq: Number(r.seq),
+        type: r.type,
+        time: r.time,
+        decision: r.decision as TrailRow['decision'],
+        status: r.status as TrailRow['status'],
+        body: r.body,
+        hash: r.hash,
+      }));
     },
     pending: async (after, filter) => {
       const row = await filtered(after, filter)

@@ -14,7 +14,7 @@ const SEVERITY: Record<Severity, number> = { informational: 6, low: 5, medium: 4
 export const SD_ID = 'mandate@32473';
 
 /** RFC 5424 §6.3.3: PARAM-VALUE escapes `"`, `\` and `]`. */
-const paramValue = (value: string) => value.replace(/["\\\]]/g, '\\$&');
+const paramValue = (value: string) => (/["\\\]]/.test(value) ? value.replace(/["\\\]]/g, '\\$&') : value);
 
 /** RFC 5424 §6: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, the event id in the SD. */
 export function syslogMessage(event: OutEvent, hostname: string): string {
@@ -26,6 +26,16 @@ export function syslogMessage(event: OutEvent, hostname: string): string {
 
 /** RFC 6587 §3.4.1: `MSG-LEN SP SYSLOG-MSG`, the length in octets. */
 export const octetCounted = (message: string) => `${Buffer.byteLength(message)} ${message}`;
+
+/** A batch as the bytes on the wire: each message encoded once, its length taken from the bytes. */
+export function framedBatch(messages: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const message of messages) {
+    const bytes = Buffer.from(message);
+    parts.push(Buffer.from(`${bytes.length} `), bytes);
+  }
+  return Buffer.concat(parts);
+}
 
 export interface SyslogOptions {
   host: string;
@@ -55,7 +65,7 @@ export class SyslogTransport implements TrailTransport {
 
   async send(batch: readonly OutEvent[]): Promise<void> {
     const socket = await this.#connect();
-    const frames = batch.map((e) => octetCounted(syslogMessage(e, this.#hostname))).join('');
+    const frames = framedBatch(batch.map((e) => syslogMessage(e, this.#hostname)));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
