@@ -116,6 +116,11 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('POST', '/v1/sinks/walk-hook/pause', {}, 'POST /v1/sinks/:name/pause');
     await expectEvent('POST', '/v1/sinks/walk-hook/resume', {}, 'POST /v1/sinks/:name/resume');
     await expectEvent('DELETE', '/v1/sinks/walk-hook', undefined, 'DELETE /v1/sinks/:name', 204);
+    const trailSink = { name: 'walk-siem', kind: 'splunk-hec', settings: { url: 'https://splunk.example.com:8088' }, secret: 'hec-walk-0123456789abcdef' };
+    await expectEvent('POST', '/v1/trail/sinks', trailSink, 'POST /v1/trail/sinks', 201);
+    await expectEvent('POST', '/v1/trail/sinks/walk-siem/pause', {}, 'POST /v1/trail/sinks/:name/pause');
+    await expectEvent('POST', '/v1/trail/sinks/walk-siem/resume', {}, 'POST /v1/trail/sinks/:name/resume');
+    await expectEvent('DELETE', '/v1/trail/sinks/walk-siem', undefined, 'DELETE /v1/trail/sinks/:name', 204);
 
     const jwk = { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, 7).toString('base64url'), kid: 'walk-1' };
     await expectEvent('POST', '/v1/issuers', { issuer: 'https://idp.walk.example', jwks: { keys: [jwk] } }, 'POST /v1/issuers', 201);
@@ -160,6 +165,7 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     expect(adminEvents.filter((e) => e.actor.person === null).map((e) => e.type)).toEqual([]);
     expect(JSON.stringify(server.audit.events)).not.toContain('sk-walk-0123456789abcdef');
     expect(JSON.stringify(server.audit.events)).not.toContain('whsec-walk-0123456789abcdef');
+    expect(JSON.stringify(server.audit.events)).not.toContain('hec-walk-0123456789abcdef');
     expect(adminEvents.find((e) => e.type === 'admin.agents_applied')?.args_digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
   });
 });

@@ -341,6 +341,9 @@ export const CATALOGUE = {
   ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
   ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),
   ERR_SINK_KEY: e(400, "A sink's signing key is missing, given twice, too short, or names a secret that does not exist."),
+  ERR_TRAIL_SINK_NOT_FOUND: e(404, 'No trail sink has this name.'),
+  ERR_TRAIL_SINK_EXISTS: e(409, 'A trail sink with this name exists already.'),
+  ERR_TRAIL_SINK_INVALID: e(400, "A trail sink's settings do not fit its kind: a missing or malformed address, URL, subject, or secret."),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

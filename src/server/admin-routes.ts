@@ -133,6 +133,13 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/sinks/:name/pause': secure('admin.sink_paused'),
   'POST /v1/sinks/:name/resume': secure('admin.sink_resumed'),
 
+  'GET /v1/trail/sinks': read,
+  'GET /v1/trail/sinks/:name': read,
+  'POST /v1/trail/sinks': secure('admin.trail_sink_added'),
+  'DELETE /v1/trail/sinks/:name': secure('admin.trail_sink_removed'),
+  'POST /v1/trail/sinks/:name/pause': secure('admin.trail_sink_paused'),
+  'POST /v1/trail/sinks/:name/resume': secure('admin.trail_sink_resumed'),
+
   'GET /v1/entitlements': read,
   'PUT /v1/entitlements': secure('admin.entitlements_applied'),
   'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
@@ -144,4 +151,4 @@ export const adminRouteOf = (method: string, url: string | undefined): AdminRout
   url === undefined ? undefined : ADMIN_ROUTES[`${method} ${url}`];
 
 /** Secret values travel in these bodies: their event names the secret, never a digest of the value. */
-export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks']);
+export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks', 'POST /v1/trail/sinks']);

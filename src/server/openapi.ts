@@ -176,6 +176,12 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
         ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
         ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
+        ['get', '/v1/trail/sinks', 'List trail sinks (syslog, webhook, Splunk HEC, NATS JetStream, OTLP logs) with their lag and last error (never their secret)'],
+        ['post', '/v1/trail/sinks', 'Add a trail sink: kind, format (jsonl, ocsf, cef), filter (events, environments), from (now or start), settings; the secret is sealed'],
+        ['get', '/v1/trail/sinks/{name}', 'Show a trail sink and its delivery state'],
+        ['delete', '/v1/trail/sinks/{name}', 'Remove a trail sink (its cursor goes with it)'],
+        ['post', '/v1/trail/sinks/{name}/pause', 'Pause streaming to a trail sink (events wait in the trail)'],
+        ['post', '/v1/trail/sinks/{name}/resume', 'Resume streaming to a trail sink from where it stopped'],
         ['get', '/v1/issuers', 'List OIDC issuers trusted for person tokens'],
         ['post', '/v1/issuers', 'Trust an issuer: discovery, a JWKS URI or inline JWKS; audiences, algorithms, claim mapping, allow_loopback'],
         ['get', '/v1/issuers/{issuer}', 'Show a trusted issuer (the issuer URL percent-encoded)'],
@@ -221,7 +227,7 @@ export function openApiDocument(version: string) {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: the store answers and the replica is synchronized with the others',
+          summary: 'Readiness: the store answers and the replica is synchronized with the others; status degraded (still 200) names failing trail sinks',
           security: [],
           responses: { '200': { description: 'ready' }, '503': { description: 'ERR_STORE_UNAVAILABLE or ERR_NOT_SYNCHRONIZED' } },
         },
