@@ -161,6 +161,8 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
 
   it('lets a Cedar policy on context.args decide at both enforcement points, and explains which argument decided', async () => {
     const running = await readJson(await server.api('GET', '/v1/policies?files=true'));
+    // Typed from the pinned tools' input schemas and the shop endpoint's declared arguments.
+    expect(running.arguments.type).toBe('type Args = { "amount"?: Long, "customer_id"?: String, "filter"?: { "customer_id"?: String }, "note"?: String };');
     const limit = '@id("refund-limit")\n@reason("refunds above 50 need a person")\nforbid (principal, action, resource) when { context has args && context.args has amount && context.args.amount > 50 };\n';
     const applied = await server.api('PUT', '/v1/policies', { files: [...running.files, { file: 'refund-limit.cedar', text: limit }] });
     expect(applied.status).toBe(200);

@@ -100,6 +100,8 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     return {
       version: set.version,
       policies: [...set.policies.keys()],
+      // `context.args` as policies may read it, and the argument shapes Cedar cannot type.
+      arguments: { type: set.schema.args.text, notes: set.schema.args.notes },
       applied_at: stored?.appliedAt ?? null,
       applied_by: stored?.appliedBy ?? null,
       ...(ctx.config.deployment === 'single' ? { dir: ctx.policyDir } : {}),
