@@ -8,6 +8,7 @@ import { type AgentRuntime, type Mandate, MandateRequestError } from '../src/sdk
 import { startUpstream } from './broker.peers.ts';
 import { CODE_HASH, bootstrap, decode, personToken, register } from './fixtures.ts';
 import { dialects, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
+import { exchangeAs } from './mandates.kit.ts';
 
 /**
  * A mandate limited to one customer's records (RFC 9396 `mandate_record`), enforced at both
@@ -149,6 +150,16 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
     expect(decode((await ask(undefined)).token).authorization_details).toEqual([{ type: 'mandate_record', ...RECORDS }]);
     const narrower = { fields: { customer_id: ['42'], amount: { max: 10 } } };
     expect(decode((await ask(narrower)).token).authorization_details).toEqual([{ type: 'mandate_record', ...narrower }]);
+  });
+
+  it('answers the granted details in the token response (RFC 9396 §7), and an unknown type with invalid_authorization_details', async () => {
+    const alice = await personToken(server, 'alice@example.com');
+    const asked = [{ type: 'mandate_task', task_id: 'refund-42' }, { type: 'mandate_record', ...RECORDS }];
+    const granted = await exchangeAs(server, parent, alice, `${server.url}/mcp/orders`, { scope: 'tool:orders/*', authorization_details: JSON.stringify(asked) });
+    expect([granted.status, granted.body.authorization_details]).toEqual([200, [{ type: 'mandate_record', ...RECORDS }]]);
+    const unknown = await exchangeAs(server, parent, alice, `${server.url}/mcp/orders`, { scope: 'tool:orders/*', authorization_details: JSON.stringify([{ type: 'payment_initiation', amount: 5 }]) });
+    expect([unknown.status, unknown.body.error, unknown.body.access_token]).toEqual([400, 'invalid_authorization_details', undefined]);
+    expect(server.audit.ofType('token.refused').at(-1)!.denial_reason).toBe('ERR_AUTHORIZATION_DETAILS_INVALID');
   });
 
   it('answers a malformed mandate_record with invalid_authorization_details (RFC 9396 §5)', async () => {

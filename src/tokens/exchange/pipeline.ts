@@ -21,6 +21,8 @@ export interface ExchangeResponse {
   token_type: 'DPoP';
   expires_in: number;
   scope: string;
+  /** RFC 9396 §7: the authorization details granted (record constraints), when the mandate has any. */
+  authorization_details?: RecordConstraints[];
 }
 
 /**
@@ -58,7 +60,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     const signer = ctx.keys.signer();
     const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
     await record(ctx, claims, signer.kid, actor, now, person ? { limited_by: limitedBy(request, granted), entitled_groups: person.entitledGroups } : {});
-    return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope };
+    return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope, ...(claims.authorization_details ? { authorization_details: claims.authorization_details } : {}) };
   } catch (error) {
     await auditRefusal(ctx, error, actor);
     throw error;
