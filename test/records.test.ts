@@ -8,6 +8,7 @@ import { type AgentRuntime, type Mandate, MandateRequestError } from '../src/sdk
 import { startUpstream } from './broker.peers.ts';
 import { CODE_HASH, bootstrap, decode, personToken, register } from './fixtures.ts';
 import { dialects, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
+import { exchangeAs } from './mandates.kit.ts';
 
 /**
  * A mandate limited to one customer's records (RFC 9396 `mandate_record`), enforced at both
@@ -151,6 +152,16 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
     expect(decode((await ask(narrower)).token).authorization_details).toEqual([{ type: 'mandate_record', ...narrower }]);
   });
 
+  it('answers the granted details in the token response (RFC 9396 §7), and an unknown type with invalid_authorization_details', async () => {
+    const alice = await personToken(server, 'alice@example.com');
+    const asked = [{ type: 'mandate_task', task_id: 'refund-42' }, { type: 'mandate_record', ...RECORDS }];
+    const granted = await exchangeAs(server, parent, alice, `${server.url}/mcp/orders`, { scope: 'tool:orders/*', authorization_details: JSON.stringify(asked) });
+    expect([granted.status, granted.body.authorization_details]).toEqual([200, [{ type: 'mandate_record', ...RECORDS }]]);
+    const unknown = await exchangeAs(server, parent, alice, `${server.url}/mcp/orders`, { scope: 'tool:orders/*', authorization_details: JSON.stringify([{ type: 'payment_initiation', amount: 5 }]) });
+    expect([unknown.status, unknown.body.error, unknown.body.access_token]).toEqual([400, 'invalid_authorization_details', undefined]);
+    expect(server.audit.ofType('token.refused').at(-1)!.denial_reason).toBe('ERR_AUTHORIZATION_DETAILS_INVALID');
+  });
+
   it('answers a malformed mandate_record with invalid_authorization_details (RFC 9396 §5)', async () => {
     const error = await parent
       .obtainMandate({ subjectToken: await personToken(server, 'alice@example.com'), scope: 'tool:orders/*', resource: `${server.url}/mcp/orders`, records: { fields: { customer_id: [] } } as never })
@@ -161,6 +172,8 @@ describe.each(await dialects())('record constraints in mandates on %s', (dialect
 
   it('lets a Cedar policy on context.args decide at both enforcement points, and explains which argument decided', async () => {
     const running = await readJson(await server.api('GET', '/v1/policies?files=true'));
+    // Typed from the pinned tools' input schemas and the shop endpoint's declared arguments.
+    expect(running.arguments.type).toBe('type Args = { "amount"?: Long, "customer_id"?: String, "filter"?: { "customer_id"?: String }, "note"?: String };');
     const limit = '@id("refund-limit")\n@reason("refunds above 50 need a person")\nforbid (principal, action, resource) when { context has args && context.args has amount && context.args.amount > 50 };\n';
     const applied = await server.api('PUT', '/v1/policies', { files: [...running.files, { file: 'refund-limit.cedar', text: limit }] });
     expect(applied.status).toBe(200);

@@ -148,7 +148,9 @@ export class Broker {
     if (spec.type === 'postgres') return this.databases.query(spec, call, body);
 
     const meta = endpointMetaOf(spec, method, path.segments);
-    const read = brokerArguments(body, call.headers['content-type'], query);
+    // Read only when something reads them: record constraints, or a policy on `context.args`.
+    const constrained = recordsOf(principal.claims) !== undefined;
+    const read = constrained || this.deps.authorizer.readsArguments ? brokerArguments(body, call.headers['content-type'], query) : undefined;
     const request: CallRequest = {
       principal,
       card: await cardOf(this.deps, principal.agentId),
@@ -159,7 +161,7 @@ export class Broker {
       label: `${spec.name} ${method} ${path.text}`,
       args: { method, path: path.text, query, body_sha256: crypto.createHash('sha256').update(body).digest('hex') },
       allowArgs: ['method', 'path'],
-      ...('values' in read ? { callArguments: read.values } : { callArgumentsUnreadable: read.unreadable }),
+      ...(read === undefined ? {} : 'values' in read ? { callArguments: read.values } : { callArgumentsUnreadable: read.unreadable }),
       destination: upstream!.base.host,
       traceId: call.traceId,
     };
@@ -168,8 +170,9 @@ export class Broker {
 
     let reply: BrokerReply;
     try {
-      const constrained = recordsOf(principal.claims) !== undefined && 'canonicalBody' in read && read.canonicalBody;
-      reply = await this.#exchange(upstream!, call, path, query, headers, constrained || body);
+      // Under constraints, the JSON body as it was checked (duplicate keys cannot smuggle another value).
+      const checked = constrained && read !== undefined && 'canonicalBody' in read ? read.canonicalBody : undefined;
+      reply = await this.#exchange(upstream!, call, path, query, headers, checked ?? body);
     } catch (error) {
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: isMandateError(error) ? error.code : 'ERR_BROKER_INTERNAL' });
       throw error;

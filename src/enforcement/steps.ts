@@ -166,7 +166,7 @@ function decide(call: CallContext, approval: ApprovalState): Decision {
       approval,
       traceId: call.traceId,
       now: call.now,
-      args: request.callArguments,
+      args: call.deps.authorizer.readsArguments ? request.callArguments : undefined,
     }),
   );
 }

@@ -81,6 +81,12 @@ describe('context.args typed from JSON Schemas', () => {
     });
   });
 
+  it('tells enforcement points whether any policy reads the arguments at all', () => {
+    const plain = loadPolicySet([{ file: 'p.cedar', text: 'permit (principal, action, resource) when { context.risk < 50 };' }]);
+    const reading = loadPolicySet([{ file: 'p.cedar', text: 'permit (principal, action, resource) when { context has args && context.args has amount && context.args.amount < 5 };' }], { schema: schemaWithArgs(fragment) });
+    expect([new Authorizer(plain).readsArguments, new Authorizer(reading).readsArguments]).toEqual([false, true]);
+  });
+
   it('refuses a policy reading an argument no source declares', () => {
     expect(() => loadPolicySet([{ file: 'p.cedar', text: 'forbid (principal, action, resource) when { context has args && context.args.nothing == 1 };' }], { schema: schemaWithArgs(fragment) })).toThrow(/nothing/);
   });

@@ -9,6 +9,7 @@ import { isMandateError } from '../errors.ts';
 import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
 import { type Decision, decisionOf, failedDecision } from './decision.ts';
 import { type Evaluator, fullEvaluator, slicedEvaluator } from './evaluators.ts';
+import { footprintOf } from './footprint.ts';
 import { loadPolicySet, type PolicySet } from './policy-set.ts';
 import { PreparsedSets } from './preparsed.ts';
 import type { DecisionRequest } from './request.ts';
@@ -35,6 +36,7 @@ interface Running {
   readonly set: PolicySet;
   readonly evaluator: Evaluator;
   readonly sets: PreparsedSets;
+  readonly readsArguments: boolean;
 }
 
 export class Authorizer {
@@ -57,6 +59,14 @@ export class Authorizer {
 
   get version(): string {
     return this.#running.set.version;
+  }
+
+  /**
+   * Whether any running policy reads `context.args` (or the whole context): an enforcement point
+   * need not hand a call's arguments to policy otherwise (a large body is not copied for nothing).
+   */
+  get readsArguments(): boolean {
+    return this.#running.readsArguments;
   }
 
   /**
@@ -114,6 +124,10 @@ export class Authorizer {
       sets.clear();
       throw error;
     }
-    return { set, evaluator, sets };
+    const readsArguments = [...set.policies.values()].some((policy) => {
+      const { context } = footprintOf(policy.json);
+      return context === 'all' || context.has('args');
+    });
+    return { set, evaluator, sets, readsArguments };
   }
 }

@@ -38,6 +38,6 @@ export function requestContext(request: ParsedRequest, now: () => Date, args?: A
     ...(classification === undefined ? {} : { classification }),
     time: timeOfDay(c.time === undefined ? now() : new Date(c.time)),
     ...(c.trace ? { trace: c.trace } : {}),
-    ...(c.args ? { args: args ? argsValue(c.args, args) : {} } : {}),
+    ...(c.args ? { args: args && args.size > 0 ? argsValue(c.args, args) : {} } : {}),
   };
 }

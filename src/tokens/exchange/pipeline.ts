@@ -22,6 +22,8 @@ export interface ExchangeResponse {
   token_type: 'DPoP';
   expires_in: number;
   scope: string;
+  /** RFC 9396 §7: the authorization details granted (record constraints), when the mandate has any. */
+  authorization_details?: RecordConstraints[];
 }
 
 /**
@@ -61,7 +63,7 @@ export async function exchangeToken(ctx: TokenContext, form: unknown, dpop: stri
     const signer = ctx.keys.signer();
     const token = signJws({ typ: TYP.mandate, kid: signer.kid }, { ...claims }, signer.privateKey);
     await record(ctx, claims, signer.kid, actor, now, person ? { limited_by: limitedBy(request, granted), entitled_groups: person.entitledGroups } : {}, deferring?.pending);
-    return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope };
+    return { access_token: token, issued_token_type: TOKEN_TYPE.accessToken, token_type: 'DPoP', expires_in: lifetime, scope, ...(claims.authorization_details ? { authorization_details: claims.authorization_details } : {}) };
   } catch (error) {
     if (error instanceof RefusedWithin) throw error.cause;
     // A verified proof is spent by a refused exchange too (RFC 9449 §11.1).
