@@ -10,8 +10,12 @@ import { findOperator, insertOperator, updateOperator } from '../../store/operat
 import type { LoginStateRow } from '../../store/repositories/login-states.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { createAdminToken } from '../admin-tokens.ts';
+import { openConsoleSession } from '../console-session.ts';
 import { FailureLimit } from '../failure-limit.ts';
 import type { ServerContext } from '../context.ts';
+
+/** Where a console sign-in returns (a login state's `return_to`; never a caller's input). */
+export const CONSOLE_RETURN = '/console/';
 
 const loginQuery = z.object({ return_to: z.string().max(2000).optional() });
 const callbackQuery = z.object({ state: z.string().max(512).optional() });
@@ -67,6 +71,13 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
     return reply.redirect(url.href, 303);
   });
 
+  // The console signs in through the same provider flow; the callback ends in a session cookie.
+  app.get('/v1/console/login', async (request, reply) => {
+    throttle(request, reply);
+    const url = await operatorSso().begin(ctx.store.db, CONSOLE_RETURN, ctx.now());
+    return reply.redirect(url.href, 303);
+  });
+
   app.get('/v1/login/callback', async (request, reply) => {
     const { state } = parseOrThrow(callbackQuery, request.query, 'query');
     const provider = operatorSso();
@@ -76,10 +87,16 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
       const identity = await provider.complete(login, new URL(request.url, 'http://callback.invalid'));
       const session = await openSession(ctx, identity);
       await signedIn(ctx, 'GET /v1/login/callback', identity, session);
+      if (login.return_to === CONSOLE_RETURN) {
+        // The session token stays on the server: the browser gets only the session cookie.
+        await openConsoleSession(ctx, request, reply, { id: session.id, expiresAt: session.expires_at, owned: true });
+        return reply.redirect(CONSOLE_RETURN, 303);
+      }
       if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, roles: session.roles.join(','), expires_at: session.expires_at }), 303);
       return session;
     } catch (error) {
       await refused(ctx, request, 'GET /v1/login/callback', error);
+      if (login?.return_to === CONSOLE_RETURN) return reply.redirect(`${CONSOLE_RETURN}?${new URLSearchParams({ error: isMandateError(error) ? error.code : 'ERR_LOGIN_FAILED' }).toString()}`, 303);
       if (login?.return_to && isMandateError(error)) return reply.redirect(withParams(login.return_to, { error: error.code, error_description: error.message }), 303);
       throw error;
     }
