@@ -120,7 +120,7 @@ describe.each(await dialects())('console sessions on %s', (dialect) => {
     const me = await readJson(await withCookie('GET', '/v1/console/session', cookie));
     expect(me.csrf_token).toBe(session.csrf_token);
 
-    for (const headers of [{ origin: server.url }, { origin: server.url, 'x-csrf-token': 'A'.repeat(43) }, { origin: 'https://evil.example', 'x-csrf-token': session.csrf_token }]) {
+    for (const headers of [{ origin: server.url } as Record<string, string>, { origin: server.url, 'x-csrf-token': 'A'.repeat(43) }, { origin: 'https://evil.example', 'x-csrf-token': session.csrf_token }]) {
       const before = server.audit.events.length;
       const forged = await withCookie('POST', '/v1/agents/support-bot/suspend', cookie, headers, {});
       expect(forged.status).toBe(403);
