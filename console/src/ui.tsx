@@ -37,7 +37,8 @@ export function Panel({ title, children, id }: { title: string; children: ReactN
 }
 
 /** A button that runs an action, shows it is busy, and reports the outcome. */
-export function Action({ label, run, onDone, kind = 'normal', describedBy }: { label: string; run: () => Promise<unknown>; onDone?: () => void; kind?: 'normal' | 'danger' | 'primary'; describedBy?: string }) {
+/** `label` is the accessible name (what it acts on included); `text` what the button shows, when shorter. */
+export function Action({ label, text, run, onDone, kind = 'normal', describedBy }: { label: string; text?: string; run: () => Promise<unknown>; onDone?: () => void; kind?: 'normal' | 'danger' | 'primary'; describedBy?: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   return (
@@ -47,6 +48,7 @@ export function Action({ label, run, onDone, kind = 'normal', describedBy }: { l
         className={kind}
         disabled={busy}
         aria-describedby={describedBy}
+        aria-label={text ? label : undefined}
         onClick={async () => {
           setBusy(true);
           setError(undefined);
@@ -60,7 +62,7 @@ export function Action({ label, run, onDone, kind = 'normal', describedBy }: { l
           }
         }}
       >
-        {label}
+        {text ?? label}
       </button>
       {error ? <span className="error" role="alert">{error}</span> : null}
     </span>

@@ -89,9 +89,9 @@ export function Agents({ can }: { can: Permissions }) {
               <td>{data?.live.get(a.id) ?? 0}</td>
               <td>{(a.flags ?? []).map((f) => <Badge key={f} value={f} />)}</td>
               <td>
-                {can.lifecycle && a.status === 'active' && <Action label={`Suspend ${a.id}`} kind="danger" run={() => act(a.id, 'suspend')} onDone={reload} />}
-                {can.lifecycle && a.status === 'suspended' && <Action label={`Resume ${a.id}`} run={() => act(a.id, 'resume')} onDone={reload} />}
-                {can.retire && a.status !== 'retired' && <Action label={`Retire ${a.id}`} kind="danger" run={() => act(a.id, 'retire')} onDone={reload} />}
+                {can.lifecycle && a.status === 'active' && <Action label={`Suspend ${a.id}`} text="Suspend" kind="danger" run={() => act(a.id, 'suspend')} onDone={reload} />}
+                {can.lifecycle && a.status === 'suspended' && <Action label={`Resume ${a.id}`} text="Resume" run={() => act(a.id, 'resume')} onDone={reload} />}
+                {can.retire && a.status !== 'retired' && <Action label={`Retire ${a.id}`} text="Retire" kind="danger" run={() => act(a.id, 'retire')} onDone={reload} />}
               </td>
             </tr>
           ))}

@@ -50,8 +50,8 @@ function HeldCall({ approval, can, onDone }: { approval: Approval; can: Permissi
         <div className="decide">
           <label htmlFor={noteId}>Comment</label>
           <input id={noteId} value={note} maxLength={1000} onChange={(e) => setNote(e.target.value)} />
-          <Action label={`Approve ${approval.id}`} kind="primary" run={() => api('POST', `/v1/approvals/${approval.id}/approve`, note ? { note } : {})} onDone={onDone} />
-          <Action label={`Deny ${approval.id}`} kind="danger" run={() => api('POST', `/v1/approvals/${approval.id}/deny`, note ? { note } : {})} onDone={onDone} />
+          <Action label={`Approve ${approval.id}`} text="Approve" kind="primary" run={() => api('POST', `/v1/approvals/${approval.id}/approve`, note ? { note } : {})} onDone={onDone} />
+          <Action label={`Deny ${approval.id}`} text="Deny" kind="danger" run={() => api('POST', `/v1/approvals/${approval.id}/deny`, note ? { note } : {})} onDone={onDone} />
         </div>
       )}
     </article>

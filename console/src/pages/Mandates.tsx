@@ -45,8 +45,8 @@ export function Mandates({ can }: { can: Permissions }) {
         </span>
         {can.revoke && (
           <span className="actions">
-            <Action label={`Revoke mandate ${m.jti}`} kind="danger" run={() => api('POST', `/v1/mandates/${encodeURIComponent(m.jti)}/revoke`, {})} onDone={reload} />
-            {m.depth === 0 && <Action label={`Revoke instance ${m.instance_id}`} kind="danger" run={() => api('POST', `/v1/instances/${encodeURIComponent(m.instance_id)}/revoke`, {})} onDone={reload} />}
+            <Action label={`Revoke mandate ${m.jti}`} text="Revoke mandate" kind="danger" run={() => api('POST', `/v1/mandates/${encodeURIComponent(m.jti)}/revoke`, {})} onDone={reload} />
+            {m.depth === 0 && <Action label={`Revoke instance ${m.instance_id}`} text="Revoke instance" kind="danger" run={() => api('POST', `/v1/instances/${encodeURIComponent(m.instance_id)}/revoke`, {})} onDone={reload} />}
           </span>
         )}
       </div>
