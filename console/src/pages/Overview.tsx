@@ -31,7 +31,17 @@ function byEnvironment(agents: Array<{ environment: string; status: string }>) {
   return [...table.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-function DecisionChart({ minutes }: { minutes: Minute[] }) {
+/** The last 15 minutes, each one there whether it had decisions or not. */
+function lastMinutes(found: Minute[], now = Date.now()): Minute[] {
+  const byMinute = new Map(found.map((m) => [m.minute, m]));
+  return Array.from({ length: 15 }, (_, i) => {
+    const minute = new Date(now - (14 - i) * 60_000).toISOString().slice(0, 16);
+    return byMinute.get(minute) ?? { minute, allowed: 0, refused: {} };
+  });
+}
+
+function DecisionChart({ minutes: found }: { minutes: Minute[] }) {
+  const minutes = lastMinutes(found);
   const refusedOf = (m: Minute) => Object.values(m.refused).reduce((n, v) => n + v, 0);
   const max = Math.max(1, ...minutes.map((m) => m.allowed + refusedOf(m)));
   const codes = new Map<string, number>();
@@ -39,7 +49,7 @@ function DecisionChart({ minutes }: { minutes: Minute[] }) {
   const width = 16;
   return (
     <>
-      <svg className="chart" viewBox={`0 0 ${Math.max(minutes.length, 1) * width} 100`} role="img" aria-label={`Decisions per minute over the last ${minutes.length} minutes with decisions`}>
+      <svg className="chart" viewBox={`0 0 ${Math.max(minutes.length, 1) * width} 100`} role="img" aria-label="Decisions per minute over the last 15 minutes: allowed in green, refused in red">
         {minutes.map((m, i) => {
           const allowed = (m.allowed / max) * 100;
           const refused = (refusedOf(m) / max) * 100;

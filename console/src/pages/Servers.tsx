@@ -96,7 +96,7 @@ export function Servers({ can }: { can: Permissions }) {
                       </button>
                     )}
                     {p.status === 'quarantined' && can.approveTool && (
-                      <Action label={`Approve ${p.tool}`} text="Approve new definition" run={() => api('POST', `/v1/servers/${encodeURIComponent(s.name)}/tools/${encodeURIComponent(p.tool)}/approve`, {})} onDone={reload} />
+                      <Action label={`Approve new definition of ${p.tool}`} text="Approve new definition" run={() => api('POST', `/v1/servers/${encodeURIComponent(s.name)}/tools/${encodeURIComponent(p.tool)}/approve`, {})} onDone={reload} />
                     )}
                   </td>
                 </tr>
