@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
@@ -8,6 +9,7 @@ import { CONSOLE_CSP, consoleRoutes } from '../src/server/console.ts';
 import { consoleSessionsRepository } from '../src/store/repositories/console-sessions.ts';
 import { register, supportBot } from './fixtures.ts';
 import { dialects, openTestStore, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
+import { MANDATE_CLIENT, providerAddress, signIn as signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
 /**
  * Issue 17: the console is served by the server itself under a strict policy, and a console
@@ -191,5 +193,52 @@ describe.each(await dialects())('the console sessions repository on %s', (dialec
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe.each(await dialects())('console single sign-on on %s', (dialect) => {
+  let server: TestServer;
+  let idp: TestProvider;
+  beforeAll(async () => {
+    const address = await providerAddress();
+    server = await startTestServer(dialect, {
+      config: { ssoIssuer: address.issuer, ssoClientId: MANDATE_CLIENT.client_id, ssoClientSecret: MANDATE_CLIENT.client_secret, ssoRoleMap: 'console-admins=admin' },
+    });
+    idp = startTestProvider(address, { sam: { email: 'sam@example.com', name: 'Sam', groups: ['console-admins'] } }, [`${server.url}/v1/login/callback`], { deviceFlow: false });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await idp?.close();
+  });
+
+  /** Someone signs in at the provider from /v1/console/login; the callback URL the provider sends them to. */
+  const finishedLogin = () => signInAtProvider(`${server.url}/v1/console/login`, 'sam', `${server.url}/v1/login/callback`);
+  const binding = (callback: URL) => `mandate_console_login=${crypto.createHash('sha256').update(callback.searchParams.get('state')!).digest('hex')}`;
+
+  it('ends in a session cookie in the browser that started it, never a token in the URL', async () => {
+    const start = await fetch(`${server.url}/v1/console/login`, { redirect: 'manual' });
+    expect(start.status).toBe(303);
+    expect(start.headers.get('set-cookie')).toMatch(/^mandate_console_login=[0-9a-f]{64}; Path=\/v1\/login\/callback; HttpOnly; SameSite=Lax; Max-Age=600$/);
+    const callback = await finishedLogin();
+    const res = await fetch(callback, { redirect: 'manual', headers: { cookie: binding(callback) } });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/');
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.some((c) => c.startsWith('mandate_console_login=; '))).toBe(true);
+    const session = cookies.find((c) => c.startsWith('mandate_session='))!;
+    expect(session).toMatch(/HttpOnly; SameSite=Strict/);
+    const me = await readJson(await fetch(`${server.url}/v1/console/session`, { headers: { cookie: session.split(';')[0]! } }));
+    expect(me).toMatchObject({ operator: 'sam', roles: ['admin'] });
+    expect(server.audit.events.some((e) => e.type === 'admin.login_succeeded' && e.actor.person === 'sam')).toBe(true);
+  });
+
+  it("refuses someone else's finished login sent as a link (login CSRF)", async () => {
+    const callback = await finishedLogin();
+    const before = server.audit.events.length;
+    const res = await fetch(callback, { redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/?error=ERR_LOGIN_STATE_INVALID');
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('mandate_session='))).toBe(false);
+    expect(server.audit.events.slice(before)).toContainEqual(expect.objectContaining({ type: 'admin.login_refused', denial_reason: 'ERR_LOGIN_STATE_INVALID' }));
   });
 });

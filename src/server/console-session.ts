@@ -30,7 +30,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const sha256 = (value: string) => crypto.createHash('sha256').update(value).digest('hex');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-const isSecure = (ctx: Pick<ServerContext, 'issuer'>, request: FastifyRequest) => request.protocol === 'https' || ctx.issuer.startsWith('https://');
+export const isSecure = (ctx: Pick<ServerContext, 'issuer'>, request: FastifyRequest) => request.protocol === 'https' || ctx.issuer.startsWith('https://');
 
 /** The session id the browser sent, if it looks like one. */
 export function sessionIdOf(request: FastifyRequest): string | undefined {
@@ -124,4 +124,34 @@ export function sameOrigin(ctx: Pick<ServerContext, 'issuer'>, request: FastifyR
     // An issuer that is not a URL names no origin.
   }
   return own.includes(origin);
+}
+
+/**
+ * Login CSRF: a console sign-in through single sign-on finishes only in the browser that started
+ * it. Starting it sets a short-lived cookie holding the hash of the login's `state`; the callback
+ * refuses a console login whose `state` that browser did not start (a link to someone else's
+ * finished login would otherwise sign the victim in as them).
+ */
+export const LOGIN_BINDING_COOKIE = 'mandate_console_login';
+const LOGIN_BINDING_PATH = '/v1/login/callback';
+
+export function bindConsoleLogin(ctx: Pick<ServerContext, 'issuer'>, request: FastifyRequest, reply: FastifyReply, state: string) {
+  // Lax, not Strict: the browser comes back to the callback by a top-level redirect from the provider.
+  reply.header('set-cookie', `${LOGIN_BINDING_COOKIE}=${sha256(state)}; Path=${LOGIN_BINDING_PATH}; HttpOnly; SameSite=Lax; Max-Age=600${isSecure(ctx, request) ? '; Secure' : ''}`);
+}
+
+export function consoleLoginBound(request: FastifyRequest, state: string | undefined): boolean {
+  if (!state) return false;
+  const sent = (request.headers.cookie ?? '')
+    .split(';')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(`${LOGIN_BINDING_COOKIE}=`))
+    ?.slice(LOGIN_BINDING_COOKIE.length + 1);
+  const expected = sha256(state);
+  return sent !== undefined && sent.length === expected.length && crypto.timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
+}
+
+export function clearConsoleLogin(reply: FastifyReply) {
+  // fastify appends a second set-cookie header to the first.
+  reply.header('set-cookie', `${LOGIN_BINDING_COOKIE}=; Path=${LOGIN_BINDING_PATH}; HttpOnly; SameSite=Lax; Max-Age=0`);
 }
