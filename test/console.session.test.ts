@@ -7,6 +7,9 @@ import { parseGrant } from '../src/people/roles.ts';
 import { createAdminToken } from '../src/server/admin-tokens.ts';
 import { CONSOLE_CSP, consoleRoutes } from '../src/server/console.ts';
 import { consoleSessionsRepository } from '../src/store/repositories/console-sessions.ts';
+import { decisionsPerMinute } from '../src/audit/decision-rate.ts';
+import { StoreAuditWriter } from '../src/audit/store-writer.ts';
+import type { EventDraft } from '../src/audit/chain.ts';
 import { register, supportBot } from './fixtures.ts';
 import { dialects, openTestStore, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
 import { MANDATE_CLIENT, providerAddress, signIn as signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
@@ -177,6 +180,40 @@ describe.each(await dialects())('console sessions on %s', (dialect) => {
 });
 
 describe.each(await dialects())('the console sessions repository on %s', (dialect) => {
+  it('counts decisions per minute in the window, allowed and refused by code', async () => {
+    const { store, cleanup } = await openTestStore(dialect);
+    try {
+      const decision = (type: string, decision: 'allow' | 'deny', code?: string): EventDraft => ({
+        id: crypto.randomUUID(),
+        time: '2026-01-01T00:00:00.000Z',
+        chain: 'instance:i1',
+        type,
+        actor: { instance: 'i1', agent: 'worker', person: 'alice@example.com', delegation: [] },
+        decision,
+        status: decision === 'allow' ? 'success' : 'failure',
+        ...(code ? { denial_reason: code } : {}),
+      });
+      const at = async (iso: string, drafts: EventDraft[]) => {
+        const writer = new StoreAuditWriter(store, { now: () => new Date(iso) });
+        for (const draft of drafts) await writer.append(draft);
+        await writer.close();
+      };
+      await at('2026-01-01T10:00:30.000Z', [decision('tool.decision', 'allow'), decision('tool.decision', 'deny', 'ERR_SCOPE_NOT_GRANTED')]);
+      await at('2026-01-01T10:05:10.000Z', [decision('tool.decision', 'allow'), decision('http.decision', 'allow'), decision('tool.decision', 'deny', 'ERR_POLICY_DENIED'), decision('tool.result', 'allow')]);
+      await at('2026-01-01T10:06:10.000Z', [decision('tool.decision', 'deny', 'ERR_POLICY_DENIED')]);
+      expect(await decisionsPerMinute(store.db, '2026-01-01T10:03:00.000Z')).toEqual({
+        minutes: [
+          { minute: '2026-01-01T10:05', allowed: 2, refused: { ERR_POLICY_DENIED: 1 } },
+          { minute: '2026-01-01T10:06', allowed: 0, refused: { ERR_POLICY_DENIED: 1 } },
+        ],
+        sampled: false,
+      });
+      expect(await decisionsPerMinute(store.db, '2026-01-01T11:00:00.000Z')).toEqual({ minutes: [], sampled: false });
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('finds a session by hash, removes it once, and purges expired ones with the tokens they own', async () => {
     const { store, cleanup } = await openTestStore(dialect);
     try {
