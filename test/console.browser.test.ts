@@ -184,6 +184,25 @@ afterAll(async () => {
     await accessible(page, 'overview');
   });
 
+  it('works from the keyboard with a visible focus', async () => {
+    await page.goto(`${server.url}/console/`);
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const element = (globalThis as any).document.activeElement;
+        const style = (globalThis as any).getComputedStyle(element);
+        return { text: element.textContent as string, outline: style.outlineStyle as string, width: style.outlineWidth as string };
+      });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toEqual({ text: 'Skip to content', outline: 'solid', width: '3px' });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Agents', outline: 'solid' });
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Agents' }).waitFor();
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement.id)).toBe('main');
+  });
+
   it("shows an agent's call live in the audit tail", async () => {
     await visit(page, 'Audit', 'Audit trail');
     await page.locator('tr[data-leaf]').first().waitFor();
