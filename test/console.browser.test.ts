@@ -255,6 +255,7 @@ afterAll(async () => {
     const jti = decode(worker.mandate.token).jti as string;
     const revoke = page.getByRole('button', { name: `Revoke mandate ${jti}` });
     await revoke.waitFor();
+    expect(await page.locator(`li[data-jti="${jti}"]`).textContent()).toMatch(/budget left \d+ of 1000/);
     await accessible(page, 'mandates');
     await shoot(page, 'mandates');
     await revoke.click();

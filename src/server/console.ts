@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { parseOrThrow } from '../validation.ts';
 
 /**
  * The operator console (`console/`, built into `console/dist` by `npm ci`) at `/console`, same
@@ -11,6 +13,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 export const CONSOLE_DIST = path.resolve(import.meta.dirname, '../../console/dist');
 export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+const pageParams = z.object({ '*': z.string().max(2048) });
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -64,7 +67,7 @@ export function consoleRoutes(app: FastifyInstance, options: { dist?: string } =
   app.get('/console/*', async (request, reply) => {
     secure(reply);
     if (!files) return reply.status(503).header('cache-control', 'no-store').type(TYPES['.html']!).send(MISSING);
-    const wanted = (request.params as { '*': string })['*'];
+    const wanted = parseOrThrow(pageParams, request.params, 'path')['*'];
     const asset = files.get(wanted);
     if (asset && wanted !== 'index.html') {
       return reply.header('cache-control', asset.immutable ? IMMUTABLE : 'no-cache').type(asset.type).send(asset.body);

@@ -10,6 +10,7 @@ interface Mandate {
   instance_id: string;
   scope: string[];
   budget: number;
+  budget_left: number;
   depth: number;
   expires_at: string;
 }
@@ -41,7 +42,7 @@ export function Mandates({ can }: { can: Permissions }) {
       <div className="node">
         <strong>{m.agent_id}</strong> <span className="mono">instance {m.instance_id}</span>
         <span className="sub">
-          scope {m.scope.join(' ') || '—'} · budget {m.budget} · expires {when(m.expires_at)} · mandate <span className="mono">{m.jti}</span>
+          scope {m.scope.join(' ') || '—'} · budget left {m.budget_left} of {m.budget} · expires {when(m.expires_at)} · mandate <span className="mono">{m.jti}</span>
         </span>
         {can.revoke && (
           <span className="actions">

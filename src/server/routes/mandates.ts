@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { revokeAnnounced } from '../../cluster/revoke.ts';
 import { MandateError } from '../../errors.ts';
+import { budgetsRepository } from '../../store/repositories/budgets.ts';
 import { mandatesRepository } from '../../store/repositories/mandates.ts';
 import { revokeMandates } from '../../tokens/revocation.ts';
 import { parseOrThrow } from '../../validation.ts';
@@ -19,8 +20,10 @@ export function mandateRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/mandates', async (request) => {
     const { limit } = parseOrThrow(listQuery, request.query, 'query');
     const rows = await mandatesRepository(ctx.store.db).live(ctx.now().toISOString(), limit + 1);
+    const shown = rows.slice(0, limit);
+    const spent = await budgetsRepository(ctx.store.db).spent(shown.map((m) => m.jti));
     return {
-      mandates: rows.slice(0, limit).map((m) => ({
+      mandates: shown.map((m) => ({
         jti: m.jti,
         parent_jti: m.parent_jti,
         person: m.sub,
@@ -29,6 +32,7 @@ export function mandateRoutes(app: FastifyInstance, ctx: ServerContext) {
         scope: m.scope.split(' ').filter(Boolean),
         audience: m.aud,
         budget: m.budget,
+        budget_left: Math.max(0, m.budget - (spent.get(m.jti) ?? 0)),
         depth: m.depth,
         task: m.task_id,
         issued_at: m.issued_at,
