@@ -10,12 +10,13 @@ interface PolicySet {
   [key: string]: unknown;
 }
 
+/** An AuthZEN-style request as `POST /v1/authorize` takes it; the agent's card comes from the registry. */
 const SAMPLE = JSON.stringify(
   {
-    subject: { type: 'Agent', id: 'support-bot' },
-    action: { name: 'tool:call' },
-    resource: { type: 'Tool', id: 'everything/echo' },
-    context: {},
+    subject: { type: 'agent', id: 'worker', properties: { instance: 'i-1' } },
+    action: { name: 'tools/call' },
+    resource: { type: 'tool', id: 'everything/echo', properties: { highImpact: false, cost: 1 } },
+    context: { scope: ['tool:everything/echo'], delegation: { depth: 0, chain: ['i-1'] }, environment: 'dev', risk: 0, approval: 'none' },
   },
   null,
   2,
@@ -31,7 +32,8 @@ export function Policies() {
     setAnswer(undefined);
     setProblem(undefined);
     try {
-      setAnswer(JSON.stringify(await api('POST', '/v1/policies/explain', JSON.parse(question)), null, 2));
+      const explained = await api<{ text?: string }>('POST', '/v1/policies/explain', JSON.parse(question));
+      setAnswer(explained.text ?? JSON.stringify(explained, null, 2));
     } catch (e) {
       setProblem(describe(e));
     }
@@ -56,7 +58,7 @@ export function Policies() {
       )}
       <Panel title="Explain a request">
         <form onSubmit={explain}>
-          <label htmlFor="explain-request">Request (JSON: subject, action, resource, context)</label>
+          <label htmlFor="explain-request">Request (AuthZEN JSON: subject, action, resource, context)</label>
           <textarea id="explain-request" rows={10} value={question} onChange={(e) => setQuestion(e.target.value)} spellCheck={false} />
           <button type="submit">Explain</button>
         </form>
@@ -65,7 +67,11 @@ export function Policies() {
             {problem}
           </p>
         )}
-        {answer && <pre className="json" tabIndex={0} aria-label="The explanation">{answer}</pre>}
+        {answer && (
+          <pre className="json" tabIndex={0} aria-label="The explanation" data-testid="explanation">
+            {answer}
+          </pre>
+        )}
       </Panel>
     </>
   );
