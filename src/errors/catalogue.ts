@@ -104,6 +104,9 @@ export const CATALOGUE = {
   ERR_TOO_MANY_FAILURES: e(429, 'Too many failed attempts from this client address; retry after Retry-After seconds.', { oauth: only('invalid_request', 429) }),
 
   // Operators and their API tokens
+  ERR_CSRF_REJECTED: e(403, 'A change made with a console session cookie did not carry the session\'s X-CSRF-Token, or came from another origin.'),
+  ERR_CONSOLE_TOKEN_INVALID: e(401, 'The operator token pasted into the console is not a valid, live operator API token.'),
+  ERR_MANDATE_NOT_FOUND: e(404, 'No mandate was issued with this id.'),
   ERR_OPERATOR_NOT_FOUND: e(404, 'No operator has this subject.'),
   ERR_ENTITLEMENT_NOT_FOUND: e(404, 'No group has entitlements under this name.'),
   ERR_OPERATOR_EXISTS: e(409, 'An operator with this subject or email exists already.'),

@@ -28,6 +28,10 @@ import { commitPolicySet, policyRoutes } from './routes/policy.ts';
 import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
+import { consoleRoutes } from './console.ts';
+import { consoleSessionRoutes } from './routes/console.ts';
+import { mandateRoutes } from './routes/mandates.ts';
+import { streamRoutes } from './routes/stream.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
 declare module 'fastify' {
@@ -91,6 +95,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 
   const metrics = registerMetrics(app);
   healthRoutes(app, ctx);
+  consoleRoutes(app);
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
   agentRoutes(app, ctx);
@@ -111,6 +116,9 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
   loginRoutes(app, ctx);
+  consoleSessionRoutes(app, ctx);
+  mandateRoutes(app, ctx);
+  streamRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
   trailSinkRoutes(app, ctx, metrics);
   issuerRoutes(app, ctx);

@@ -39,7 +39,10 @@ export function openApiDocument(version: string) {
     openapi: '3.1.0',
     info: { title: 'Mandate admin API', version },
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… operator API token' } },
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… operator API token' },
+        consoleSession: { type: 'apiKey', in: 'cookie', name: 'mandate_session', description: 'Console session (POST /v1/console/session); mutations also need the X-CSRF-Token header' },
+      },
       schemas: {
         AgentCardSpec: jsonSchema(agentCardSpecSchema),
         AgentCard: {
@@ -77,7 +80,7 @@ export function openApiDocument(version: string) {
         },
       },
     },
-    security: [{ adminToken: [] }],
+    security: [{ adminToken: [] }, { consoleSession: [] }],
     paths: {
       '/v1/agents': {
         get: {
@@ -134,6 +137,10 @@ export function openApiDocument(version: string) {
         ['post', '/v1/approvals/{id}/deny', 'Deny a held call'],
         ['post', '/v1/approvals/{id}/consent', 'The person the agent acts for approves or denies their own consent-marked call (person token; public)'],
         ['get', '/v1/audit/events', 'Query the audit trail (cursor pagination)'],
+        ['get', '/v1/audit/decisions', 'Decisions per minute since a time (default 15m): allowed, and refused by error code'],
+        ['get', '/v1/mandates', 'Live mandates (not revoked, not expired) with their parent: the delegation tree'],
+        ['post', '/v1/mandates/{id}/revoke', 'Revoke a mandate by id and every mandate derived from it, on every replica'],
+        ['get', '/v1/stream', 'Server-sent events: audit events as appended (readers of the trail) and pending approvals (approvers)'],
         ['get', '/v1/audit/export', 'Stream the trail as JSON lines, OCSF or CEF'],
         ['get', '/v1/audit/verify', 'Verify every chain and the Merkle tree against the signed checkpoints'],
         ['get', '/v1/audit/checkpoints', 'Signed checkpoints and the verifier key (public)'],
@@ -199,6 +206,25 @@ export function openApiDocument(version: string) {
           summary: "Operator single sign-on: redirect (303) to the operators' OpenID provider (code flow, PKCE, state, nonce); return_to: a CLI's loopback listener",
           security: [],
           responses: { '303': { description: 'to the provider' }, '404': { description: 'ERR_SSO_NOT_CONFIGURED' }, '503': { description: 'ERR_IDP_UNAVAILABLE' } },
+        },
+      },
+      '/v1/console/session': {
+        ...operations([
+          ['get', '/v1/console/session', 'The signed-in operator, roles and CSRF token of this console session'],
+          ['delete', '/v1/console/session', 'Sign out: the console session ends on the server'],
+        ])['/v1/console/session'],
+        post: {
+          summary: 'Console sign-in with an operator token pasted once: answers the session cookie (HttpOnly, SameSite=Strict) and its CSRF token; the token is not kept by the browser',
+          security: [],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } } },
+          responses: { '201': { description: 'operator, roles, csrf_token, expires_at; Set-Cookie' }, ...errors(400, 401, 403, 429) },
+        },
+      },
+      '/v1/console/login': {
+        get: {
+          summary: "Console single sign-on: redirect (303) to the operators' OpenID provider; the callback ends in a console session cookie and a redirect to /console/",
+          security: [],
+          responses: { '303': { description: 'to the provider' }, '404': { description: 'ERR_SSO_NOT_CONFIGURED' } },
         },
       },
       '/v1/login/callback': {

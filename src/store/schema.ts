@@ -45,6 +45,19 @@ export interface EntitlementsTable {
 }
 
 /** Operator logins in flight between GET /v1/login and its callback (migration 0012_sso). */
+/** A signed-in operator console (see migration 0015). */
+export interface ConsoleSessionsTable {
+  /** SHA-256 (hex) of the cookie's session id; the id itself is never stored. */
+  id_hash: string;
+  /** The operator API token the session acts with. */
+  token_id: string;
+  csrf_token: string;
+  /** 1 when the token was issued for this session alone (single sign-on) and ends with it. */
+  owns_token: number;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface LoginStatesTable {
   /** SHA-256 (hex) of the OIDC `state`; the state itself is never stored. */
   state_hash: string;
@@ -397,6 +410,7 @@ export interface Database {
   operators: OperatorsTable;
   entitlements: EntitlementsTable;
   login_states: LoginStatesTable;
+  console_sessions: ConsoleSessionsTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
   mandate_budgets: MandateBudgetsTable;
