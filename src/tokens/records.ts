@@ -32,7 +32,7 @@ export type FieldConstraint = z.infer<typeof fieldConstraintSchema>;
 
 export const recordDetailSchema = z.strictObject({
   type: z.literal(RECORD_DETAIL_TYPE),
-  fields: z.record(fieldName, fieldConstraintSchema).refine((f) => Object.keys(f).length > 0 && Object.keys(f).length <= 32, 'fields names 1..32 constrained fields'),
+  fields: z.record(fieldName, fieldConstraintSchema).refine((f) => Object.keys(f).length > 0 && Object.keys(f).length <= 32, 'fields must name 1 to 32 constrained fields'),
   required: z.array(fieldName).max(32).optional(),
 });
 export type RecordConstraints = z.infer<typeof recordDetailSchema>;
