@@ -336,6 +336,9 @@ export const CATALOGUE = {
   ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
   ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),
   ERR_SINK_KEY: e(400, "A sink's signing key is missing, given twice, too short, or names a secret that does not exist."),
+
+  // Lifecycle governance: inventory, owners (SCIM 2.0), clean-up
+  ERR_CURSOR_INVALID: e(400, 'The page cursor is not one this API returned.'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

@@ -137,6 +137,10 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'PUT /v1/entitlements': secure('admin.entitlements_applied'),
   'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
   'DELETE /v1/entitlements/:group': secure('admin.entitlement_removed'),
+
+  // Lifecycle governance: the inventory, owners who leave, clean-up.
+  'GET /v1/mandates': { roles: AGENT_READ, target: 'listed' },
+  'GET /v1/agents/:id/usage': { roles: AGENT_READ, target: 'agent' },
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

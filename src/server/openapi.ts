@@ -184,6 +184,8 @@ export function openApiDocument(version: string) {
         ['put', '/v1/entitlements', "Replace every group's entitlements with the body's, all or nothing"],
         ['put', '/v1/entitlements/{group}', "Set a group's entitlements: the scope items its members' agents may be granted"],
         ['delete', '/v1/entitlements/{group}', "Remove a group's entitlements"],
+        ['get', '/v1/mandates', 'Inventory of mandates, newest first: filters agent, instance, person, state (live|ended|all); delegation children, scope, budget left, expiry; keyset paging (limit, cursor)'],
+        ['get', '/v1/agents/{id}/usage', 'Toolset items granted vs used (from the trail) over a window (window=30d), and the instances with their last activity'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },
