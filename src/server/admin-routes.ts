@@ -141,6 +141,13 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   // Lifecycle governance: the inventory, owners who leave, clean-up.
   'GET /v1/mandates': { roles: AGENT_READ, target: 'listed' },
   'GET /v1/agents/:id/usage': { roles: AGENT_READ, target: 'agent' },
+  'POST /v1/scim/token': write('admin.scim_token_rotated'),
+  'GET /v1/persons': read,
+  // The handler's own lifecycle.owner_left, orphaned and owner_reassigned events follow the operator's.
+  'POST /v1/persons/:id/offboard': secure('admin.person_offboarded'),
+  'GET /v1/lifecycle/flags': { roles: AGENT_READ, target: 'listed' },
+  // Each revocation, flag, suspension and purge of the run is an event of its own (lifecycle.*).
+  'POST /v1/lifecycle/reap': secure('admin.lifecycle_reaped'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

@@ -20,6 +20,8 @@ import { sinkRoutes } from './routes/sinks.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
 import { mandateRoutes } from './routes/mandates.ts';
+import { scimRoutes } from './routes/scim.ts';
+import { reaperRoutes } from './routes/reaper.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -115,6 +117,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
   mandateRoutes(app, ctx);
+  scimRoutes(app, ctx);
+  reaperRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

@@ -3,6 +3,11 @@ import type { Queryable } from '../store.ts';
 
 export type PersonRow = PersonsTable;
 
+export interface PersonFilter {
+  userName?: string | undefined;
+  externalId?: string | undefined;
+}
+
 /** Persons provisioned over SCIM 2.0; `src/people/scim.ts` gives the rows their RFC 7643 meaning. */
 export interface PersonsRepository {
   insert(row: PersonRow): Promise<void>;
@@ -10,9 +15,9 @@ export interface PersonsRepository {
   findByUserName(userName: string): Promise<PersonRow | undefined>;
   /** The person an agent card's `owner` names: by userName, else by email (oldest first). */
   findByOwner(owner: string): Promise<PersonRow | undefined>;
-  /** Ordered by creation, then id; `userName` narrows to one (SCIM `filter=userName eq "…"`). */
-  list(filter: { userName?: string | undefined; offset: number; limit: number }): Promise<PersonRow[]>;
-  count(filter: { userName?: string | undefined }): Promise<number>;
+  /** Ordered by creation, then id; `userName` or `externalId` narrows (SCIM `filter=userName eq "…"`). */
+  list(filter: PersonFilter & { offset: number; limit: number }): Promise<PersonRow[]>;
+  count(filter: PersonFilter): Promise<number>;
   /** Compare-and-set on `version`: false when another write came first. */
   update(id: string, version: number, change: Omit<PersonRow, 'id' | 'created_at' | 'version'>): Promise<boolean>;
   remove(id: string): Promise<void>;
@@ -28,14 +33,16 @@ export function personsRepository(db: Queryable): PersonsRepository {
     findByOwner: async (owner) =>
       (await db.selectFrom('persons').selectAll().where('user_name', '=', owner).executeTakeFirst()) ??
       db.selectFrom('persons').selectAll().where('email', '=', owner).orderBy('created_at').orderBy('id').executeTakeFirst(),
-    list: async ({ userName, offset, limit }) => {
-      let query = db.selectFrom('persons').selectAll().orderBy('created_at').orderBy('id').offset(offset).limit(limit);
+    list: async ({ userName, externalId, offset, limit }) => {
+      let query = db.selectFrom('persons').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset);
       if (userName !== undefined) query = query.where('user_name', '=', userName);
+      if (externalId !== undefined) query = query.where('external_id', '=', externalId);
       return query.execute();
     },
-    count: async ({ userName }) => {
+    count: async ({ userName, externalId }) => {
       let query = db.selectFrom('persons').select((eb) => eb.fn.countAll<number | string>().as('n'));
       if (userName !== undefined) query = query.where('user_name', '=', userName);
+      if (externalId !== undefined) query = query.where('external_id', '=', externalId);
       return Number((await query.executeTakeFirstOrThrow()).n);
     },
     update: async (id, version, change) => {
