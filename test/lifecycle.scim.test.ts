@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { suspendDueOrphans } from '../src/lifecycle/owners.ts';
 import { CODE_HASH, register } from './fixtures.ts';
 import { dialects, readJson } from './harness.ts';
-import { startStored, type StoredServer } from './lifecycle.kit.ts';
+import { cli, startStored, type StoredServer } from './lifecycle.kit.ts';
 
 /**
  * Owners who leave, as an enterprise IdP tells Mandate: the HTTP requests below are written the
@@ -88,6 +88,7 @@ describe.each(await dialects())('owners who leave, told over SCIM 2.0 (%s)', { t
   const status = async (agent: string) => (await readJson(await server.api('GET', `/v1/agents/${agent}`))).status;
 
   beforeAll(async () => {
+    clock = Date.now();
     server = await startStored(dialect, { now: () => new Date(clock), config: { offboardReassign: 'manager', offboardGrace: 3600 } });
     receiver = await startReceiver();
     const sink = await server.api('POST', '/v1/sinks', { name: 'new-owners', url: receiver.url, key: 'whsec-lifecycle-0123456789', events: ['lifecycle.owner_reassigned'] });
@@ -214,5 +215,20 @@ describe.each(await dialects())('owners who leave, told over SCIM 2.0 (%s)', { t
     const gone = await server.api('POST', '/v1/persons/mona@example.com/offboard', { reassign_to: 'ed@example.com' });
     expect(gone.status).toBe(404);
     expect(await owner('triage')).toBe('mona@example.com');
+    // The refused request changed nothing: mona is still active.
+    expect((await readJson(await scim('GET', `/Users/${ids.mona}`))).active).toBe(true);
+  });
+
+  it('shows persons and offboards from the CLI (person list, person offboard --to)', async () => {
+    await register(server, card('ledger', 'mona@example.com'));
+    const listed = await cli(server, ['person', 'list']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^USER_NAME\s+EMAIL\s+DISPLAY_NAME\s+ACTIVE\s+MANAGER\s+LEFT_AT\s+ID$/m);
+    expect(listed.stdout).toMatch(/^ed@example.com\s+ed@example.com\s+Ed Example\s+no\s+-\s+\S+/m);
+    expect(listed.stdout).toMatch(/^mona@example.com\s+mona@example.com\s+Mona Doe\s+yes\s+ed@example.com\s+-\s+/m);
+    const off = await cli(server, ['person', 'offboard', 'mona@example.com', '--to', 'olga@example.com']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/^mona@example.com offboarded; 4 agent\(s\) they owned:$/m);
+    expect(off.stdout).toMatch(/^ledger\s+reassigned\s+olga@example.com\s+mona@example.com\s+-$/m);
   });
 });

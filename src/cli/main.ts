@@ -25,6 +25,7 @@ import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
 import { agentUsageCommand, mandateCommand } from './commands/mandate.ts';
+import { ownersCommands } from './commands/owners.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   agentUsageCommand(program.commands.find((c) => c.name() === 'agent')!, program);
   instanceCommand(program);
   mandateCommand(program);
+  ownersCommands(program);
   userCommand(program);
   keysCommand(program);
   operatorCommand(program);

@@ -128,18 +128,21 @@ export function scimRoutes(app: FastifyInstance, ctx: ServerContext) {
     return { token, url: `${base()}/scim/v2`, note: 'shown once: configure it as the bearer token of the SCIM app in your identity provider; creating another replaces it' };
   });
 
-  app.get('/v1/persons', async () => ({
-    persons: (await persons().list({ offset: 0, limit: 10_000 })).map((row) => ({
+  app.get('/v1/persons', async () => {
+    const rows = await persons().list({ offset: 0, limit: 10_000 });
+    const names = new Map(rows.map((row) => [row.id, row.user_name]));
+    return { persons: rows.map((row) => ({
       id: row.id,
       user_name: row.user_name,
       email: row.email,
       display_name: row.display_name,
-      manager: row.manager,
+      // The manager by userName when Mandate knows them, else the IdP's id as given.
+      manager: row.manager === null ? null : (names.get(row.manager) ?? row.manager),
       active: row.active === 1,
       created_at: row.created_at,
       left_at: row.left_at,
-    })),
-  }));
+    })) };
+  });
 
   app.post('/v1/persons/:id/offboard', async (request) => {
     const { id } = parseOrThrow(idParams, request.params, 'path');
