@@ -90,7 +90,8 @@ export async function reap(deps: LifecycleDeps, policy: ReapPolicy, options: { d
     const cutoff = new Date(now.getTime() - policy.agentUnusedDays * DAY).toISOString();
     const flags = agentFlagsRepository(db);
     for (const agent of await agentsRepository(db).list({ status: 'active' })) {
-      const last = (await inventory.agentActivity(agent.id)) ?? agent.created_at;
+      // A card changed or resumed since counts as fresh: a resumed agent gets its N days again.
+      const last = [(await inventory.agentActivity(agent.id)) ?? agent.created_at, agent.updated_at].sort().at(-1)!;
       if (last > cutoff) {
         if (!dryRun) await flags.lower(agent.id, 'stale');
         continue;
