@@ -2,7 +2,7 @@ import { instanceChain, SYSTEM_CHAIN } from '../audit/writer.ts';
 import { revokeAnnounced } from '../cluster/revoke.ts';
 import { agentsRepository } from '../store/repositories/agents.ts';
 import { agentFlagsRepository } from '../store/repositories/agent-flags.ts';
-import { instancesRepository } from '../store/repositories/instances.ts';
+import { type InstanceRow, instancesRepository } from '../store/repositories/instances.ts';
 import { inventoryRepository } from '../store/repositories/inventory.ts';
 import { mandatesRepository } from '../store/repositories/mandates.ts';
 import { reapingRepository } from '../store/repositories/reaping.ts';
@@ -41,6 +41,8 @@ export interface ReapReport {
 }
 
 const DAY = 86_400_000;
+/** Instances revoked in one transaction. */
+const CHUNK = 50;
 
 export async function reap(deps: LifecycleDeps, policy: ReapPolicy, options: { dryRun?: boolean } = {}): Promise<ReapReport> {
   const dryRun = options.dryRun === true;
@@ -52,37 +54,52 @@ export async function reap(deps: LifecycleDeps, policy: ReapPolicy, options: { d
 
   if (policy.instanceIdleSeconds > 0) {
     const cutoff = new Date(now.getTime() - policy.instanceIdleSeconds * 1000).toISOString();
+    const idle: Array<{ instance: InstanceRow; last: string }> = [];
     for (const instance of await instancesRepository(db).list()) {
       if (instance.status !== 'active') continue;
       const last = (await inventory.instanceActivity(instance.id)) ?? instance.created_at;
-      if (last > cutoff) continue;
-      if (dryRun) {
+      if (last <= cutoff) idle.push({ instance, last });
+    }
+    if (dryRun) {
+      for (const { instance, last } of idle) {
         report.instances_revoked.push({ id: instance.id, agent: instance.agent_id, last_activity: last, mandates_ended: (await mandatesRepository(db).unrevokedOfInstance(instance.id)).length });
-        continue;
       }
-      let won = false;
-      const ended = await revokeAnnounced(
+    }
+    // A chunk of instances per transaction; their events are appended together (group commit).
+    for (let i = 0; !dryRun && i < idle.length; i += CHUNK) {
+      const chunk = idle.slice(i, i + CHUNK);
+      const won: Array<{ instance: InstanceRow; last: string; ended: string[] }> = [];
+      await revokeAnnounced(
         deps.store,
         deps.changes,
         async (trx) => {
-          won = await instancesRepository(trx).revoke(instance.id, at);
-          return won ? revokeMandates(trx, await mandatesRepository(trx).unrevokedOfInstance(instance.id), now) : [];
+          const all: string[] = [];
+          for (const { instance, last } of chunk) {
+            if (!(await instancesRepository(trx).revoke(instance.id, at))) continue;
+            const ended = await revokeMandates(trx, await mandatesRepository(trx).unrevokedOfInstance(instance.id), now);
+            won.push({ instance, last, ended });
+            all.push(...ended);
+          }
+          return all;
         },
-        [{ kind: 'instance.revoked', id: instance.id }],
+        chunk.map(({ instance }) => ({ kind: 'instance.revoked' as const, id: instance.id })),
       );
-      if (!won) continue;
-      await deps.audit.append({
-        chain: instanceChain(instance.id),
-        type: 'lifecycle.revoked',
-        actor: { instance: instance.id, agent: instance.agent_id, person: null, delegation: [] },
-        action: 'instance:revoke',
-        resource: instance.spiffe_id,
-        status: 'success',
-        data: { resources: ended },
-        reasons: { message: `idle since ${last} (longer than ${policy.instanceIdleSeconds} s): revoked by the reaper` },
-      });
-      await deps.audit.sealChain(instanceChain(instance.id), { agent: instance.agent_id });
-      report.instances_revoked.push({ id: instance.id, agent: instance.agent_id, last_activity: last, mandates_ended: ended.length });
+      await Promise.all(
+        won.map(async ({ instance, last, ended }) => {
+          await deps.audit.append({
+            chain: instanceChain(instance.id),
+            type: 'lifecycle.revoked',
+            actor: { instance: instance.id, agent: instance.agent_id, person: null, delegation: [] },
+            action: 'instance:revoke',
+            resource: instance.spiffe_id,
+            status: 'success',
+            data: { resources: ended },
+            reasons: { message: `idle since ${last} (longer than ${policy.instanceIdleSeconds} s): revoked by the reaper` },
+          });
+          await deps.audit.sealChain(instanceChain(instance.id), { agent: instance.agent_id });
+        }),
+      );
+      for (const { instance, last, ended } of won) report.instances_revoked.push({ id: instance.id, agent: instance.agent_id, last_activity: last, mandates_ended: ended.length });
     }
   }
 
