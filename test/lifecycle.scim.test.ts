@@ -188,6 +188,16 @@ describe.each(await dialects())('owners who leave, told over SCIM 2.0 (%s)', { t
     expect(await suspendDueOrphans(deps)).toEqual([]);
     expect(await status('nightly')).toBe('suspended');
     expect((await server.events('lifecycle.suspended')).at(-1)).toMatchObject({ actor: { agent: 'nightly' }, reasons: { message: expect.stringContaining('owner ed@example.com left') } });
+
+    // A card naming ed applied after they left is caught when the IdP sends the deactivation again;
+    // the agent flagged before gets no second event.
+    await register(server, card('late', 'ed@example.com'));
+    expect((await scim('PATCH', `/Users/${ids.ed}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] })).status).toBe(200);
+    expect((await server.events('lifecycle.orphaned')).map((e) => e.actor.agent).filter((a) => a === 'nightly' || a === 'late')).toEqual(['nightly', 'late']);
+    // Nothing left to do: one more identical PATCH offboards no one.
+    const before = (await server.events('lifecycle.owner_left')).length;
+    expect((await scim('PATCH', `/Users/${ids.ed}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] })).status).toBe(200);
+    expect(await server.events('lifecycle.owner_left')).toHaveLength(before);
   });
 
   it('sets a manager the way Entra does and deletes a User (gone afterwards)', async () => {

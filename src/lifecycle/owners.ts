@@ -59,6 +59,15 @@ export async function findLeaver(db: Queryable, key: string): Promise<Leaver | u
   return operator && { kind: 'operator', id: operator.subject, label: operator.subject, names: namesOf(operator.subject, operator.email), manager: null };
 }
 
+/**
+ * Whether offboarding this leaver has work left: agents they still own that no offboarding has
+ * flagged yet (an earlier run failed half-way, or a card naming them was applied since).
+ */
+export async function hasUnflaggedAgents(db: Queryable, leaver: Leaver): Promise<boolean> {
+  const flagged = new Set((await agentFlagsRepository(db).list({ flag: 'orphaned' })).map((f) => f.agent_id));
+  return (await agentsOwnedBy(db, leaver.names)).some((agent) => !flagged.has(agent.id));
+}
+
 /** The name a person goes by as an owner on agent cards: their email, else their userName. */
 const ownerName = (row: PersonRow) => row.email ?? row.user_name;
 
@@ -122,8 +131,9 @@ export async function offboard(
   for (const agent of await agentsOwnedBy(db, leaver.names)) {
     const previous = agent.owner!;
     const dueAt = successor ? null : new Date(now.getTime() + policy.graceSeconds * 1000).toISOString();
-    await flags.raise({ agent_id: agent.id, flag: 'orphaned', since: now.toISOString(), reason: reasonFor(previous), due_at: dueAt });
-    await deps.audit.append({
+    // Flagged by an earlier offboarding (an IdP retrying, an admin naming a successor later): no second event.
+    const fresh = await flags.raise({ agent_id: agent.id, flag: 'orphaned', since: now.toISOString(), reason: reasonFor(previous), due_at: dueAt });
+    if (fresh) await deps.audit.append({
       chain: SYSTEM_CHAIN,
       type: 'lifecycle.orphaned',
       actor: { instance: null, agent: agent.id, person: null, delegation: [] },
@@ -147,7 +157,8 @@ export async function offboard(
       });
       handovers.push({ agent: agent.id, outcome: 'reassigned', owner: successor.owner, previous_owner: previous, due_at: null });
     } else {
-      handovers.push({ agent: agent.id, outcome: 'orphaned', owner: previous, previous_owner: previous, due_at: dueAt });
+      const flagged = fresh ? dueAt : ((await flags.list({ agentId: agent.id, flag: 'orphaned' }))[0]?.due_at ?? null);
+      handovers.push({ agent: agent.id, outcome: 'orphaned', owner: previous, previous_owner: previous, due_at: flagged });
     }
   }
   // With no grace period the suspension is due at once.

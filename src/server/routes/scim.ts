@@ -7,7 +7,7 @@ import { SYSTEM_CHAIN } from '../../audit/writer.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
 import { jsonTooDeep, nestsTooDeep } from '../../json-depth.ts';
 import type { LifecycleDeps } from '../../lifecycle/deps.ts';
-import { findLeaver, type OffboardPolicy, leaverOfPerson, offboard } from '../../lifecycle/owners.ts';
+import { findLeaver, hasUnflaggedAgents, type OffboardPolicy, leaverOfPerson, offboard } from '../../lifecycle/owners.ts';
 import {
   applyPatch,
   columnsOf,
@@ -101,7 +101,10 @@ export function scimRoutes(app: FastifyInstance, ctx: ServerContext) {
       const change = async (request: FastifyRequest, reply: FastifyReply, next: (stored: UserResource) => UserResource) => {
         const { id } = parseOrThrow(idParams, request.params, 'path');
         const { before, after } = await rewrite(ctx, id, next);
-        if (before.active === 1 && after.active === 0) await offboard(deps, leaverOfPerson(after), offboardPolicy(ctx), 'scim');
+        // Offboarded when deactivated, and again when an IdP retries after a run that failed half-way.
+        if (after.active === 0 && (before.active === 1 || (await hasUnflaggedAgents(ctx.store.db, leaverOfPerson(after))))) {
+          await offboard(deps, leaverOfPerson(after), offboardPolicy(ctx), 'scim');
+        }
         reply.header('etag', etagOf(after));
         return sendScim(reply, 200, userOf(after, base()));
       };
@@ -110,7 +113,7 @@ export function scimRoutes(app: FastifyInstance, ctx: ServerContext) {
 
       scim.delete('/Users/:id', async (request, reply) => {
         const row = await personOf(ctx, parseOrThrow(idParams, request.params, 'path').id);
-        if (row.active === 1) await offboard(deps, leaverOfPerson(row), offboardPolicy(ctx), 'scim');
+        if (row.active === 1 || (await hasUnflaggedAgents(ctx.store.db, leaverOfPerson(row)))) await offboard(deps, leaverOfPerson(row), offboardPolicy(ctx), 'scim');
         await persons().remove(row.id);
         await recordScim(ctx, 'lifecycle.person_removed', row);
         return reply.status(204).send();
