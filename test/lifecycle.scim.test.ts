@@ -114,6 +114,9 @@ describe.each(await dialects())('owners who leave, told over SCIM 2.0 (%s)', { t
     }
     // An operator token is not a SCIM token.
     expect((await scim('GET', '/Users', undefined, server.token)).status).toBe(401);
+    const config = await scim('GET', '/ServiceProviderConfig');
+    expect(config.status).toBe(200);
+    expect(await readJson(config)).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 200 }, bulk: { supported: false } });
   });
 
   it('provisions Users as Okta sends them, never keeping the password, and finds them by userName', async () => {

@@ -188,6 +188,7 @@ export function openApiDocument(version: string) {
         ['post', '/v1/scim/token', 'Create the SCIM bearer token for the identity provider (shown once; stored as a digest; replaces the previous one)'],
         ['get', '/v1/persons', 'Persons provisioned over SCIM: userName, email, manager, active, when they left'],
         ['post', '/v1/persons/{id}/offboard', "Offboard a person or operator: their agents are flagged orphaned, handed to their manager or the sponsor (or reassign_to), else suspended after the grace period"],
+        ['get', '/scim/v2/ServiceProviderConfig', 'SCIM 2.0 (RFC 7643 §5): what this endpoint supports (SCIM bearer token)'],
         ['post', '/scim/v2/Users', 'SCIM 2.0 (RFC 7644): provision a User (application/scim+json; SCIM bearer token)'],
         ['get', '/scim/v2/Users', 'SCIM 2.0: list Users (filter userName eq "…" or externalId eq "…", startIndex, count)'],
         ['get', '/scim/v2/Users/{id}', 'SCIM 2.0: read a User'],

@@ -66,6 +66,21 @@ export function scimRoutes(app: FastifyInstance, ctx: ServerContext) {
       });
       scim.addHook('onRequest', async (request, reply) => authenticateScim(ctx, request, reply));
 
+      // RFC 7643 §5: what this service provider supports, for IdPs that ask before provisioning.
+      scim.get('/ServiceProviderConfig', async (_request, reply) =>
+        sendScim(reply, 200, {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+          patch: { supported: true },
+          bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+          filter: { supported: true, maxResults: 200 },
+          changePassword: { supported: false },
+          sort: { supported: false },
+          etag: { supported: false },
+          authenticationSchemes: [{ type: 'oauthbearertoken', name: 'Bearer token', description: 'The SCIM token from mandate scim token', primary: true }],
+          meta: { resourceType: 'ServiceProviderConfig', location: `${base()}/scim/v2/ServiceProviderConfig` },
+        }),
+      );
+
       scim.post('/Users', async (request, reply) => {
         const resource = parseUser(request.body);
         const now = ctx.now().toISOString();
