@@ -91,8 +91,10 @@ async function successorOf(db: Queryable, leaver: Leaver, policy: OffboardPolicy
     if (owner) return { owner, why: 'their manager' };
   }
   if (policy.reassign !== 'none' && policy.sponsor) {
-    const owner = (await presentOwner(db, policy.sponsor)) ?? policy.sponsor;
-    return { owner, why: 'the sponsor' };
+    // A sponsor Mandate does not know as a person is taken as named; one who left takes nothing.
+    const known = await personsRepository(db).findByOwner(policy.sponsor);
+    const owner = known ? await presentOwner(db, policy.sponsor) : policy.sponsor;
+    if (owner) return { owner, why: 'the sponsor' };
   }
   return undefined;
 }
@@ -113,8 +115,11 @@ export async function offboard(
   options: { named?: string | undefined; markLeft?: () => Promise<unknown> } = {},
 ): Promise<{ person: string; agents: Handover[] }> {
   const db = deps.store.db;
-  const successor = await successorOf(db, leaver, policy, options.named);
-  if (successor && leaver.names.some((n) => n.toLowerCase() === successor.owner.toLowerCase())) throw new MandateError('ERR_PERSON_NOT_FOUND', `${leaver.label} cannot take over their own agents`);
+  const found = await successorOf(db, leaver, policy, options.named);
+  const self = found !== undefined && leaver.names.some((n) => n.toLowerCase() === found.owner.toLowerCase());
+  if (self && options.named !== undefined) throw new MandateError('ERR_PERSON_NOT_FOUND', `${leaver.label} cannot take over their own agents`);
+  // The sponsor leaving: nobody takes their agents but the grace period.
+  const successor = self ? undefined : found;
   await options.markLeft?.();
   const now = deps.now();
   await deps.audit.append({
