@@ -105,6 +105,11 @@ describe.each(await dialects())('the inventory of mandates and usage (%s)', { ti
     const usage = await cli(server, ['agent', 'usage', 'lead', '--window', '7d']);
     expect(usage.code, usage.stderr).toBe(0);
     expect(usage.stdout).toMatch(/tool:everything\/get-sum\s+UNUSED\s+0/);
+    const instances = await cli(server, ['instance', 'list', '--agent', 'lead', '--activity']);
+    expect(instances.code, instances.stderr).toBe(0);
+    expect(instances.stdout).toMatch(new RegExp(`^${lead.runtime.instanceId}\\s+lead\\s+active\\s+\\S+\\s+20\\d\\d-\\S+Z\\s+spiffe://`, 'm'));
+    const plain = await readJson(await server.api('GET', '/v1/instances?agent=lead'));
+    expect(plain.instances[0]).not.toHaveProperty('last_activity');
   });
 
   it('moves a mandate from live to ended when its instance is revoked, children included', async () => {

@@ -161,14 +161,9 @@ export async function agentUsage(db: Queryable, agentId: string, windowSeconds: 
     const last = under.map((u) => u.last_used).sort().at(-1) ?? null;
     return { item: text, calls: under.reduce((n, u) => n + u.calls, 0), last_used: last };
   });
-  const instances = await Promise.all(
-    (await listInstances(db, { agentId })).map(async (i) => ({
-      id: i.id,
-      status: i.status,
-      created_at: i.created_at,
-      revoked_at: i.revoked_at,
-      last_activity: (await inventory.instanceActivity(i.id)) ?? null,
-    })),
+  const instances = await withLastActivity(
+    db,
+    (await listInstances(db, { agentId })).map((i) => ({ id: i.id, status: i.status, created_at: i.created_at, revoked_at: i.revoked_at })),
   );
   return {
     agent: agentId,
@@ -180,4 +175,10 @@ export async function agentUsage(db: Queryable, agentId: string, windowSeconds: 
     used,
     instances,
   };
+}
+
+/** Instances with the time of their latest own activity in the trail (null: none yet). */
+export async function withLastActivity<T extends { id: string }>(db: Queryable, instances: readonly T[]): Promise<Array<T & { last_activity: string | null }>> {
+  const inventory = inventoryRepository(db);
+  return Promise.all(instances.map(async (i) => ({ ...i, last_activity: (await inventory.instanceActivity(i.id)) ?? null })));
 }

@@ -145,7 +145,7 @@ export function openApiDocument(version: string) {
         ['post', '/oauth/revoke', 'RFC 7009 revocation with cascade (admin bearer)'],
         ['post', '/mcp/{server}', 'MCP Streamable HTTP gateway (Authorization: DPoP + DPoP proof)'],
         ['post', '/broker/{connection}/{path}', 'Credential broker (any method; Authorization: DPoP + DPoP proof)'],
-        ['get', '/v1/instances', 'List instances (optionally of one agent)'],
+        ['get', '/v1/instances', 'List instances (optionally of one agent; activity=true adds each one\'s last activity from the trail)'],
         ['get', '/v1/instances/{id}', 'Show an instance'],
         ['get', '/v1/policies', 'The running policy set: version, policy ids, optionally its files'],
         ['get', '/v1/servers', 'List upstream MCP servers'],
