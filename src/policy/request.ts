@@ -32,6 +32,12 @@ export const ACTIONS = [
   ...A2A_ACTIONS,
 ] as const;
 
+/**
+ * The actions synthetic worlds (benchmarks, slicing and conformance tests) draw from: every action
+ * but the A2A methods, so their seeded worlds stay what they were (A2A is covered by its own tests).
+ */
+export const SYNTHETIC_ACTIONS = ACTIONS.filter((action) => !action.startsWith('a2a:'));
+
 const name = z.string().min(1).max(256);
 /** A name a decision is about: refused (the request denied) unless in its canonical form. */
 const identifier = name.superRefine((value, check) => {
