@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.ts';
 import { TaskState } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import type { AuditEvent } from '../src/audit/event.ts';
 import type { AgentRuntime, Mandate } from '../src/sdk/runtime.ts';
 import { CODE_HASH, bootstrap, decode, personToken, register } from './fixtures.ts';
-import { dialects, readJson, startTestServer, type TestServer } from './harness.ts';
+import { dialects, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
 import { type A2aPeer, a2aClient, startA2aPeer, userMessage } from './a2a.peers.ts';
 
 /**
@@ -209,5 +212,32 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     const after = await rpc({ jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: 'x' } }, own);
     expect(after.status).toBe(401);
     expect(forwarded()).toBe(before);
+  });
+
+  it('is registered from the CLI too: mandate peer add / list / show / remove', async () => {
+    const dir = tempDir('mandate-a2a-cli-');
+    const cardFile = path.join(dir, 'card.json');
+    fs.writeFileSync(cardFile, JSON.stringify(peer.card));
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const cli = (...args: string[]) => main(['node', 'mandate', '--addr', server.url, '--token', server.token, 'peer', ...args]);
+    try {
+      expect(await cli('add', 'ledger-peer', '--url', peer.rpc, '--card', cardFile, '--agent', 'billing-agent', '--high-impact', 'tasks/cancel', '--cost', 'message/send=5')).toBe(0);
+      expect(await cli('list')).toBe(0);
+      expect(await cli('show', 'ledger-peer')).toBe(0);
+      expect(await cli('remove', 'ledger-peer')).toBe(0);
+    } finally {
+      write.mockRestore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const text = out.join('');
+    expect(text).toContain(`added A2A peer ledger-peer: agents reach it at ${server.url}/a2a/ledger-peer`);
+    expect(text).toMatch(/ledger-peer\s+billing-agent\s+Billing agent/);
+    expect(text).toMatch(/tasks\/cancel/);
+    expect(text).toContain('removed A2A peer ledger-peer');
+    expect((await server.api('GET', '/v1/peers/ledger-peer')).status).toBe(404);
   });
 });
