@@ -19,10 +19,13 @@ export function publishedCard(spec: PeerSpec, at: { issuer: string; resource: st
     `(RFC 8707) and scope a2a:${spec.name}/<method>; present it as "Authorization: DPoP <mandate>" with a DPoP proof.`;
   const oauth2MetadataUrl = `${at.issuer}/.well-known/oauth-authorization-server`;
   if (Array.isArray(spec.card.supportedInterfaces)) {
-    const jsonrpc = (spec.card.supportedInterfaces as Record<string, unknown>[]).find((i) => i?.protocolBinding === 'JSONRPC');
+    // Every protocol version the peer speaks over JSON-RPC, each now at Mandate (other bindings are not fronted).
+    const versions = (spec.card.supportedInterfaces as unknown[])
+      .filter((i): i is Record<string, unknown> => typeof i === 'object' && i !== null && (i as Record<string, unknown>).protocolBinding === 'JSONRPC')
+      .map((i) => (typeof i.protocolVersion === 'string' ? i.protocolVersion.slice(0, 16) : '1.0'));
     return {
       ...card,
-      supportedInterfaces: [{ url: at.resource, protocolBinding: 'JSONRPC', protocolVersion: typeof jsonrpc?.protocolVersion === 'string' ? jsonrpc.protocolVersion : '1.0' }],
+      supportedInterfaces: [...new Set(versions.length > 0 ? versions : ['1.0'])].map((protocolVersion) => ({ url: at.resource, protocolBinding: 'JSONRPC', protocolVersion })),
       securitySchemes: { mandate: { oauth2SecurityScheme: { description, oauth2MetadataUrl, flows: { clientCredentials: { tokenUrl, scopes } } } } },
       securityRequirements: [{ schemes: { mandate: { list: Object.keys(scopes) } } }],
     };

@@ -170,8 +170,17 @@ export class A2aProxy {
   async #derive(spec: PeerSpec, principal: Principal, method: A2aMethod, callId: string, traceId: string | null): Promise<DerivedMandate> {
     const now = this.deps.now();
     const key = `${principal.claims.jti} ${spec.name}`;
-    let derived = this.#derived.get(key);
-    if (!derived || derived.claims.exp * 1000 - now.getTime() < 60_000 || derived.agent.id !== spec.agent || (spec.instance !== undefined && derived.instance.id !== spec.instance)) {
+    const cached = this.#derived.get(key);
+    const fresh =
+      cached !== undefined &&
+      cached.claims.exp * 1000 - now.getTime() >= 60_000 &&
+      cached.agent.id === spec.agent &&
+      (spec.instance === undefined || cached.instance.id === spec.instance) &&
+      // The callee's instance or agent may have ended since (revoking what was derived for it).
+      (await mandateStanding(this.deps.store.db, cached.claims.jti)) === 'live';
+    let derived: DerivedMandate;
+    if (fresh) derived = cached;
+    else {
       derived = await deriveMandate(this.deps, principal.claims, await calleeOf(this.deps, spec.agent, spec.instance), now);
       if (this.#derived.size >= 10_000) this.#derived.clear();
       this.#derived.set(key, derived);
