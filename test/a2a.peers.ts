@@ -82,7 +82,10 @@ export async function startA2aPeer(options: { name?: string; tickMs?: number } =
     name: options.name ?? 'Billing agent',
     description: 'Answers billing questions for one customer at a time',
     version: '1.0.0',
-    supportedInterfaces: [{ url: `${url}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' }],
+    supportedInterfaces: [
+      { url: `${url}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
+      { url: `${url}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '0.3', tenant: '' },
+    ],
     capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
     securitySchemes: { own: { httpAuthSecurityScheme: { scheme: 'bearer', description: '', bearerFormat: '' } } },
     securityRequirements: [],
@@ -99,7 +102,8 @@ export async function startA2aPeer(options: { name?: string; tickMs?: number } =
       received.push({ method: String((request.body as { method?: unknown })?.method), headers: request.headers });
       next();
     },
-    jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
+    // v1.0, and v0.3 for peers that still speak it (`A2A-Version: 0.3`).
+    jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }),
   );
   return {
     url,

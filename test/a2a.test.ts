@@ -78,7 +78,10 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
   it('publishes the callee’s card with Mandate as its only endpoint and authorization server', async () => {
     const card = await readJson(await fetch(`${base}/.well-known/agent-card.json`));
     expect(card.name).toBe('Billing agent');
-    expect(card.supportedInterfaces).toEqual([{ url: base, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }]);
+    expect(card.supportedInterfaces).toEqual([
+      { url: base, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+      { url: base, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+    ]);
     const scheme = card.securitySchemes.mandate.oauth2SecurityScheme;
     expect(scheme.oauth2MetadataUrl).toBe(`${server.url}/.well-known/oauth-authorization-server`);
     expect(scheme.flows.clientCredentials.tokenUrl).toBe(`${server.url}/oauth/token`);
@@ -128,6 +131,21 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     // The derived mandate works for the callee at Mandate, with its own key only.
     const introspected = await readJson(await server.api('POST', '/oauth/introspect', new URLSearchParams({ token: String(headers['x-mandate']) }).toString(), { 'content-type': 'application/x-www-form-urlencoded' }));
     expect(introspected.active).toBe(true);
+  });
+
+  it('decides a v0.3 caller’s message/send the same way', async () => {
+    const before = forwarded();
+    const response = await caller.fetchWith(mandate)(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'a2a-version': '0.3' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'v03', method: 'message/send', params: { message: { kind: 'message', messageId: 'm-03', role: 'user', parts: [{ kind: 'text', text: 'legacy hello' }], metadata: { customer_id: '7' } } } }),
+    });
+    const body = await readJson(response);
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'v03', result: { kind: 'message', role: 'agent' } });
+    expect(JSON.stringify(body)).toContain('echo: legacy hello');
+    expect(forwarded()).toBe(before + 1);
+    expect(peer.received.at(-1)).toMatchObject({ method: 'message/send', headers: { 'a2a-version': '0.3' } });
+    expect(events('a2a.decision').at(-1)).toMatchObject({ action: 'a2a:message/send', decision: 'allow' });
   });
 
   it('refuses without a mandate, with a DPoP challenge, and forwards nothing', async () => {
