@@ -105,6 +105,11 @@ export async function startA2aPeer(options: { name?: string; tickMs?: number } =
     // v1.0, and v0.3 for peers that still speak it (`A2A-Version: 0.3`).
     jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }),
   );
+  // The ledger API the callee reads through Mandate's broker with its derived mandate.
+  app.use('/api', (request, response) => {
+    received.push({ method: `GET ${request.path}`, headers: request.headers });
+    response.json({ path: request.path });
+  });
   return {
     url,
     rpc: `${url}/rpc`,

@@ -23,7 +23,7 @@ const planner = {
   environment: 'dev',
   roles: ['operator'],
   code_hashes: [CODE_HASH],
-  toolset: ['a2a:billing/*', 'tool:ledger/read', 'tool:ledger/export'],
+  toolset: ['a2a:billing/*', 'http:ledger:GET:/**'],
 };
 const billing = {
   id: 'billing-agent',
@@ -32,10 +32,10 @@ const billing = {
   environment: 'dev',
   roles: ['operator'],
   code_hashes: [CODE_HASH],
-  toolset: ['tool:ledger/*'],
+  toolset: ['http:ledger:GET:/invoices/**'],
   default_budget: 400,
 };
-const SCOPE = 'a2a:billing/message/send a2a:billing/message/stream a2a:billing/tasks/get tool:ledger/read';
+const SCOPE = 'a2a:billing/message/send a2a:billing/message/stream a2a:billing/tasks/get http:ledger:GET:/**';
 
 describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (dialect) => {
   let server: TestServer;
@@ -49,7 +49,7 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
   const events = (type: string) => server.audit.events.filter((e: AuditEvent) => e.type === type);
   const forwarded = () => peer.received.length;
   const mandateFor = async (scope = SCOPE) =>
-    caller.obtainMandate({ subjectToken: await personToken(server, 'alice@example.com'), scope, resource: [`${server.url}/a2a/billing`, `${server.url}/mcp/ledger`] });
+    caller.obtainMandate({ subjectToken: await personToken(server, 'alice@example.com'), scope, resource: [`${server.url}/a2a/billing`, `${server.url}/broker/ledger`] });
   /** A raw JSON-RPC request through Mandate with the caller's mandate. */
   const rpc = async (body: unknown, m = mandate) => {
     const response = await caller.fetchWith(m)(base, { method: 'POST', headers: { 'content-type': 'application/json', 'a2a-version': '1.0' }, body: JSON.stringify(body) });
@@ -65,6 +65,8 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     callee = await bootstrap(server, 'billing-agent', { environment: 'dev' });
     const added = await server.api('POST', '/v1/peers', { name: 'billing', url: peer.rpc, card: peer.card, agent: 'billing-agent', methods: { 'tasks/cancel': { high_impact: true } } });
     if (added.status !== 201) throw new Error(`peer failed: ${added.status} ${await added.text()}`);
+    const ledger = await server.api('POST', '/v1/connections', { name: 'ledger', base_url: `${peer.url}/api`, allow: ['GET /**'] });
+    if (ledger.status !== 201) throw new Error(`connection failed: ${ledger.status} ${await ledger.text()}`);
     base = `${server.url}/a2a/billing`;
     mandate = await mandateFor();
     client = await a2aClient(base, caller.fetchWith(mandate));
@@ -111,8 +113,8 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(derived.parent_jti).toBe(parent.jti);
     expect(derived.depth).toBe(parent.depth + 1);
     expect(derived.cnf.jkt).toBe(calleeInstance.cnf.jkt);
-    // Narrowed by the callee's card: its ledger tool stays, the caller's A2A rights do not pass on.
-    expect(derived.scope).toBe('tool:ledger/read');
+    // Narrowed by the callee's card: only the ledger's invoices; the caller's A2A rights do not pass on.
+    expect(derived.scope).toBe('http:ledger:GET:/invoices/**');
     expect(derived.aud).toEqual(parent.aud);
     expect(derived.exp).toBeLessThanOrEqual(parent.exp);
     expect(derived.budget).toBeLessThanOrEqual(Math.min(parent.budget, billing.default_budget));
@@ -128,9 +130,17 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(received.actor.delegation).toEqual(['alice@example.com', parent.act.sub, derived.act.sub]);
     expect(received.data?.resources).toContain(derived.jti);
 
-    // The derived mandate works for the callee at Mandate, with its own key only.
-    const introspected = await readJson(await server.api('POST', '/oauth/introspect', new URLSearchParams({ token: String(headers['x-mandate']) }).toString(), { 'content-type': 'application/x-www-form-urlencoded' }));
-    expect(introspected.active).toBe(true);
+    // The callee acts next with it, with its own key: at most what the caller could, narrowed by its card.
+    const asCallee = callee.fetchWith({ token: String(headers['x-mandate']), scope: derived.scope, expiresAt: new Date(derived.exp * 1000) });
+    expect((await asCallee(`${server.url}/broker/ledger/invoices/42`)).status).toBe(200);
+    expect(peer.received.at(-1)!.method).toBe('GET /invoices/42');
+    const wider = await asCallee(`${server.url}/broker/ledger/customers/7`);
+    expect(wider.status).toBe(403);
+    expect((await readJson(wider)).error).toBe('ERR_SCOPE_NOT_GRANTED');
+    expect(peer.received.at(-1)!.method).toBe('GET /invoices/42');
+    // …and only the callee: the caller holding it cannot use it (bound to the callee's key).
+    const stolen = await caller.fetchWith({ token: String(headers['x-mandate']), scope: derived.scope, expiresAt: new Date(derived.exp * 1000) })(`${server.url}/broker/ledger/invoices/42`);
+    expect(stolen.status).toBe(401);
   });
 
   it('decides a v0.3 caller’s message/send the same way', async () => {
@@ -224,6 +234,8 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(seen.length).toBeLessThan(60);
     const introspected = await readJson(await server.api('POST', '/oauth/introspect', new URLSearchParams({ token: derivedToken }).toString(), { 'content-type': 'application/x-www-form-urlencoded' }));
     expect(introspected.active).toBe(false);
+    const calleeAfter = await callee.fetchWith({ token: derivedToken, scope: '', expiresAt: new Date() })(`${server.url}/broker/ledger/invoices/42`);
+    expect(calleeAfter.status).toBe(401);
     expect(events('a2a.result').at(-1)).toMatchObject({ action: 'a2a:message/stream', status: 'failure', denial_reason: 'ERR_TOKEN_REVOKED' });
     // The revoked mandate reaches nothing more.
     const before = forwarded();
