@@ -152,7 +152,7 @@ export class A2aProxy {
     clearTimeout(timer);
     const failed = upstream.status >= 400 || /"error"\s*:/.test(body.subarray(0, 200).toString('utf8'));
     await recordResult(this.deps, request, outcome.callId, { ok: !failed, bytes: body.length, ...(upstream.status >= 400 ? { error: 'ERR_UPSTREAM_HTTP_STATUS', upstreamStatus: upstream.status } : {}) });
-    res.writeHead(upstream.status, { 'content-type': type.startsWith('application/json') ? type : 'application/json', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.writeHead(upstream.status, { 'content-type': type.startsWith('application/json') ? type : 'application/json', 'content-length': body.length, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.end(body);
     return null;
   }
@@ -208,7 +208,7 @@ export class A2aProxy {
    * abandoned.
    */
   async #relayStream(upstream: Response, abort: AbortController, res: ServerResponse, hop: { request: CallRequest; callId: string; derived: DerivedMandate; id: string | number | null }): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
     res.flushHeaders();
     let bytes = 0;
     let ended: { code: ErrorCode; message: string } | null = null;

@@ -91,7 +91,7 @@ export function a2aRoutes(app: FastifyInstance, ctx: EnforcementContext, proxy: 
       try {
         const refused = await proxy.call({ spec, principal, message: body as Record<string, unknown>, headers: request.headers, traceId: traceOf(request) }, reply.raw);
         if (refused) {
-          const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+          const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
           if (refused.retryAfter !== undefined) headers['retry-after'] = String(Math.ceil(refused.retryAfter));
           reply.raw.writeHead(refused.status, headers);
           reply.raw.end(JSON.stringify(refused.body));
