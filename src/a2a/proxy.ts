@@ -176,8 +176,9 @@ export class A2aProxy {
       cached.claims.exp * 1000 - now.getTime() >= 60_000 &&
       cached.agent.id === spec.agent &&
       (spec.instance === undefined || cached.instance.id === spec.instance) &&
-      // The callee's instance or agent may have ended since (revoking what was derived for it).
-      (await mandateStanding(this.deps.store.db, cached.claims.jti)) === 'live';
+      // The callee's instance or agent may have ended since (revoking what was derived for it):
+      // read through the standing cache the change feed keeps current, as a presented mandate is.
+      (await this.#stands(cached.claims.jti, cached.claims.exp, now));
     let derived: DerivedMandate;
     if (fresh) derived = cached;
     else {
@@ -199,6 +200,11 @@ export class A2aProxy {
       data: { resources: [callId, claims.jti] },
     });
     return derived;
+  }
+
+  #stands(jti: string, exp: number, now: Date): Promise<boolean> {
+    const read = () => mandateStanding(this.deps.store.db, jti);
+    return this.deps.standing ? this.deps.standing.isLive(jti, exp, now, read) : read().then((standing) => standing === 'live');
   }
 
   /**
