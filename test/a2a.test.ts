@@ -189,6 +189,9 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(listed.body).toMatchObject({ id: 2, error: { code: -32601, data: { code: 'ERR_A2A_METHOD_UNSUPPORTED' } } });
     const batch = await rpc([{ jsonrpc: '2.0', id: 3, method: 'GetTask', params: { id: 'x' } }]);
     expect(batch.body).toMatchObject({ error: { code: -32600, data: { code: 'ERR_JSONRPC_INVALID_REQUEST' } } });
+    const webhook = await rpc({ jsonrpc: '2.0', id: 5, method: 'SendMessage', params: { ...userMessage('hi'), configuration: { taskPushNotificationConfig: { url: 'http://169.254.169.254/hook' } } } });
+    expect(webhook.body).toMatchObject({ id: 5, error: { data: { code: 'ERR_SCOPE_NOT_GRANTED' } } });
+    expect(webhook.body.error.message).toContain('needs a2a:billing/tasks/pushNotificationConfig/set');
     const noParams = await rpc({ jsonrpc: '2.0', id: 4, method: 'GetTask' });
     expect(noParams.body).toMatchObject({ id: 4, error: { code: -32602, data: { code: 'ERR_A2A_PARAMS' } } });
     expect(forwarded()).toBe(before);

@@ -13,6 +13,7 @@ import type { TokenContext } from '../tokens/context.ts';
 import { calleeOf, type DerivedMandate, deriveMandate } from '../tokens/exchange/derive.ts';
 import { delegationPath } from '../tokens/mandate.ts';
 import { mandateStanding } from '../tokens/revocation.ts';
+import { permits } from '../tokens/scope.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { type A2aMethod, a2aMethodOf, actionOf, argumentsOf, CLEAR_ARGUMENTS, isStreaming } from './methods.ts';
 import { methodMetaOf, type PeerSpec } from './peer-spec.ts';
@@ -84,6 +85,12 @@ export class A2aProxy {
     const params = message.params;
     if (typeof params !== 'object' || params === null || Array.isArray(params)) {
       return refuse(actionOf(method), `${spec.name} ${method}`, 'ERR_A2A_PARAMS', `${method} needs a params object`);
+    }
+    // A message may set a push-notification webhook inline (the peer would call that URL itself):
+    // it needs the same right as setting one on its own.
+    const pushItem = `a2a:${spec.name}/tasks/pushNotificationConfig/set`;
+    if (setsPushConfig(params as Record<string, unknown>) && !permits(principal.scope, pushItem)) {
+      return refuse(actionOf(method), `${spec.name} ${method}`, 'ERR_SCOPE_NOT_GRANTED', `a message that sets a push-notification webhook needs ${pushItem}`);
     }
     const meta = methodMetaOf(spec, method);
     const request: CallRequest = {
@@ -251,6 +258,14 @@ export class A2aProxy {
       this.deps.logger.warn({ err: error.message }, 'an A2A stream result could not be audited'),
     );
   }
+}
+
+/** A send whose configuration names a push-notification webhook (v1.0 `taskPushNotificationConfig`, v0.3 `pushNotificationConfig`). */
+function setsPushConfig(params: Record<string, unknown>): boolean {
+  const configuration = params.configuration;
+  if (typeof configuration !== 'object' || configuration === null) return false;
+  const { taskPushNotificationConfig: v1, pushNotificationConfig: v03 } = configuration as Record<string, unknown>;
+  return (v1 !== undefined && v1 !== null) || (v03 !== undefined && v03 !== null);
 }
 
 /** A response body, refused past `limit` bytes. */
