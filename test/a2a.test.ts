@@ -235,6 +235,12 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(failure?.message).toMatch(/revoked/);
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen.length).toBeLessThan(60);
+    // The peer is asked to cancel the task, and stops working on it.
+    for (let i = 0; i < 40 && !peer.received.some((r) => r.method === 'CancelTask' && r.headers['x-mandate'] === undefined); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(peer.received.at(-1)).toMatchObject({ method: 'CancelTask' });
+    const ticks = peer.ticks();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(peer.ticks() - ticks).toBeLessThanOrEqual(1);
     const introspected = await readJson(await server.api('POST', '/oauth/introspect', new URLSearchParams({ token: derivedToken }).toString(), { 'content-type': 'application/x-www-form-urlencoded' }));
     expect(introspected.active).toBe(false);
     const calleeAfter = await callee.fetchWith({ token: derivedToken, scope: '', expiresAt: new Date() })(`${server.url}/broker/ledger/invoices/42`);

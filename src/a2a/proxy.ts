@@ -145,7 +145,7 @@ export class A2aProxy {
     }
     const type = upstream.headers.get('content-type') ?? '';
     if (isStreaming(method) && upstream.ok && type.startsWith('text/event-stream')) {
-      await this.#relayStream(upstream, abort, res, { request, callId: outcome.callId, derived, id });
+      await this.#relayStream(upstream, abort, res, { spec, request, callId: outcome.callId, derived, id, legacy: message.method === 'message/stream' || message.method === 'tasks/resubscribe' });
       return null;
     }
     let body: Buffer;
@@ -217,10 +217,15 @@ export class A2aProxy {
   /**
    * Relays the peer's Server-Sent Events to the caller while the derived mandate stands: checked
    * every `streamCheckMs`, so revoking the caller's mandate (which revokes the derived one, as its
-   * child) cuts the stream mid-task with a last JSON-RPC error event, and the peer's response is
-   * abandoned.
+   * child) cuts the stream mid-task with a last JSON-RPC error event; the peer is asked to cancel
+   * the task the stream was about, and its response is abandoned.
    */
-  async #relayStream(upstream: Response, abort: AbortController, res: ServerResponse, hop: { request: CallRequest; callId: string; derived: DerivedMandate; id: string | number | null }): Promise<void> {
+  async #relayStream(
+    upstream: Response,
+    abort: AbortController,
+    res: ServerResponse,
+    hop: { spec: PeerSpec; request: CallRequest; callId: string; derived: DerivedMandate; id: string | number | null; legacy: boolean },
+  ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', connection: 'keep-alive' });
     res.flushHeaders();
     let bytes = 0;
@@ -240,10 +245,12 @@ export class A2aProxy {
     res.once('close', () => {
       if (!res.writableFinished) cut('ERR_BODY_INCOMPLETE', 'the caller closed the stream');
     });
+    const task = new TaskOfStream();
     try {
       for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
         if (ended) break;
         bytes += chunk.length;
+        task.read(chunk);
         res.write(chunk);
       }
     } catch {
@@ -254,10 +261,61 @@ export class A2aProxy {
     const end = ended as { code: ErrorCode; message: string } | null;
     if (end && !res.destroyed) res.write(`data: ${JSON.stringify(jsonRpcError(end.code, end.message, hop.id))}\n\n`);
     res.end();
+    if (end && task.id) await this.#cancel(hop.spec, task.id, hop.legacy);
     await recordResult(this.deps, hop.request, hop.callId, { ok: !end, bytes, ...(end ? { error: end.code } : {}) }).catch((error: Error) =>
       this.deps.logger.warn({ err: error.message }, 'an A2A stream result could not be audited'),
     );
   }
+
+  /** Asks the peer to cancel a task whose stream was cut (best effort: the peer may refuse or be gone). */
+  async #cancel(spec: PeerSpec, taskId: string, legacy: boolean): Promise<void> {
+    const method = legacy ? 'tasks/cancel' : 'CancelTask';
+    await fetch(spec.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'a2a-version': legacy ? '0.3' : '1.0' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: `mandate-cut-${taskId}`, method, params: { id: taskId } }),
+      signal: AbortSignal.timeout(Math.min(spec.timeout_ms, 5_000)),
+    })
+      .then((response) => response.body?.cancel())
+      .catch((error: Error) => this.deps.logger.warn({ peer: spec.name, err: error.message }, 'a cut task could not be cancelled at the A2A peer'));
+  }
+}
+
+/**
+ * The task a stream of A2A events is about, from its first events (v1.0 `task` / `statusUpdate` /
+ * `artifactUpdate`, v0.3 `kind: "task"` / `taskId`); only the first 64 KiB are looked at.
+ */
+class TaskOfStream {
+  id: string | undefined;
+  #text = '';
+  readonly #decoder = new TextDecoder();
+
+  read(chunk: Uint8Array): void {
+    if (this.id !== undefined || this.#text.length > 64 * 1024) return;
+    this.#text += this.#decoder.decode(chunk, { stream: true });
+    const events = this.#text.split(/\r?\n\r?\n/);
+    for (const event of events.slice(0, -1)) {
+      const data = event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      this.id = taskIdOfEvent(data);
+      if (this.id) return;
+    }
+  }
+}
+
+function taskIdOfEvent(data: string): string | undefined {
+  let result: Record<string, Record<string, unknown> | undefined>;
+  try {
+    result = (JSON.parse(data) as { result?: typeof result }).result ?? {};
+  } catch {
+    return undefined;
+  }
+  const legacy = result as Record<string, unknown>;
+  const candidates = [result.task?.id, result.statusUpdate?.taskId, result.artifactUpdate?.taskId, legacy.kind === 'task' ? legacy.id : legacy.taskId];
+  return candidates.find((c): c is string => typeof c === 'string' && c.length > 0 && c.length <= 256);
 }
 
 /** A send whose configuration names a push-notification webhook (v1.0 `taskPushNotificationConfig`, v0.3 `pushNotificationConfig`). */
