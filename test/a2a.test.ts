@@ -214,6 +214,24 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(events('a2a.result').at(-1)).toMatchObject({ action: 'a2a:message/stream', status: 'success' });
   });
 
+  it('forwards nothing while the callee’s agent is suspended, and hands it a fresh mandate once resumed', async () => {
+    const handedBefore = String(peer.received.findLast((r) => r.headers['x-mandate'])!.headers['x-mandate']);
+    expect((await server.api('POST', '/v1/agents/billing-agent/suspend', { reason: 'incident review' })).status).toBe(200);
+    const before = forwarded();
+    const refused = await rpc({ jsonrpc: '2.0', id: 's1', method: 'SendMessage', params: userMessage('while suspended') });
+    expect(refused.status).toBe(502);
+    expect(refused.body).toMatchObject({ id: 's1', error: { data: { code: 'ERR_PEER_IDENTITY' } } });
+    expect(refused.body.error.message).toContain('billing-agent is not active');
+    expect(forwarded()).toBe(before);
+    expect(events('a2a.result').at(-1)).toMatchObject({ status: 'failure', denial_reason: 'ERR_PEER_IDENTITY' });
+    expect((await server.api('POST', '/v1/agents/billing-agent/resume', {})).status).toBe(200);
+    const resumed = await rpc({ jsonrpc: '2.0', id: 's2', method: 'SendMessage', params: userMessage('after resume') });
+    expect(resumed.status).toBe(200);
+    expect(forwarded()).toBe(before + 1);
+    // The derived mandate the suspension ended is not handed again.
+    expect(peer.received.at(-1)!.headers['x-mandate']).not.toBe(handedBefore);
+  });
+
   it('cuts a streaming task when the caller’s mandate is revoked, and the callee’s derived mandate ends with it', async () => {
     const own = await mandateFor();
     const streaming = await a2aClient(base, caller.fetchWith(own));
