@@ -214,6 +214,25 @@ describe.each(await dialects())('agent to agent through Mandate (A2A), on %s', (
     expect(events('a2a.result').at(-1)).toMatchObject({ action: 'a2a:message/stream', status: 'success' });
   });
 
+  it('lets a caller leave a stream and resubscribe to the task it left running (tasks/resubscribe, tasks/get)', async () => {
+    const wide = await a2aClient(base, caller.fetchWith(await mandateFor('a2a:billing/* http:ledger:GET:/**')));
+    let taskId = '';
+    for await (const event of wide.sendMessageStream(userMessage('stream 8'))) {
+      if (event.payload?.$case === 'task') taskId = event.payload.value.id;
+      if (taskId) break;
+    }
+    expect(taskId).not.toBe('');
+    const states: number[] = [];
+    for await (const event of wide.resubscribeTask({ tenant: '', id: taskId })) {
+      if (event.payload?.$case === 'statusUpdate') states.push(event.payload.value.status!.state);
+    }
+    expect(states.at(-1)).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(events('a2a.decision').some((e) => e.action === 'a2a:tasks/resubscribe' && e.decision === 'allow')).toBe(true);
+    const task = await wide.getTask({ tenant: '', id: taskId, historyLength: undefined });
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(peer.received.some((r) => r.method === 'CancelTask' && r.headers['x-mandate'] === undefined)).toBe(false);
+  });
+
   it('forwards nothing while the callee’s agent is suspended, and hands it a fresh mandate once resumed', async () => {
     const handedBefore = String(peer.received.findLast((r) => r.headers['x-mandate'])!.headers['x-mandate']);
     expect((await server.api('POST', '/v1/agents/billing-agent/suspend', { reason: 'incident review' })).status).toBe(200);

@@ -261,7 +261,8 @@ export class A2aProxy {
     const end = ended as { code: ErrorCode; message: string } | null;
     if (end && !res.destroyed) res.write(`data: ${JSON.stringify(jsonRpcError(end.code, end.message, hop.id))}\n\n`);
     res.end();
-    if (end && task.id) await this.#cancel(hop.spec, task.id, hop.legacy);
+    // A caller that leaves a stream may resubscribe (the task goes on); a mandate that ended may not.
+    if (end && end.code !== 'ERR_BODY_INCOMPLETE' && task.id) await this.#cancel(hop.spec, task.id, hop.legacy);
     await recordResult(this.deps, hop.request, hop.callId, { ok: !end, bytes, ...(end ? { error: end.code } : {}) }).catch((error: Error) =>
       this.deps.logger.warn({ err: error.message }, 'an A2A stream result could not be audited'),
     );
