@@ -149,6 +149,14 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('DELETE', '/v1/entitlements/finance', undefined, 'DELETE /v1/entitlements/:group', 204);
     await expectEvent('PUT', '/v1/entitlements', { entitlements: [] }, 'PUT /v1/entitlements');
 
+    // Access reviews over the agents left (the deployer above): certify in one campaign, trim in another.
+    const first = await readJson(await expectEvent('POST', '/v1/reviews', { environment: 'dev' }, 'POST /v1/reviews', 201));
+    await expectEvent('POST', `/v1/reviews/${first.id}/items/deployer/certify`, {}, 'POST /v1/reviews/:campaign/items/:id/certify');
+    await expectEvent('POST', `/v1/reviews/${first.id}/close`, {}, 'POST /v1/reviews/:id/close');
+    const second = await readJson(await server.api('POST', '/v1/reviews', { environment: 'dev' }));
+    await expectEvent('POST', `/v1/reviews/${second.id}/remind`, {}, 'POST /v1/reviews/:id/remind');
+    await expectEvent('POST', `/v1/reviews/${second.id}/items/deployer/trim`, { toolset: [`tool:everything/${LONG}`] }, 'POST /v1/reviews/:campaign/items/:id/trim');
+
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there);
     // logins need an OpenID provider: src/server/routes/login.test.ts and login-device.test.ts find admin.login_succeeded;
     // consent needs a consent policy and the person's token: test/consent.test.ts finds approval.granted.

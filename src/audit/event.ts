@@ -72,6 +72,12 @@ export const auditEventSchema = z.strictObject({
       expires_at: z.iso.datetime().optional(),
       /** The person the agent acts for may consent to this held call themselves (`approval.requested`). */
       consent: z.boolean().optional(),
+      /** The access review campaign an event is about (`lifecycle.review_*`, `lifecycle.agent_trimmed`). */
+      campaign: z.string().max(64).optional(),
+      /** When a review item is due (`lifecycle.review_requested`, `lifecycle.review_reminded`). */
+      due_at: z.iso.datetime().optional(),
+      /** A discovery finding an event is about (`lifecycle.finding_*`). */
+      finding: z.string().max(64).optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),

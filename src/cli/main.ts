@@ -24,6 +24,7 @@ import { loginCommands } from './commands/login.ts';
 import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
+import { reviewCommand } from './commands/review.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);
+  reviewCommand(program);
   completionCommand(program);
   return program;
 }

@@ -109,6 +109,11 @@ export const configSchema = z.strictObject({
     .max(1_000_000)
     .describe('MANDATE_LOGIN_RATE_LIMIT: login requests (start, device start and poll) per client address and minute before 429 (0: no limit; per replica)'),
   ssoSessionTtl: z.coerce.number().int().min(60).max(86_400).describe('MANDATE_SSO_SESSION_TTL: lifetime of the operator session token a login issues, in seconds'),
+  reviewCheckInterval: z.coerce.number().int().min(0).max(86_400).describe('MANDATE_REVIEW_CHECK_INTERVAL: seconds between checks that remind owners of pending access reviews and close campaigns past their due date (0: off)'),
+  reviewRemindEvery: z.coerce.number().int().min(60).max(30 * 86_400).describe('MANDATE_REVIEW_REMIND_EVERY: seconds between reminders to the owner of one pending review item'),
+  discoveryAllowRoles: z.string().max(10_000).describe('MANDATE_DISCOVERY_ALLOW_ROLES: PostgreSQL login roles discovery does not report, comma-separated (besides the connection\'s own user and Mandate\'s dynamic roles)'),
+  hygieneStaleDays: z.coerce.number().int().min(1).max(3650).describe('MANDATE_HYGIENE_STALE_DAYS: days without activity in the trail after which an agent is stale, and a granted toolset item unused'),
+  hygieneMaxKeyAge: z.coerce.number().int().min(1).max(3650).describe('MANDATE_HYGIENE_MAX_KEY_AGE: days after which a secret or a signing key is reported as old'),
 });
 
 /** One process, or replicas sharing a PostgreSQL database: a setting, never guessed from the dialect. */
@@ -133,6 +138,11 @@ export const configDefaults = {
   ssoGroupsClaim: 'groups',
   ssoSessionTtl: 3600,
   loginRateLimit: 60,
+  reviewCheckInterval: 300,
+  reviewRemindEvery: 86_400,
+  discoveryAllowRoles: '',
+  hygieneStaleDays: 30,
+  hygieneMaxKeyAge: 90,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -162,6 +172,11 @@ const envNames: Record<keyof Config, string> = {
   ssoGroupsClaim: 'MANDATE_SSO_GROUPS_CLAIM',
   ssoSessionTtl: 'MANDATE_SSO_SESSION_TTL',
   loginRateLimit: 'MANDATE_LOGIN_RATE_LIMIT',
+  reviewCheckInterval: 'MANDATE_REVIEW_CHECK_INTERVAL',
+  reviewRemindEvery: 'MANDATE_REVIEW_REMIND_EVERY',
+  discoveryAllowRoles: 'MANDATE_DISCOVERY_ALLOW_ROLES',
+  hygieneStaleDays: 'MANDATE_HYGIENE_STALE_DAYS',
+  hygieneMaxKeyAge: 'MANDATE_HYGIENE_MAX_KEY_AGE',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

@@ -336,6 +336,14 @@ export const CATALOGUE = {
   ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
   ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),
   ERR_SINK_KEY: e(400, "A sink's signing key is missing, given twice, too short, or names a secret that does not exist."),
+  // Lifecycle governance: access reviews, shadow-agent discovery, hygiene
+  ERR_REVIEW_NOT_FOUND: e(404, 'No access review campaign has this id.'),
+  ERR_REVIEW_CLOSED: e(409, 'The access review campaign is closed; its items can no longer be decided.'),
+  ERR_REVIEW_EMPTY: e(409, 'No agent is in the scope of the access review campaign.'),
+  ERR_REVIEW_ITEM_NOT_FOUND: e(404, 'The agent is not an item of this access review campaign.'),
+  ERR_REVIEW_ITEM_DECIDED: e(409, 'The review item was decided already.'),
+  ERR_REVIEW_TRIM_INVALID: e(400, 'A trim must remove at least one toolset item, role or delegation right, each one the agent holds.'),
+  ERR_REVIEW_REPORT_INVALID: e(400, 'The access review report is malformed, its signature does not verify, or it is signed by a key other than the trusted one.'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

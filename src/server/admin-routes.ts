@@ -137,6 +137,16 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'PUT /v1/entitlements': secure('admin.entitlements_applied'),
   'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
   'DELETE /v1/entitlements/:group': secure('admin.entitlement_removed'),
+
+  // Access reviews: security opens and closes campaigns; each owner decides the items of their agents.
+  'GET /v1/reviews': { roles: AGENT_READ, target: 'listed' },
+  'POST /v1/reviews': secure('admin.review_started'),
+  'GET /v1/reviews/:id': { roles: AGENT_READ, target: 'listed' },
+  'POST /v1/reviews/:campaign/items/:id/certify': { roles: LIFECYCLE, target: 'agent', event: { type: 'lifecycle.review_certified', by: 'handler' } },
+  'POST /v1/reviews/:campaign/items/:id/trim': { roles: LIFECYCLE, target: 'agent', event: { type: 'lifecycle.agent_trimmed', by: 'handler' } },
+  'POST /v1/reviews/:id/remind': secure('admin.review_reminded'),
+  'POST /v1/reviews/:id/close': secure('lifecycle.review_closed', 'handler'),
+  'GET /v1/reviews/:id/report': read,
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

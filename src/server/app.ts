@@ -19,6 +19,7 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
+import { reviewRoutes } from './routes/reviews.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -113,6 +114,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   sinkRoutes(app, ctx, metrics);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
+  reviewRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);
