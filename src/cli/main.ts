@@ -25,6 +25,8 @@ import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
 import { reviewCommand } from './commands/review.ts';
+import { discoverCommand } from './commands/discover.ts';
+import { findingsCommand } from './commands/findings.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -57,6 +59,8 @@ export function buildProgram(): Command {
   demoCommand(program);
   policyCommand(program);
   reviewCommand(program);
+  discoverCommand(program);
+  findingsCommand(program);
   completionCommand(program);
   return program;
 }

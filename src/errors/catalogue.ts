@@ -344,6 +344,9 @@ export const CATALOGUE = {
   ERR_REVIEW_ITEM_DECIDED: e(409, 'The review item was decided already.'),
   ERR_REVIEW_TRIM_INVALID: e(400, 'A trim must remove at least one toolset item, role or delegation right, each one the agent holds.'),
   ERR_REVIEW_REPORT_INVALID: e(400, 'The access review report is malformed, its signature does not verify, or it is signed by a key other than the trusted one.'),
+  ERR_FINDING_NOT_FOUND: e(404, 'No discovery finding has this id.'),
+  ERR_FINDING_DECIDED: e(409, 'The finding was claimed or dismissed already.'),
+  ERR_DISCOVERY_UNAVAILABLE: e(502, 'A discovery scanner could not reach what it scans (the database of a connection).'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

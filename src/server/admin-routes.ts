@@ -147,6 +147,14 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/reviews/:id/remind': secure('admin.review_reminded'),
   'POST /v1/reviews/:id/close': secure('lifecycle.review_closed', 'handler'),
   'GET /v1/reviews/:id/report': read,
+
+  // Shadow-agent discovery: one findings queue; security reports, scans, claims and dismisses.
+  'GET /v1/findings': read,
+  'GET /v1/findings/:id': read,
+  'POST /v1/findings': secure('admin.findings_reported'),
+  'POST /v1/findings/scan': secure('admin.discovery_ran'),
+  'POST /v1/findings/:id/claim': secure('lifecycle.finding_claimed', 'handler'),
+  'POST /v1/findings/:id/dismiss': secure('lifecycle.finding_dismissed', 'handler'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

@@ -20,6 +20,7 @@ import { sinkRoutes } from './routes/sinks.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
 import { reviewRoutes } from './routes/reviews.ts';
+import { findingRoutes } from './routes/findings.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -115,6 +116,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
   reviewRoutes(app, ctx);
+  findingRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

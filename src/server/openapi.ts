@@ -48,7 +48,7 @@ export function openApiDocument(version: string) {
             {
               type: 'object',
               properties: {
-                status: { enum: ['active', 'suspended', 'retired'] },
+                status: { enum: ['active', 'suspended', 'retired', 'draft'] },
                 created_at: { type: 'string', format: 'date-time' },
                 updated_at: { type: 'string', format: 'date-time' },
                 flags: { type: 'array', items: { type: 'string' } },
@@ -192,6 +192,12 @@ export function openApiDocument(version: string) {
         ['post', '/v1/reviews/{id}/remind', 'Remind the owners of pending items now (through the notification sinks)'],
         ['post', '/v1/reviews/{id}/close', 'Close a campaign: undecided items get its action; the outcome is signed'],
         ['get', '/v1/reviews/{id}/report', "The closed campaign's report, signed (Ed25519, the audit checkpoint key)"],
+        ['get', '/v1/findings', 'List discovery findings (status: open, claimed, dismissed; scanner)'],
+        ['get', '/v1/findings/{id}', 'Show a finding (a credential appears only as a keyed fingerprint and a hint)'],
+        ['post', '/v1/findings', 'Report findings of scanners that run where the files are (mandate discover): MCP client configs'],
+        ['post', '/v1/findings/scan', "Run the server's scanners: PostgreSQL logins not created by Mandate, clients refused without a valid mandate"],
+        ['post', '/v1/findings/{id}/claim', 'Claim a finding: a draft agent card with an owner (no instance until resumed)'],
+        ['post', '/v1/findings/{id}/dismiss', 'Dismiss a finding with a reason'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

@@ -407,7 +407,8 @@ export interface RefusedClientsTable {
   kind: string;
   resource: string;
   code: string;
-  user_agent: string | null;
+  /** The client's User-Agent (clipped), '' when it sent none: part of what a source is. */
+  user_agent: string;
   attempts: number;
   first_seen: string;
   last_seen: string;

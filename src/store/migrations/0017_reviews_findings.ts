@@ -65,11 +65,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('kind', 'varchar(40)', (c) => c.notNull())
     .addColumn('resource', 'varchar(200)', (c) => c.notNull())
     .addColumn('code', 'varchar(80)', (c) => c.notNull())
-    .addColumn('user_agent', 'varchar(200)')
+    .addColumn('user_agent', 'varchar(200)', (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull())
     .addColumn('first_seen', 'varchar(40)', (c) => c.notNull())
     .addColumn('last_seen', 'varchar(40)', (c) => c.notNull())
-    .addPrimaryKeyConstraint('refused_clients_pk', ['source', 'kind', 'resource', 'code'])
+    .addPrimaryKeyConstraint('refused_clients_pk', ['source', 'user_agent', 'kind', 'resource', 'code'])
     .execute();
 
   await db.schema

@@ -14,6 +14,7 @@ export interface FindingsRepository {
    */
   report(row: FindingRow): Promise<boolean>;
   find(id: string): Promise<FindingRow | undefined>;
+  byFingerprint(fingerprint: string): Promise<FindingRow | undefined>;
   /** Newest sighting first. */
   list(filter?: { status?: string | undefined; scanner?: string | undefined; limit?: number | undefined }): Promise<FindingRow[]>;
   /** Compare-and-set open → claimed or dismissed. */
@@ -42,6 +43,10 @@ export function findingsRepository(db: Queryable): FindingsRepository {
     },
     find: async (id) => {
       const row = await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? findingOf(row) : undefined;
+    },
+    byFingerprint: async (fingerprint) => {
+      const row = await db.selectFrom('findings').selectAll().where('fingerprint', '=', fingerprint).executeTakeFirst();
       return row ? findingOf(row) : undefined;
     },
     list: async (filter = {}) => {

@@ -3,7 +3,7 @@ import type { Queryable } from '../store.ts';
 
 export type RefusedClientRow = RefusedClientsTable;
 
-/** Refused attempts at the enforcement points, one row per source, kind, resource and code. */
+/** Refused attempts at the enforcement points, one row per source (address and User-Agent), kind, resource and code. */
 export interface RefusedClientsRepository {
   /** Add `attempts` to the group's count (creating it), moving `last_seen`. */
   add(row: RefusedClientRow): Promise<void>;
@@ -18,10 +18,9 @@ export function refusedClientsRepository(db: Queryable): RefusedClientsRepositor
         .insertInto('refused_clients')
         .values(row)
         .onConflict((oc) =>
-          oc.columns(['source', 'kind', 'resource', 'code']).doUpdateSet((eb) => ({
+          oc.columns(['source', 'user_agent', 'kind', 'resource', 'code']).doUpdateSet((eb) => ({
             attempts: eb('refused_clients.attempts', '+', eb.ref('excluded.attempts')),
             last_seen: eb.ref('excluded.last_seen'),
-            user_agent: eb.ref('excluded.user_agent'),
           })),
         )
         .execute();
