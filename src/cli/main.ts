@@ -27,6 +27,7 @@ import { completionCommand } from './commands/completion.ts';
 import { reviewCommand } from './commands/review.ts';
 import { discoverCommand } from './commands/discover.ts';
 import { findingsCommand } from './commands/findings.ts';
+import { reportCommand } from './commands/report.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   reviewCommand(program);
   discoverCommand(program);
   findingsCommand(program);
+  reportCommand(program);
   completionCommand(program);
   return program;
 }

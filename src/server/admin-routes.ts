@@ -155,6 +155,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/findings/scan': secure('admin.discovery_ran'),
   'POST /v1/findings/:id/claim': secure('lifecycle.finding_claimed', 'handler'),
   'POST /v1/findings/:id/dismiss': secure('lifecycle.finding_dismissed', 'handler'),
+
+  'GET /v1/reports/hygiene': read,
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

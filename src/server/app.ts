@@ -21,6 +21,7 @@ import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
 import { reviewRoutes } from './routes/reviews.ts';
 import { findingRoutes } from './routes/findings.ts';
+import { reportRoutes } from './routes/reports.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -117,6 +118,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   entitlementRoutes(app, ctx);
   reviewRoutes(app, ctx);
   findingRoutes(app, ctx);
+  reportRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

@@ -198,6 +198,7 @@ export function openApiDocument(version: string) {
         ['post', '/v1/findings/scan', "Run the server's scanners: PostgreSQL logins not created by Mandate, clients refused without a valid mandate"],
         ['post', '/v1/findings/{id}/claim', 'Claim a finding: a draft agent card with an owner (no instance until resumed)'],
         ['post', '/v1/findings/{id}/dismiss', 'Dismiss a finding with a reason'],
+        ['get', '/v1/reports/hygiene', 'Hygiene report (format: json, csv, html): agents without owner, orphaned, stale, over-privileged; old secrets and signing keys; open findings; overdue reviews; counts and trend'],
       ]),
       '/v1/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } },

@@ -60,13 +60,13 @@ describe.each(await dialects())('lifecycle repositories on %s', (dialect) => {
     expect((await repo.since(T1, 10)).map((r) => r.source)).toEqual(['10.0.0.1']);
   });
 
-  it('keeps one hygiene snapshot per instant, newest first, and reads no uses from an empty trail', async () => {
+  it('keeps one hygiene snapshot per day (the latest), newest first, and reads no uses from an empty trail', async () => {
     t = await openTestStore(dialect);
     const repo = lifecycleEvidenceRepository(t.store.db);
     await repo.addSnapshot(T0, '{"a":1}');
     await repo.addSnapshot(T1, '{"a":2}');
     await repo.addSnapshot(T1, '{"a":3}');
-    expect(await repo.snapshots(5)).toEqual([{ taken_at: T1, counts: '{"a":2}' }, { taken_at: T0, counts: '{"a":1}' }]);
+    expect(await repo.snapshots(5)).toEqual([{ taken_at: T1, counts: '{"a":3}' }, { taken_at: T0, counts: '{"a":1}' }]);
     expect(await repo.allowedUses(T0)).toEqual([]);
     expect(await repo.allowedUses(T0, [])).toEqual([]);
     expect((await repo.lastActivity()).size).toBe(0);

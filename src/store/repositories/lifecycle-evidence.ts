@@ -15,10 +15,12 @@ export interface ResourceUse {
 export interface LifecycleEvidenceRepository {
   /** Calls the enforcement points allowed since `since`, grouped by agent and resource. */
   allowedUses(since: string, agents?: readonly string[]): Promise<ResourceUse[]>;
-  /** The time of each agent's last event in the trail. */
+  /** The time of each agent's last event in the trail that one of its instances made (not what operators did to it). */
   lastActivity(): Promise<Map<string, string>>;
+  /** Newest first. */
   snapshots(limit: number): Promise<Array<{ taken_at: string; counts: string }>>;
-  addSnapshot(takenAt: string, counts: string): Promise<void>;
+  /** Keep the counts of one day (`YYYY-MM-DD`), replacing that day's earlier ones. */
+  addSnapshot(day: string, counts: string): Promise<void>;
 }
 
 export function lifecycleEvidenceRepository(db: Queryable): LifecycleEvidenceRepository {
@@ -43,14 +45,14 @@ export function lifecycleEvidenceRepository(db: Queryable): LifecycleEvidenceRep
         .selectFrom('audit_events')
         .select((eb) => ['agent', eb.fn.max('time').as('last')])
         .where('agent', 'is not', null)
-        .where('type', 'not like', 'admin.%')
+        .where('instance', 'is not', null)
         .groupBy('agent')
         .execute();
       return new Map(rows.map((r) => [r.agent!, String(r.last)]));
     },
     snapshots: (limit) => db.selectFrom('hygiene_snapshots').selectAll().orderBy('taken_at', 'desc').limit(limit).execute(),
-    addSnapshot: async (takenAt, counts) => {
-      await db.insertInto('hygiene_snapshots').values({ taken_at: takenAt, counts }).onConflict((oc) => oc.column('taken_at').doNothing()).execute();
+    addSnapshot: async (day, counts) => {
+      await db.insertInto('hygiene_snapshots').values({ taken_at: day, counts }).onConflict((oc) => oc.column('taken_at').doUpdateSet({ counts })).execute();
     },
   };
 }
