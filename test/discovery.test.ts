@@ -113,6 +113,20 @@ describe.each(await dialects())('shadow-agent discovery on %s', (dialect) => {
     expect(scan.findings.find((f: { detail: { role: string } }) => f.detail.role === UNTRACKED).kind).toBe('untracked-dynamic-role');
   });
 
+  it('fails the scan closed when a database cannot be reached, without naming its credentials', async () => {
+    expect((await server.api('PUT', '/v1/secrets/broken_dsn', { value: 'postgres://scanner:hunter2-secret@127.0.0.1:1/test' })).status).toBe(200);
+    expect((await server.api('POST', '/v1/connections', { name: 'broken', type: 'postgres', dsn_secret: 'broken_dsn', grant_template: 'GRANT CONNECT ON DATABASE test TO {{role}}' })).status).toBe(201);
+    const before = (await readJson(await server.api('GET', '/v1/findings?scanner=postgres-login'))).findings.length;
+    const res = await server.api('POST', '/v1/findings/scan', { scanners: ['postgres-login'] });
+    const body = await res.text();
+    expect(res.status, body).toBe(502);
+    expect(JSON.parse(body)).toMatchObject({ code: 'ERR_DISCOVERY_UNAVAILABLE' });
+    expect(body).not.toContain('hunter2');
+    expect(body).not.toContain('scanner:');
+    expect((await readJson(await server.api('GET', '/v1/findings?scanner=postgres-login'))).findings).toHaveLength(before);
+    expect((await server.api('DELETE', '/v1/connections/broken')).status).toBe(204);
+  });
+
   it('groups clients refused at the gateway and the broker by source', async () => {
     const knock = (url: string, agent: string, auth?: string) => fetch(url, { method: 'POST', headers: { 'user-agent': agent, 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
     for (let i = 0; i < 3; i++) expect((await knock(`${server.url}/mcp/everything`, 'shadow-agent/1.0')).status).toBe(401);

@@ -45,7 +45,7 @@ async function scanPostgres(ctx: ServerContext, allow: ReadonlySet<string>): Pro
       roles = (await client.query<LoginRole>(LOGIN_ROLES_SQL)).rows;
     } catch (error) {
       // The driver's message may repeat the DSN's user; the connection name and the code say enough.
-      throw new MandateError('ERR_DISCOVERY_UNAVAILABLE', `cannot list the login roles of connection ${spec.name} (${(error as { code?: string }).code ?? 'unreachable'})`);
+      throw new MandateError('ERR_DISCOVERY_UNAVAILABLE', `cannot list the login roles of connection ${spec.name} (${(error as { code?: string }).code ?? 'unreachable'})`, { expose: true });
     } finally {
       await client.end().catch(() => {});
     }
