@@ -50,8 +50,8 @@ describe.each(await dialects())('access reviews on %s', (dialect) => {
     campaign = body.id;
     expect(body).toMatchObject({ status: 'open', environment: 'dev', action: 'suspend', counts: { items: 2, pending: 2 } });
     expect(body.items).toEqual([
-      expect.objectContaining({ agent: 'helper', owner: 'alice@example.com', status: 'pending', unused: ['tool:everything/get-sum'] }),
-      expect.objectContaining({ agent: 'idle-bot', owner: 'bob@example.com', status: 'pending', unused: ['tool:everything/echo'] }),
+      expect.objectContaining({ agent: 'helper', owner: 'alice@example.com', status: 'pending', unused: { toolset: ['tool:everything/get-sum'], may_delegate_to: ['summarizer'] } }),
+      expect.objectContaining({ agent: 'idle-bot', owner: 'bob@example.com', status: 'pending', unused: { toolset: ['tool:everything/echo'], may_delegate_to: [] } }),
     ]);
     const told = await until('both owners notified', () => {
       const got = receiver.bodies.filter((b) => b.type === 'lifecycle.review_requested');

@@ -12,7 +12,7 @@ import { type ReviewCampaignRow, type ReviewItemRow, reviewsRepository } from '.
 import type { Store } from '../store/store.ts';
 import { revokeAgentMandates } from '../tokens/revocation.ts';
 import { signReviewReport, type SignedReviewReport } from './review-report.ts';
-import { daysBefore, unusedItems, usesSince } from './usage.ts';
+import { daysBefore, delegationsSince, unusedItems, usesSince } from './usage.ts';
 
 /**
  * Access reviews (issue 18): a campaign puts one item per agent in scope before the agent's owner,
@@ -56,13 +56,21 @@ export interface Granted {
   may_delegate_to: string[];
 }
 
+export interface Unused {
+  toolset: string[];
+  may_delegate_to: string[];
+}
+
 export interface ReviewItem {
   agent: string;
   owner: string | null;
   status: 'pending' | 'certified' | 'trimmed' | 'suspended' | 'lapsed' | 'expired';
   granted: Granted;
-  /** Least-privilege suggestion: toolset items no allowed call used over the campaign's window. */
-  unused: string[];
+  /**
+   * Least-privilege suggestion over the campaign's window: toolset items no allowed call used, and
+   * agents it may delegate to but did not (no child mandate issued to them).
+   */
+  unused: Unused;
   removed: Granted | null;
   decided_by: string | null;
   decided_at: string | null;
@@ -91,7 +99,7 @@ export const itemOf = (row: ReviewItemRow): ReviewItem => ({
   owner: row.owner,
   status: row.status as ReviewItem['status'],
   granted: json<Granted>(row.granted)!,
-  unused: json<string[]>(row.unused)!,
+  unused: json<Unused>(row.unused)!,
   removed: json<Granted>(row.removed),
   decided_by: row.decided_by,
   decided_at: row.decided_at,
@@ -152,7 +160,9 @@ export async function startCampaign(deps: ReviewDeps, spec: CampaignSpec, create
   const now = deps.now();
   const agents = (await listAgents(deps.store.db, { environment: spec.environment })).filter((a) => a.status !== 'retired');
   if (agents.length === 0) throw new MandateError('ERR_REVIEW_EMPTY', `no agent${spec.environment ? ` in ${spec.environment}` : ''} to review`);
-  const uses = await usesSince(deps.store.db, daysBefore(now, spec.unused_days), agents.map((a) => a.id));
+  const since = daysBefore(now, spec.unused_days);
+  const uses = await usesSince(deps.store.db, since, agents.map((a) => a.id));
+  const delegated = await delegationsSince(deps.store.db, since, agents.map((a) => a.id));
   const row: ReviewCampaignRow = {
     id: `rev_${randomBytes(8).toString('hex')}`,
     environment: spec.environment ?? null,
@@ -171,7 +181,10 @@ export async function startCampaign(deps: ReviewDeps, spec: CampaignSpec, create
     owner: agent.owner,
     status: 'pending',
     granted: JSON.stringify(grantedOf(agent)),
-    unused: JSON.stringify(unusedItems(agent.toolset, uses.get(agent.id) ?? [])),
+    unused: JSON.stringify({
+      toolset: unusedItems(agent.toolset, uses.get(agent.id) ?? []),
+      may_delegate_to: agent.may_delegate_to.filter((d) => !delegated.get(agent.id)?.has(d)),
+    } satisfies Unused),
     removed: null,
     decided_by: null,
     decided_at: null,
@@ -180,10 +193,11 @@ export async function startCampaign(deps: ReviewDeps, spec: CampaignSpec, create
   }));
   await deps.store.transaction((trx) => reviewsRepository(trx).insertCampaign(row, items));
   for (const item of items) {
-    const unused = JSON.parse(item.unused) as string[];
+    const unused = JSON.parse(item.unused) as Unused;
+    const listed = [...unused.toolset, ...unused.may_delegate_to.map((d) => `delegation to ${d}`)];
     await deps.audit.append(
       reviewEvent('lifecycle.review_requested', { agent: item.agent_id, owner: item.owner }, row,
-        `review agent ${item.agent_id} by ${row.due_at}: certify or trim${unused.length ? `; unused for ${spec.unused_days} days: ${unused.join(', ')}` : ''}${item.owner ? '' : '; it has no owner'}`),
+        `review agent ${item.agent_id} by ${row.due_at}: certify or trim${listed.length ? `; unused for ${spec.unused_days} days: ${listed.join(', ')}` : ''}${item.owner ? '' : '; it has no owner'}`),
     );
   }
   return getCampaign(deps, row.id);
@@ -319,15 +333,19 @@ async function lapse(deps: ReviewDeps, campaign: ReviewCampaignRow, row: ReviewI
     });
     return;
   }
-  const unused = item.unused.filter((t) => agent.toolset.includes(t));
-  if (unused.length === 0) {
+  // What is still held of what was unused when the campaign started.
+  const removed: Granted = {
+    toolset: item.unused.toolset.filter((t) => agent.toolset.includes(t)),
+    roles: [],
+    may_delegate_to: item.unused.may_delegate_to.filter((d) => agent.may_delegate_to.includes(d)),
+  };
+  if (removed.toolset.length + removed.may_delegate_to.length === 0) {
     await decided(deps, campaign.id, row.agent_id, { status: 'lapsed', removed: null, decided_by: by, decided_at: at, note: 'not certified by the due date; nothing unused to trim' });
     return;
   }
-  const removed: Granted = { toolset: unused, roles: [], may_delegate_to: [] };
-  await decided(deps, campaign.id, row.agent_id, { status: 'trimmed', removed: JSON.stringify(removed), decided_by: by, decided_at: at, note: 'not certified by the due date: unused toolset items removed' });
+  await decided(deps, campaign.id, row.agent_id, { status: 'trimmed', removed: JSON.stringify(removed), decided_by: by, decided_at: at, note: 'not certified by the due date: unused rights removed' });
   await applyTrim(deps, agent, removed);
-  await deps.audit.append(trimEvent(campaign, agent.id, null, removed, `not certified by ${campaign.due_at}: toolset items unused for ${campaign.unused_days} days removed`));
+  await deps.audit.append(trimEvent(campaign, agent.id, null, removed, `not certified by ${campaign.due_at}: rights unused for ${campaign.unused_days} days removed`));
 }
 
 /**

@@ -41,3 +41,12 @@ export async function usesSince(db: Queryable, since: Date, agents?: readonly st
 }
 
 export const daysBefore = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
+
+/** Per agent: the agents it delegated to (child mandates issued) since `since`. */
+export async function delegationsSince(db: Queryable, since: Date, agents?: readonly string[]): Promise<Map<string, Set<string>>> {
+  const byAgent = new Map<string, Set<string>>();
+  for (const { delegator, delegate } of await lifecycleEvidenceRepository(db).delegations(since.toISOString(), agents)) {
+    byAgent.set(delegator, (byAgent.get(delegator) ?? new Set()).add(delegate));
+  }
+  return byAgent;
+}

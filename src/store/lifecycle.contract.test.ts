@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dialects, openTestStore, type TestStore } from '../../test/harness.ts';
 import { findingsRepository, type FindingRow } from './repositories/findings.ts';
 import { lifecycleEvidenceRepository } from './repositories/lifecycle-evidence.ts';
+import { mandatesRepository } from './repositories/mandates.ts';
 import { refusedClientsRepository } from './repositories/refused-clients.ts';
 import { reviewsRepository } from './repositories/reviews.ts';
 
@@ -70,5 +71,21 @@ describe.each(await dialects())('lifecycle repositories on %s', (dialect) => {
     expect(await repo.allowedUses(T0)).toEqual([]);
     expect(await repo.allowedUses(T0, [])).toEqual([]);
     expect((await repo.lastActivity()).size).toBe(0);
+  });
+
+  it('tells which agent delegated to which from child mandates issued since a time', async () => {
+    t = await openTestStore(dialect);
+    const mandate = (jti: string, agent: string, parent: string | null, issued: string) => ({
+      jti, parent_jti: parent, instance_id: `i-${agent}`, agent_id: agent, sub: 'alice', scope: 'tool:x/y', aud: '[]', budget: 10, depth: parent ? 1 : 0, task_id: null, issued_at: issued, expires_at: T1, revoked_at: null, kid: null,
+    });
+    const mandates = mandatesRepository(t.store.db);
+    await mandates.insert(mandate('p1', 'planner', null, T0));
+    await mandates.insert(mandate('c1', 'summarizer', 'p1', T0));
+    await mandates.insert(mandate('c2', 'summarizer', 'p1', T1));
+    await mandates.insert(mandate('c3', 'coder', 'p1', T0));
+    const repo = lifecycleEvidenceRepository(t.store.db);
+    expect((await repo.delegations(T0)).sort((a, b) => a.delegate.localeCompare(b.delegate))).toEqual([{ delegator: 'planner', delegate: 'coder' }, { delegator: 'planner', delegate: 'summarizer' }]);
+    expect(await repo.delegations(T1)).toEqual([{ delegator: 'planner', delegate: 'summarizer' }]);
+    expect(await repo.delegations(T0, ['someone-else'])).toEqual([]);
   });
 });

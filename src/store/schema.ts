@@ -368,7 +368,7 @@ export interface ReviewItemsTable {
   status: string;
   /** JSON: the toolset, roles and delegation rights at the start of the campaign. */
   granted: string;
-  /** JSON array: toolset items unused for the campaign's window (the least-privilege suggestion). */
+  /** JSON `{ toolset, may_delegate_to }`: rights unused over the campaign's window (the least-privilege suggestion). */
   unused: string;
   /** JSON: what a trim removed. */
   removed: string | null;

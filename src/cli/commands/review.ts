@@ -14,7 +14,7 @@ interface Item {
   owner: string | null;
   status: string;
   granted: { toolset: string[]; roles: string[]; may_delegate_to: string[] };
-  unused: string[];
+  unused: { toolset: string[]; may_delegate_to: string[] };
   removed: { toolset: string[]; roles: string[]; may_delegate_to: string[] } | null;
   decided_by: string | null;
 }
@@ -87,17 +87,20 @@ export function reviewCommand(program: Command) {
     .command('trim <id> <agent>')
     .description('remove rights from the agent card at once (its owner, or security)')
     .option('--tools <items>', 'toolset items to remove, comma-separated')
-    .option('--unused', 'remove every toolset item the campaign found unused')
+    .option('--unused', 'remove every toolset item and delegation right the campaign found unused')
     .option('--roles <roles>', 'roles to remove, comma-separated')
     .option('--delegation <agents>', 'delegation rights (may_delegate_to) to remove, comma-separated')
     .option('--note <text>', 'why')
     .action(async (id: string, agent: string, opts: { tools?: string; unused?: boolean; roles?: string; delegation?: string; note?: string }) => {
       let toolset = list(opts.tools);
+      let delegation = list(opts.delegation);
       if (opts.unused) {
         const c = await client().request<Campaign>('GET', `/v1/reviews/${encodeURIComponent(id)}`);
-        toolset = [...new Set([...toolset, ...(c.items?.find((i) => i.agent === agent)?.unused ?? [])])];
+        const unused = c.items?.find((i) => i.agent === agent)?.unused;
+        toolset = [...new Set([...toolset, ...(unused?.toolset ?? [])])];
+        delegation = [...new Set([...delegation, ...(unused?.may_delegate_to ?? [])])];
       }
-      const body = { toolset, roles: list(opts.roles), may_delegate_to: list(opts.delegation), ...(opts.note ? { note: opts.note } : {}) };
+      const body = { toolset, roles: list(opts.roles), may_delegate_to: delegation, ...(opts.note ? { note: opts.note } : {}) };
       const item = await client().request<Item>('POST', `/v1/reviews/${encodeURIComponent(id)}/items/${encodeURIComponent(agent)}/trim`, body);
       const removed = item.removed!;
       print(item, !!globals().json, () => `agent ${item.agent} trimmed in ${id}: removed ${[...removed.toolset, ...removed.roles.map((r) => `role ${r}`), ...removed.may_delegate_to.map((d) => `delegation to ${d}`)].join(', ')}`);
@@ -152,7 +155,7 @@ export function reviewCommand(program: Command) {
 
 function itemsTable(items: Item[]): string {
   return table(
-    items.map((i) => ({ ...i, toolset: i.granted.toolset.length, unused: i.unused, removed: i.removed ? [...i.removed.toolset, ...i.removed.roles, ...i.removed.may_delegate_to] : [] })),
+    items.map((i) => ({ ...i, toolset: i.granted.toolset.length, unused: [...i.unused.toolset, ...i.unused.may_delegate_to.map((d) => `delegate:${d}`)], removed: i.removed ? [...i.removed.toolset, ...i.removed.roles, ...i.removed.may_delegate_to] : [] })),
     ['agent', 'owner', 'status', 'toolset', 'unused', 'removed', 'decided_by'],
   );
 }

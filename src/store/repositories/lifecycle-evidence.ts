@@ -15,6 +15,8 @@ export interface ResourceUse {
 export interface LifecycleEvidenceRepository {
   /** Calls the enforcement points allowed since `since`, grouped by agent and resource. */
   allowedUses(since: string, agents?: readonly string[]): Promise<ResourceUse[]>;
+  /** Which agents delegated to which since `since`: child mandates and their parent's agent. */
+  delegations(since: string, agents?: readonly string[]): Promise<Array<{ delegator: string; delegate: string }>>;
   /** The time of each agent's last event in the trail that one of its instances made (not what operators did to it). */
   lastActivity(): Promise<Map<string, string>>;
   /** Newest first. */
@@ -39,6 +41,17 @@ export function lifecycleEvidenceRepository(db: Queryable): LifecycleEvidenceRep
       if (agents !== undefined) query = query.where('agent', 'in', [...agents]);
       const rows = await query.execute();
       return rows.map((r) => ({ agent: r.agent!, resource: r.resource!, action: r.action ?? '', last: String(r.last) }));
+    },
+    delegations: async (since, agents) => {
+      if (agents !== undefined && agents.length === 0) return [];
+      let query = db
+        .selectFrom('mandates as child')
+        .innerJoin('mandates as parent', 'parent.jti', 'child.parent_jti')
+        .select(['parent.agent_id as delegator', 'child.agent_id as delegate'])
+        .where('child.issued_at', '>=', since)
+        .groupBy(['parent.agent_id', 'child.agent_id']);
+      if (agents !== undefined) query = query.where('parent.agent_id', 'in', [...agents]);
+      return query.execute();
     },
     lastActivity: async () => {
       const rows = await db
