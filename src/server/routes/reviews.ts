@@ -2,20 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { deriveCheckpointKey } from '../../audit/checkpoint-key.ts';
 import { agentTargets } from '../../store/targets.ts';
-import {
-  campaignReport,
-  campaignSpecSchema,
-  certifyItem,
-  closeCampaign,
-  getCampaign,
-  listCampaigns,
-  remindOwners,
-  type ReviewDeps,
-  reviewTick,
-  startCampaign,
-  trimItem,
-  trimSchema,
-} from '../../lifecycle/reviews.ts';
+import { certifyItem, trimItem } from '../../lifecycle/review-decisions.ts';
+import { campaignReport, closeCampaign, remindOwners, reviewTick } from '../../lifecycle/review-due.ts';
+import { campaignSpecSchema, getCampaign, listCampaigns, type ReviewDeps, startCampaign, trimSchema } from '../../lifecycle/reviews.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { sees } from '../access.ts';
 import type { ServerContext } from '../context.ts';
