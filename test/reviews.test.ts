@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReviewReport } from '../src/lifecycle/review-report.ts';
+import { reviewsRepository } from '../src/store/repositories/reviews.ts';
 import { addEverything, agentSession, closeSessions, operatorCard, text } from './governance.kit.ts';
 import { dialects, readJson } from './harness.ts';
 import { cli, operatorToken, startReceiver, startStored, type StoredServer, trailOf, until } from './lifecycle.kit.ts';
@@ -50,9 +51,11 @@ describe.each(await dialects())('access reviews on %s', (dialect) => {
     campaign = body.id;
     expect(body).toMatchObject({ status: 'open', environment: 'dev', action: 'suspend', counts: { items: 2, pending: 2 } });
     expect(body.items).toEqual([
-      expect.objectContaining({ agent: 'helper', owner: 'alice@example.com', status: 'pending', unused: { toolset: ['tool:everything/get-sum'], may_delegate_to: ['summarizer'] } }),
-      expect.objectContaining({ agent: 'idle-bot', owner: 'bob@example.com', status: 'pending', unused: { toolset: ['tool:everything/echo'], may_delegate_to: [] } }),
+      expect.objectContaining({ agent: 'helper', owner: 'alice@example.com', status: 'pending', unused: { toolset: ['tool:everything/get-sum'], may_delegate_to: ['summarizer'], observed_since: expect.any(String) } }),
+      expect.objectContaining({ agent: 'idle-bot', owner: 'bob@example.com', status: 'pending', unused: { toolset: ['tool:everything/echo'], may_delegate_to: [], observed_since: expect.any(String) } }),
     ]);
+    // Both agents are younger than the window: the evidence starts at their registration.
+    for (const item of body.items) expect(Date.parse(item.unused.observed_since)).toBeGreaterThan(Date.now() - 60_000);
     const told = await until('both owners notified', () => {
       const got = receiver.bodies.filter((b) => b.type === 'lifecycle.review_requested');
       return got.length === 2 && got;
@@ -153,6 +156,23 @@ describe.each(await dialects())('access reviews on %s', (dialect) => {
     expect(await readJson(await server.api('GET', '/v1/agents/idle-bot'))).toMatchObject({ status: 'active', toolset: [] });
   });
 
+  it('finishes a close that a dead closer left half done', async () => {
+    const res = await server.api('POST', '/v1/reviews', { environment: 'dev', due: '30d', action: 'suspend' });
+    const third = await readJson(res);
+    expect(res.status).toBe(201);
+    // A replica began closing it and died: the campaign is stuck closing, no owner may decide.
+    expect(await reviewsRepository(server.ctx.store.db).beginClose(third.id, server.clock.now().toISOString())).toBe(true);
+    const late = await server.api('POST', `/v1/reviews/${third.id}/items/helper/certify`, {});
+    expect(await readJson(late)).toMatchObject({ code: 'ERR_REVIEW_CLOSED' });
+    server.clock.advance(6 * 60_000);
+    const closed = await until('the periodic check to take the close over', async () => {
+      const c = await readJson(await server.api('GET', `/v1/reviews/${third.id}`));
+      return c.status === 'closed' && c;
+    });
+    expect(closed.counts).toEqual({ items: 2, suspended: 2 });
+    expect(verifyReviewReport(await readJson(await server.api('GET', `/v1/reviews/${third.id}/report`)))).toMatchObject({ campaign: third.id });
+  });
+
   it('refuses a campaign with bad input or nothing in scope, and changes nothing', async () => {
     const bad = await server.api('POST', '/v1/reviews', { due: 'soon', action: 'delete' });
     expect(bad.status).toBe(400);
@@ -160,6 +180,6 @@ describe.each(await dialects())('access reviews on %s', (dialect) => {
     const empty = await server.api('POST', '/v1/reviews', { environment: 'prod' });
     expect(empty.status).toBe(409);
     expect(await readJson(empty)).toMatchObject({ code: 'ERR_REVIEW_EMPTY' });
-    expect((await readJson(await server.api('GET', '/v1/reviews'))).campaigns).toHaveLength(2);
+    expect((await readJson(await server.api('GET', '/v1/reviews'))).campaigns).toHaveLength(3);
   });
 });

@@ -10,7 +10,7 @@ import { type Campaign, campaignRow, getCampaign, type Granted, itemOf, reviewEv
 
 // The due date of an access review: reminders, the campaign's action on what nobody decided, the close and its signed report.
 
-/** Remind the owners of pending items of open campaigns not reminded within `everySeconds`. */
+/** Remind the owners of pending items of open campaigns not told (asked or reminded) within `everySeconds`. */
 export async function remindOwners(deps: ReviewDeps, everySeconds = 86_400, campaignId?: string): Promise<number> {
   const now = deps.now();
   const repo = reviewsRepository(deps.store.db);
@@ -18,7 +18,8 @@ export async function remindOwners(deps: ReviewDeps, everySeconds = 86_400, camp
   let sent = 0;
   for (const campaign of campaigns.filter((c) => c.status === 'open')) {
     for (const item of (await repo.items(campaign.id)).filter((i) => i.status === 'pending')) {
-      if (item.reminded_at && now.getTime() - Date.parse(item.reminded_at) < everySeconds * 1000) continue;
+      // The request at the start counts as the first notice.
+      if (now.getTime() - Date.parse(item.reminded_at ?? campaign.created_at) < everySeconds * 1000) continue;
       const left = Math.max(0, Math.round((Date.parse(campaign.due_at) - now.getTime()) / 3_600_000));
       await deps.audit.append(reviewEvent('lifecycle.review_reminded', { agent: item.agent_id, owner: item.owner }, campaign, `review of agent ${item.agent_id} is due in ${left} h (${campaign.due_at}); undecided it will be ${campaign.action === 'suspend' ? 'suspended' : 'trimmed of unused items'}`));
       await repo.markReminded(campaign.id, item.agent_id, now.toISOString());
@@ -77,17 +78,30 @@ async function lapse(deps: ReviewDeps, campaign: ReviewCampaignRow, row: ReviewI
 }
 
 /**
- * Close a campaign: every undecided item gets the campaign's action, then the outcome is signed
- * and kept. Only one caller (replica) closes it; the others get `ERR_REVIEW_CLOSED`.
+ * Close a campaign: it turns `closing` (no owner decides any more), every undecided item gets the
+ * campaign's action, then the outcome is signed and the campaign is `closed`. Only one caller
+ * (replica) closes it; the others get `ERR_REVIEW_CLOSED`. A closer that dies leaves it
+ * `closing`; the periodic check takes it over after `CLOSING_TIMEOUT_MS` and finishes what is
+ * left (items already decided stay as they are).
  */
-export async function closeCampaign(deps: ReviewDeps, id: string, by: string | null): Promise<Campaign> {
+export const CLOSING_TIMEOUT_MS = 5 * 60_000;
+
+export async function closeCampaign(deps: ReviewDeps, id: string, by: string | null, takeOverBefore?: string): Promise<Campaign> {
   const campaign = await campaignRow(deps, id);
   const repo = reviewsRepository(deps.store.db);
-  if (campaign.status !== 'open' || !(await repo.closeCampaign(id, deps.now().toISOString()))) throw new MandateError('ERR_REVIEW_CLOSED', `campaign ${id} is closed already`);
-  for (const row of (await repo.items(id)).filter((i) => i.status === 'pending')) await lapse(deps, campaign, row);
-  const closed = await getCampaign(deps, id);
+  if (campaign.status === 'closed' || !(await repo.beginClose(id, deps.now().toISOString(), takeOverBefore))) throw new MandateError('ERR_REVIEW_CLOSED', `campaign ${id} is ${campaign.status === 'open' ? 'being closed' : campaign.status} already`);
+  for (const row of (await repo.items(id)).filter((i) => i.status === 'pending')) {
+    try {
+      await lapse(deps, campaign, row);
+    } catch (error) {
+      // Decided by a closer this one took over from: it stays as that one left it.
+      if (!(error instanceof MandateError && error.code === 'ERR_REVIEW_ITEM_DECIDED')) throw error;
+    }
+  }
+  const closing = await getCampaign(deps, id);
+  const closed: Campaign = { ...closing, status: 'closed' };
   const signed = signReviewReport(closed, closed.items!, { closedBy: by, trustDomain: deps.trustDomain, key: deps.checkpointKey, now: deps.now() });
-  await repo.setReport(id, JSON.stringify(signed));
+  await repo.finishClose(id, JSON.stringify(signed));
   await deps.audit.append({
     chain: SYSTEM_CHAIN,
     type: 'lifecycle.review_closed',
@@ -112,9 +126,11 @@ export async function campaignReport(deps: Pick<ReviewDeps, 'store'>, id: string
 export async function reviewTick(deps: ReviewDeps, remindEverySeconds = 86_400): Promise<{ reminded: number; closed: string[] }> {
   const reminded = await remindOwners(deps, remindEverySeconds);
   const closed: string[] = [];
-  for (const campaign of await reviewsRepository(deps.store.db).dueCampaigns(deps.now().toISOString())) {
+  const now = deps.now();
+  const stuckBefore = new Date(now.getTime() - CLOSING_TIMEOUT_MS).toISOString();
+  for (const campaign of await reviewsRepository(deps.store.db).dueCampaigns(now.toISOString(), stuckBefore)) {
     try {
-      await closeCampaign(deps, campaign.id, null);
+      await closeCampaign(deps, campaign.id, null, stuckBefore);
       closed.push(campaign.id);
     } catch (error) {
       if (!(error instanceof MandateError && error.code === 'ERR_REVIEW_CLOSED')) throw error;

@@ -56,6 +56,8 @@ export interface Granted {
 export interface Unused {
   toolset: string[];
   may_delegate_to: string[];
+  /** Where the evidence starts: the window's start, or the agent's registration when it is younger (less to go on). */
+  observed_since: string;
 }
 
 export interface ReviewItem {
@@ -78,7 +80,7 @@ export interface ReviewItem {
 export interface Campaign {
   id: string;
   environment: string | null;
-  status: 'open' | 'closed';
+  status: 'open' | 'closing' | 'closed';
   action: (typeof REVIEW_ACTIONS)[number];
   unused_days: number;
   due_at: string;
@@ -181,6 +183,7 @@ export async function startCampaign(deps: ReviewDeps, spec: CampaignSpec, create
     unused: JSON.stringify({
       toolset: unusedItems(agent.toolset, uses.get(agent.id) ?? []),
       may_delegate_to: agent.may_delegate_to.filter((d) => !delegated.get(agent.id)?.has(d)),
+      observed_since: agent.created_at > since.toISOString() ? agent.created_at : since.toISOString(),
     } satisfies Unused),
     removed: null,
     decided_by: null,

@@ -32,10 +32,16 @@ describe.each(await dialects())('lifecycle repositories on %s', (dialect) => {
     const decide = { status: 'certified', removed: null, decided_by: 'o', decided_at: T0, note: null };
     expect(await repo.decideItem('rev_1', 'a', 'pending', decide)).toBe(true);
     expect(await repo.decideItem('rev_1', 'a', 'pending', decide)).toBe(false);
-    expect((await repo.dueCampaigns(T1)).map((c) => c.id)).toEqual(['rev_1']);
-    expect(await repo.closeCampaign('rev_1', T1)).toBe(true);
-    expect(await repo.closeCampaign('rev_1', T1)).toBe(false);
-    expect(await repo.dueCampaigns(T1)).toEqual([]);
+    expect((await repo.dueCampaigns(T1, T0)).map((c) => c.id)).toEqual(['rev_1']);
+    expect(await repo.beginClose('rev_1', T0)).toBe(true);
+    expect(await repo.beginClose('rev_1', T0)).toBe(false);
+    // A closing that began before `stuckBefore` is taken over; a recent one is left to its closer.
+    expect(await repo.dueCampaigns(T1, T0)).toEqual([]);
+    expect((await repo.dueCampaigns(T1, T1)).map((c) => c.status)).toEqual(['closing']);
+    expect(await repo.beginClose('rev_1', T1, T1)).toBe(true);
+    await repo.finishClose('rev_1', '{"signed":true}');
+    expect(await repo.findCampaign('rev_1')).toMatchObject({ status: 'closed', report: '{"signed":true}' });
+    expect(await repo.dueCampaigns(T1, T1)).toEqual([]);
   });
 
   it('reports a finding once per fingerprint, counts its sightings, and decides it once', async () => {

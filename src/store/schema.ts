@@ -347,7 +347,7 @@ export interface NotifySinksTable {
 export interface ReviewCampaignsTable {
   id: string;
   environment: string | null;
-  /** `open` until closed by an operator or the periodic check past `due_at`. */
+  /** `open`; `closing` while the due-date action runs (from `closed_at`); `closed` once the report is signed. */
   status: string;
   /** What an item nobody decided gets at close: `suspend` or `trim` (its unused toolset items). */
   action: string;

@@ -14,7 +14,7 @@ interface Item {
   owner: string | null;
   status: string;
   granted: { toolset: string[]; roles: string[]; may_delegate_to: string[] };
-  unused: { toolset: string[]; may_delegate_to: string[] };
+  unused: { toolset: string[]; may_delegate_to: string[]; observed_since: string };
   removed: { toolset: string[]; roles: string[]; may_delegate_to: string[] } | null;
   decided_by: string | null;
 }
@@ -155,7 +155,7 @@ export function reviewCommand(program: Command) {
 
 function itemsTable(items: Item[]): string {
   return table(
-    items.map((i) => ({ ...i, toolset: i.granted.toolset.length, unused: [...i.unused.toolset, ...i.unused.may_delegate_to.map((d) => `delegate:${d}`)], removed: i.removed ? [...i.removed.toolset, ...i.removed.roles, ...i.removed.may_delegate_to] : [] })),
-    ['agent', 'owner', 'status', 'toolset', 'unused', 'removed', 'decided_by'],
+    items.map((i) => ({ ...i, observed_since: i.unused.observed_since.slice(0, 10), toolset: i.granted.toolset.length, unused: [...i.unused.toolset, ...i.unused.may_delegate_to.map((d) => `delegate:${d}`)], removed: i.removed ? [...i.removed.toolset, ...i.removed.roles, ...i.removed.may_delegate_to] : [] })),
+    ['agent', 'owner', 'status', 'toolset', 'unused', 'observed_since', 'removed', 'decided_by'],
   );
 }

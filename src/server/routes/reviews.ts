@@ -11,7 +11,7 @@ import type { ServerContext } from '../context.ts';
 
 const campaignParams = z.object({ id: z.string().min(1).max(64) });
 const itemParams = z.object({ campaign: z.string().min(1).max(64), id: z.string().min(1).max(64) });
-const listQuery = z.strictObject({ status: z.enum(['open', 'closed']).optional() });
+const listQuery = z.strictObject({ status: z.enum(['open', 'closing', 'closed']).optional() });
 const noteBody = z.strictObject({ note: z.string().max(2000).optional() }).nullish();
 
 /** Access reviews (issue 18): campaigns, owners' decisions, the due-date check and the signed report. */

@@ -12,16 +12,17 @@ export interface ReviewsRepository {
   findCampaign(id: string): Promise<ReviewCampaignRow | undefined>;
   /** Newest first. */
   listCampaigns(filter?: { status?: string | undefined }): Promise<ReviewCampaignRow[]>;
-  /** Open campaigns due at or before `at`. */
-  dueCampaigns(at: string): Promise<ReviewCampaignRow[]>;
+  /** Open campaigns due at or before `at`, and campaigns whose closing began before `stuckBefore` (a closer that died). */
+  dueCampaigns(at: string, stuckBefore: string): Promise<ReviewCampaignRow[]>;
   items(campaignId: string): Promise<ReviewItemRow[]>;
   item(campaignId: string, agentId: string): Promise<ReviewItemRow | undefined>;
   /** Compare-and-set on the item's status: false when it was no longer `from`. */
   decideItem(campaignId: string, agentId: string, from: string, changes: Pick<ReviewItemRow, 'status' | 'removed' | 'decided_by' | 'decided_at' | 'note'>): Promise<boolean>;
   markReminded(campaignId: string, agentId: string, at: string): Promise<void>;
-  /** Compare-and-set open → closed: false when another caller (replica) closed it first. */
-  closeCampaign(id: string, at: string): Promise<boolean>;
-  setReport(id: string, report: string): Promise<void>;
+  /** Compare-and-set open → closing (or a stuck closing → closing again, from `stuckBefore`): false when another caller (replica) has it. */
+  beginClose(id: string, at: string, stuckBefore?: string): Promise<boolean>;
+  /** closing → closed, with the signed report. */
+  finishClose(id: string, report: string): Promise<void>;
   /** Pending items of open campaigns past their due date (for the hygiene report). */
   overdueItems(at: string): Promise<ReviewItemRow[]>;
 }
@@ -42,7 +43,15 @@ export function reviewsRepository(db: Queryable): ReviewsRepository {
       if (filter.status) query = query.where('status', '=', filter.status);
       return (await query.execute()).map(campaignOf);
     },
-    dueCampaigns: async (at) => (await db.selectFrom('review_campaigns').selectAll().where('status', '=', 'open').where('due_at', '<=', at).orderBy('due_at').execute()).map(campaignOf),
+    dueCampaigns: async (at, stuckBefore) =>
+      (
+        await db
+          .selectFrom('review_campaigns')
+          .selectAll()
+          .where((eb) => eb.or([eb.and([eb('status', '=', 'open'), eb('due_at', '<=', at)]), eb.and([eb('status', '=', 'closing'), eb('closed_at', '<', stuckBefore)])]))
+          .orderBy('due_at')
+          .execute()
+      ).map(campaignOf),
     items: (campaignId) => db.selectFrom('review_items').selectAll().where('campaign_id', '=', campaignId).orderBy('agent_id').execute(),
     item: (campaignId, agentId) => db.selectFrom('review_items').selectAll().where('campaign_id', '=', campaignId).where('agent_id', '=', agentId).executeTakeFirst(),
     decideItem: async (campaignId, agentId, from, changes) => {
@@ -52,12 +61,17 @@ export function reviewsRepository(db: Queryable): ReviewsRepository {
     markReminded: async (campaignId, agentId, at) => {
       await db.updateTable('review_items').set({ reminded_at: at }).where('campaign_id', '=', campaignId).where('agent_id', '=', agentId).execute();
     },
-    closeCampaign: async (id, at) => {
-      const result = await db.updateTable('review_campaigns').set({ status: 'closed', closed_at: at }).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    beginClose: async (id, at, stuckBefore) => {
+      const result = await db
+        .updateTable('review_campaigns')
+        .set({ status: 'closing', closed_at: at })
+        .where('id', '=', id)
+        .where((eb) => (stuckBefore === undefined ? eb('status', '=', 'open') : eb.or([eb('status', '=', 'open'), eb.and([eb('status', '=', 'closing'), eb('closed_at', '<', stuckBefore)])])))
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
-    setReport: async (id, report) => {
-      await db.updateTable('review_campaigns').set({ report }).where('id', '=', id).execute();
+    finishClose: async (id, report) => {
+      await db.updateTable('review_campaigns').set({ status: 'closed', report }).where('id', '=', id).where('status', '=', 'closing').execute();
     },
     overdueItems: (at) =>
       db
