@@ -12,6 +12,7 @@ import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
 import type { FailureLimit } from './failure-limit.ts';
+import type { RefusedClients } from '../lifecycle/discovery/refused-clients.ts';
 
 /** What every route and component reads at run time. The clock is injectable for tests. */
 export interface ServerContext extends TokenContext {
@@ -36,4 +37,6 @@ export interface ServerContext extends TokenContext {
   governance: Governance;
   /** Failed token requests and admin authentications per client address (this replica's count). */
   authFailures: FailureLimit;
+  /** Requests the enforcement points refused before accepting a mandate, noted for discovery (set by the findings routes). */
+  refusedClients?: RefusedClients;
 }
