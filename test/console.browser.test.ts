@@ -211,6 +211,15 @@ afterAll(async () => {
     await expect.poll(() => page.locator('tr[data-type="tool.decision"]').count(), { timeout: 5000 }).toBeGreaterThan(before);
     expect(await page.locator('tr[data-type="tool.decision"]').first().textContent()).toContain('worker');
     await accessible(page, 'audit');
+    // Filters go to the API as its query (keyset pages, newest first).
+    await page.getByLabel('Type').fill('tool.*');
+    await page.getByLabel('Agent').fill('worker');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => [...new Set(await page.locator('tr[data-leaf]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { type: string } }).dataset.type)))].sort()).toEqual(['tool.decision', 'tool.result']);
+    await page.getByLabel('Type').fill('');
+    await page.getByLabel('Agent').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tr[data-type="admin.agent_created"]').count()).toBeGreaterThan(0);
   });
 
   it("approves a held call in the inbox and the agent's call goes through", async () => {
