@@ -90,11 +90,19 @@ try {
       await page.goto(`${server.url}/console/agents`);
       await page.locator('tr[data-agent]').first().waitFor();
       const shown = performance.now() - t0;
-      const t1 = performance.now();
-      await page.getByLabel('Filter').fill('agent-0019');
-      await page.locator('tr[data-agent="agent-00199"]').waitFor();
-      await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('tr[data-agent]').length === 10);
-      const filteredIn = performance.now() - t1;
+      // Measured in the page: from the input event to the frame that shows the 10 matching rows.
+      const filteredIn = await page.evaluate(async () => {
+        const w = globalThis as any;
+        const input = w.document.querySelector('input[type="search"]');
+        const setValue = Object.getOwnPropertyDescriptor(w.HTMLInputElement.prototype, 'value')!.set!;
+        const start = w.performance.now();
+        setValue.call(input, 'agent-0019');
+        input.dispatchEvent(new w.Event('input', { bubbles: true }));
+        for (;;) {
+          await new Promise((resolve) => w.requestAnimationFrame(resolve));
+          if (w.document.querySelectorAll('tr[data-agent]').length === 10) return w.performance.now() - start;
+        }
+      });
       console.log(`browser: agents page shown in ${shown.toFixed(0)} ms, filtered to 10 rows in ${filteredIn.toFixed(0)} ms`);
       rows.push(row(`console: agents page shown in Chromium, ${AGENTS.toLocaleString('en-US')} agents${bench.tag}`, shown, 'ms', null, null));
       rows.push(row(`console: agents filter answered in Chromium${bench.tag}`, filteredIn, 'ms', null, atMost(250, 'ms')));

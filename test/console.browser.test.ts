@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import axe from 'axe-core';
 import { sql } from 'kysely';
@@ -22,11 +23,15 @@ import { MANDATE_CLIENT, providerAddress, startTestProvider, type TestProvider }
  * Issue 17 in a real browser: Debian's Chromium driven by playwright-core against a real server
  * (its audit trail in its own database), the real `server-everything` MCP upstream, real agents
  * and a real OpenID provider. Each page is checked with axe-core and for Content-Security-Policy
- * violations; the SQLite run saves the screenshots the README shows (docs/console).
+ * violations; the SQLite run saves a screenshot of each page (see SHOTS).
  */
 const CHROMIUM = '/usr/bin/chromium';
 const LONG = 'trigger-long-running-operation';
-const SHOTS = path.resolve(import.meta.dirname, '../docs/console');
+/**
+ * Where the SQLite run saves its screenshots: a temporary folder, so a test run leaves the tree as
+ * it was; `MANDATE_CONSOLE_SHOTS=docs/console` refreshes the README's.
+ */
+const SHOTS = path.resolve(process.env.MANDATE_CONSOLE_SHOTS ?? path.join(os.tmpdir(), 'mandate-console-shots'));
 const ACCOUNTS = {
   carol: { email: 'carol@example.com', name: 'Carol Auditor', groups: ['console-auditors'] },
   sam: { email: 'sam@example.com', name: 'Sam Security', groups: ['console-admins'] },
@@ -107,6 +112,7 @@ afterAll(async () => {
   };
   const problems: string[] = [];
   const shoot = async (target: Page, name: string) => {
+    fs.mkdirSync(SHOTS, { recursive: true });
     if (dialect === 'sqlite') await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
@@ -211,6 +217,17 @@ afterAll(async () => {
     await expect.poll(() => page.locator('tr[data-type="tool.decision"]').count(), { timeout: 5000 }).toBeGreaterThan(before);
     expect(await page.locator('tr[data-type="tool.decision"]').first().textContent()).toContain('worker');
     await accessible(page, 'audit');
+    // Filters go to the API as its query (keyset pages, newest first).
+    await page.getByLabel('Type').fill('tool.*');
+    await page.getByLabel('Agent').fill('worker');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(async () => [...new Set(await page.locator('tr[data-leaf]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { type: string } }).dataset.type)))].sort()).toEqual(['tool.decision', 'tool.result']);
+    await page.getByLabel('Type').fill('');
+    await page.getByLabel('Agent').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => page.locator('tr[data-type="admin.agent_created"]').count()).toBeGreaterThan(0);
+    const leaves = await page.locator('tr[data-leaf]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { leaf: string } }).dataset.leaf));
+    expect(new Set(leaves).size).toBe(leaves.length);
   });
 
   it("approves a held call in the inbox and the agent's call goes through", async () => {
@@ -310,6 +327,8 @@ afterAll(async () => {
       await expect.poll(() => page.locator(`li[data-check="${check}"]`).getAttribute('data-status')).toBe('pass');
     }
     await accessible(page, 'audit-verified');
+    const shown = await page.locator('tr[data-leaf]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { leaf: string } }).dataset.leaf));
+    expect(new Set(shown).size).toBe(shown.length);
     await shoot(page, 'audit');
 
     // Someone with the database rewrites what the event says it reached, leaving its hash.

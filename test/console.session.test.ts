@@ -10,7 +10,7 @@ import { consoleSessionsRepository } from '../src/store/repositories/console-ses
 import { decisionsPerMinute } from '../src/audit/decision-rate.ts';
 import { StoreAuditWriter } from '../src/audit/store-writer.ts';
 import type { EventDraft } from '../src/audit/chain.ts';
-import { register, supportBot } from './fixtures.ts';
+import { decode, delegationScene, register, supportBot } from './fixtures.ts';
 import { dialects, openTestStore, readJson, startTestServer, tempDir, type TestServer } from './harness.ts';
 import { MANDATE_CLIENT, providerAddress, signIn as signInAtProvider, startTestProvider, type TestProvider } from './oidc-provider.ts';
 
@@ -277,5 +277,71 @@ describe.each(await dialects())('console single sign-on on %s', (dialect) => {
     expect(res.headers.get('location')).toBe('/console/?error=ERR_LOGIN_STATE_INVALID');
     expect(res.headers.getSetCookie().some((c) => c.startsWith('mandate_session='))).toBe(false);
     expect(server.audit.events.slice(before)).toContainEqual(expect.objectContaining({ type: 'admin.login_refused', denial_reason: 'ERR_LOGIN_STATE_INVALID' }));
+  });
+});
+
+describe.each(await dialects())('live mandates and the live stream on %s', (dialect) => {
+  let scene: Awaited<ReturnType<typeof delegationScene>>;
+  beforeAll(async () => {
+    scene = await delegationScene(dialect);
+  });
+  afterAll(() => scene.server.close());
+
+  it('lists a sub-agent mandate under its parent, and revoking the parent ends both', async () => {
+    const { server, parent, child, alice, github } = scene;
+    const parentMandate = await parent.obtainMandate({ subjectToken: alice, scope: 'tool:github/create_issue tool:github/search_issues', resource: github, task: { id: 'T-1', budget: 200 } });
+    const childMandate = await child.obtainMandate({ subjectToken: parentMandate.token, scope: 'tool:github/search_issues', resource: github });
+    const [p, c] = [decode(parentMandate.token).jti as string, decode(childMandate.token).jti as string];
+    const { mandates } = await readJson(await server.api('GET', '/v1/mandates'));
+    expect(mandates).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ jti: p, parent_jti: null, person: 'alice@example.com', agent_id: 'support-bot', depth: 0, budget: 200, budget_left: 200 }),
+        expect.objectContaining({ jti: c, parent_jti: p, person: 'alice@example.com', agent_id: 'summarizer', depth: 1, scope: ['tool:github/search_issues'] }),
+      ]),
+    );
+    const before = server.audit.events.length;
+    const revoked = await readJson(await server.api('POST', `/v1/mandates/${p}/revoke`, {}));
+    expect(revoked.revoked.sort()).toEqual([p, c].sort());
+    expect(server.audit.events.slice(before)).toContainEqual(expect.objectContaining({ type: 'admin.mandate_revoked', resource: `/v1/mandates/${p}/revoke` }));
+    const after = await readJson(await server.api('GET', '/v1/mandates'));
+    expect(after.mandates.map((m: { jti: string }) => m.jti)).not.toContain(c);
+  });
+
+  /** Read a server-sent event stream until `until` matches what arrived, or give up after `ms`. */
+  async function readStream(token: string, until: RegExp, ms = 5000) {
+    const controller = new AbortController();
+    const res = await fetch(`${scene.server.url}/v1/stream`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = res.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + ms;
+    try {
+      while (!until.test(text) && Date.now() < deadline) {
+        const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(1, deadline - Date.now())))]);
+        if (!chunk || chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+    } finally {
+      controller.abort();
+    }
+    return text;
+  }
+
+  it('streams the trail to its readers, and only pending approvals to an approver', async () => {
+    const { server } = scene;
+    const approver = (await createAdminToken(server.ctx.store.db, { name: 'ann@example.com', grants: [parseGrant('approver')!], now: new Date() })).token;
+    const seen = readStream(server.token, /event: audit\ndata: .*"type":"admin\.agent_suspended"/);
+    await new Promise((r) => setTimeout(r, 300));
+    // The harness keeps its own events in memory: this writer appends to the trail in the store, which the stream follows.
+    const writer = new StoreAuditWriter(server.ctx.store);
+    await writer.append({ chain: 'system', type: 'admin.agent_suspended', actor: { person: 'pat', delegation: [] }, resource: '/v1/agents/summarizer/suspend', status: 'success' });
+    await writer.close();
+    expect(await seen).toMatch(/event: audit\ndata: \{"leaf_index":\d+,"event":\{.*"type":"admin\.agent_suspended"/);
+    const approverStream = await readStream(approver, /event: approvals/, 3000);
+    expect(approverStream).toContain(': audit off, approvals on');
+    expect(approverStream).toContain('event: approvals\ndata: {"pending":[]}');
+    expect(approverStream).not.toContain('event: audit');
+    const refused = await fetch(`${server.url}/v1/stream`);
+    expect(refused.status).toBe(401);
   });
 });

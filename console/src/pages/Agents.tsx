@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useDeferredValue, useMemo, useState } from 'react';
 import { api, type Permissions } from '../api.ts';
 import { Action, Badge, ErrorNote, Panel, useLoad, when } from '../ui.tsx';
 
@@ -31,10 +31,13 @@ export function Agents({ can }: { can: Permissions }) {
   const [filter, setFilter] = useState('');
   const [status, setStatus] = useState('');
   const [open, setOpen] = useState<string | undefined>(undefined);
+  // What the filter searches, built once per load; typing stays responsive while the table catches up.
+  const searchable = useMemo(() => (data?.agents ?? []).map((a) => ({ agent: a, text: `${a.id} ${a.name} ${a.owner ?? ''} ${a.environment}`.toLowerCase() })), [data]);
+  const deferred = useDeferredValue(filter);
   const matching = useMemo(() => {
-    const text = filter.trim().toLowerCase();
-    return (data?.agents ?? []).filter((a) => (!status || a.status === status) && (!text || `${a.id} ${a.name} ${a.owner ?? ''} ${a.environment}`.toLowerCase().includes(text)));
-  }, [data, filter, status]);
+    const text = deferred.trim().toLowerCase();
+    return searchable.filter((s) => (!status || s.agent.status === status) && (!text || s.text.includes(text))).map((s) => s.agent);
+  }, [searchable, deferred, status]);
   const card = data?.agents.find((a) => a.id === open);
   const act = (id: string, action: string) => api('POST', `/v1/agents/${encodeURIComponent(id)}/${action}`, {});
 

@@ -88,7 +88,10 @@ export function Audit({ can }: { can: Permissions }) {
   useLive('audit', (data) => {
     const item = data as AuditItem;
     // Live tail: new events go on top of the first page while it is shown.
-    if (tail && cursors.length === 1 && matches(item, applied)) setItems((current) => [item, ...current].slice(0, PAGE));
+    // A page loaded while the event was on its way may hold it already: each leaf is shown once.
+    if (tail && cursors.length === 1 && matches(item, applied)) {
+      setItems((current) => (current.some((c) => c.leaf_index === item.leaf_index) ? current : [item, ...current].sort((a, b) => b.leaf_index - a.leaf_index).slice(0, PAGE)));
+    }
   });
 
   const submit = (event: FormEvent) => {

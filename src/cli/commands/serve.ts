@@ -19,6 +19,7 @@ export function serveCommand(program: Command) {
       });
       if (server.adminToken) announceAdminToken(server.url, server.adminToken, config.dataDir);
       process.stderr.write(`Mandate listening on ${server.url} (store: ${server.ctx.store.dialect})\n`);
+      process.stderr.write(`Console: ${server.url}/console/ (sign in with an operator token: mandate token create)\n`);
       const stop = (signal: string) => {
         process.stderr.write(`${signal} received: shutting down\n`);
         server.close().then(
