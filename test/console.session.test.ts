@@ -295,8 +295,8 @@ describe.each(await dialects())('live mandates and the live stream on %s', (dial
     const { mandates } = await readJson(await server.api('GET', '/v1/mandates'));
     expect(mandates).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ jti: p, parent_jti: null, person: 'alice@example.com', agent_id: 'support-bot', depth: 0, budget: 200, budget_left: 200 }),
-        expect.objectContaining({ jti: c, parent_jti: p, person: 'alice@example.com', agent_id: 'summarizer', depth: 1, scope: ['tool:github/search_issues'] }),
+        expect.objectContaining({ jti: p, parent_jti: null, children: [c], person: 'alice@example.com', agent: 'support-bot', depth: 0, budget: { limit: 200, spent: 0, left: 200 } }),
+        expect.objectContaining({ jti: c, parent_jti: p, person: 'alice@example.com', agent: 'summarizer', depth: 1, scope: ['tool:github/search_issues'] }),
       ]),
     );
     const before = server.audit.events.length;
