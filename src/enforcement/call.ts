@@ -42,6 +42,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   });
   const { refusal, decision, event, governor } = call;
   if (refusal) {
+    request.trace?.span.setAttribute('mandate.code', refusal.code);
     return {
       allowed: false,
       code: refusal.code,

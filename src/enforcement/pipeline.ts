@@ -1,3 +1,4 @@
+import { endSpan, startChild } from '../telemetry/trace.ts';
 import type { CallContext, Step } from './call-context.ts';
 import { approval, audit, behavior, budget, commit, policy, rate, scope, settle } from './steps.ts';
 
@@ -26,13 +27,19 @@ export const DECISION_PATH: readonly Step[] = [
 export async function runDecisionPath(call: CallContext, path: readonly Step[] = DECISION_PATH): Promise<CallContext> {
   for (const step of path) {
     if (call.refusal && !step.recordsRefusals) continue;
+    // One child span per step of the call's span (none when tracing is off).
+    call.step = startChild(call.request.trace, `step ${step.name}`);
+    const refusedBefore = call.refusal;
     try {
       call.refusal = (await step.run(call)) ?? call.refusal;
+      endSpan(call.step, { code: call.refusal !== refusedBefore ? call.refusal?.code : null });
     } catch (error) {
+      endSpan(call.step, { error: 'step failed' });
       if (!call.governor || step.recordsRefusals) throw error;
       await call.governor.rollback().catch(() => {});
       call.refusal = { code: 'ERR_GOVERNANCE_UNAVAILABLE', message: 'budget, rate and behavior checks could not run, so the call is refused' };
     }
   }
+  call.step = undefined;
   return call;
 }

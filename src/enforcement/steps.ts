@@ -2,6 +2,7 @@ import { type AuditRecord, instanceChain } from '../audit/writer.ts';
 import type { Refusal } from '../governance/governed-call.ts';
 import type { ApprovalState } from '../governance/governed-call.ts';
 import type { Decision } from '../policy/decision.ts';
+import { inSpan } from '../telemetry/trace.ts';
 import { permits } from '../tokens/scope.ts';
 import { actorOf, methodOf } from './trail.ts';
 import { decisionRequest } from './decision-request.ts';
@@ -76,19 +77,21 @@ export async function audit(call: CallContext): Promise<Refusal | null> {
   const { governor } = call;
   try {
     if (governor && ridesWithDecision(call)) {
-      call.event = await call.deps.audit.appendWithin!(
-        async (db) => {
-          await governor.commitWithin(db);
-          return decisionRecord(call);
-        },
-        (error) => {
-          call.refusal = governor.refusalOf(error);
-          return decisionRecord(call);
-        },
+      call.event = await inSpan(call.step, 'audit commit', () =>
+        call.deps.audit.appendWithin!(
+          async (db) => {
+            await governor.commitWithin(db);
+            return decisionRecord(call);
+          },
+          (error) => {
+            call.refusal = governor.refusalOf(error);
+            return decisionRecord(call);
+          },
+        ),
       );
       return call.refusal;
     }
-    call.event = await call.deps.audit.append(decisionRecord(call));
+    call.event = await inSpan(call.step, 'audit commit', () => call.deps.audit.append(decisionRecord(call)));
     return null;
   } catch {
     await governor?.rollback().catch(() => {});

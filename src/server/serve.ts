@@ -22,7 +22,8 @@ import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
-import { buildApp } from './app.ts';
+import { startTracing } from '../telemetry/sdk.ts';
+import { buildApp, VERSION } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';
 
@@ -51,6 +52,8 @@ export async function startServer(
   options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter } = {},
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
+  // Off unless OTEL_TRACES_EXPORTER asks for it; then the SDK is loaded, once per process.
+  const tracing = await startTracing(VERSION);
   const prepared: Prepared = await prepare(config, now(), options.pgSchema, { mintAdminToken: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
@@ -110,6 +113,7 @@ export async function startServer(
     await changes.close();
     if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
     await prepared.store.close();
+    await tracing?.flush().catch(() => {});
   };
   let adminToken: string | undefined;
   try {
