@@ -320,6 +320,17 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       expect(await ids({ instanceId: 'i1', limit: 1 })).toEqual(['p2']);
     });
 
+    it('counts the pending backlog and names its oldest request', async () => {
+      const approvals = approvalsRepository(store.db);
+      const at = '2026-01-05T00:00:00.000Z';
+      expect(await approvals.backlog(at)).toEqual({ pending: 0, oldest: null });
+      await approvals.insert(approval('p1', { requested_at: '2026-01-02T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      await approvals.insert(approval('p2', { requested_at: '2026-01-03T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      await approvals.insert(approval('gone', { requested_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:00:01.000Z' }));
+      await approvals.insert(approval('done', { status: 'denied', requested_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      expect(await approvals.backlog(at)).toEqual({ pending: 2, oldest: '2026-01-02T00:00:00.000Z' });
+    });
+
     it('lands one decision, consumes a grant once, and restores it', async () => {
       const approvals = approvalsRepository(store.db);
       await approvals.insert(approval('a'));

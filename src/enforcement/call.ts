@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import { digestArguments } from '../audit/redact.ts';
 import { isMandateError } from '../errors.ts';
+import { decisions } from '../telemetry/metrics.ts';
 import type { CallDeps, CallOutcome, CallRequest } from './call-request.ts';
+import { pointOf } from './kinds.ts';
 import { runDecisionPath } from './pipeline.ts';
 import { recordRefusal } from './trail.ts';
 
@@ -43,6 +45,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   const { refusal, decision, event, governor } = call;
   if (refusal) {
     request.trace?.span.setAttribute('mandate.code', refusal.code);
+    decisions.inc({ point: pointOf(request.action), outcome: 'deny', code: refusal.code });
     return {
       allowed: false,
       code: refusal.code,
@@ -54,6 +57,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
       ...(refusal.approval ? { approval: refusal.approval } : {}),
     };
   }
+  decisions.inc({ point: pointOf(request.action), outcome: 'allow', code: '' });
   const budget = governor?.budget;
   const approvalId = governor?.approvalUsed;
   return { allowed: true, decision: decision!, event: event!, callId, ...(budget ? { budget } : {}), ...(approvalId ? { approvalId } : {}) };

@@ -61,3 +61,6 @@ export const wholeAudienceOf = (issuer: string, kind: ResourceKind) => `${issuer
  * (`prompts/get`): whatever no kind claims is the MCP gateway's.
  */
 export const auditFamilyOf = (action: string): ResourceKind['auditFamily'] => (KINDS.find((k) => k.action === action) ?? mcpTools).auditFamily;
+
+/** The enforcement point an action goes through, as metrics name it (`gateway`, `broker`). */
+export const pointOf = (action: string): 'gateway' | 'broker' => (auditFamilyOf(action) === 'http' ? 'broker' : 'gateway');

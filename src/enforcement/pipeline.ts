@@ -1,3 +1,4 @@
+import { stepTimer } from '../telemetry/metrics.ts';
 import { endSpan, startChild } from '../telemetry/trace.ts';
 import type { CallContext, Step } from './call-context.ts';
 import { approval, audit, behavior, budget, commit, policy, rate, scope, settle } from './steps.ts';
@@ -30,8 +31,10 @@ export async function runDecisionPath(call: CallContext, path: readonly Step[] =
     // One child span per step of the call's span (none when tracing is off).
     call.step = startChild(call.request.trace, `step ${step.name}`);
     const refusedBefore = call.refusal;
+    const started = performance.now();
     try {
       call.refusal = (await step.run(call)) ?? call.refusal;
+      stepTimer(step.name).observe((performance.now() - started) / 1000);
       endSpan(call.step, { code: call.refusal !== refusedBefore ? call.refusal?.code : null });
     } catch (error) {
       endSpan(call.step, { error: 'step failed' });

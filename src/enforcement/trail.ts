@@ -1,10 +1,11 @@
 import type { AuditEvent } from '../audit/event.ts';
 import { instanceChain } from '../audit/writer.ts';
 import type { ErrorCode } from '../errors.ts';
+import { decisions } from '../telemetry/metrics.ts';
 import { inSpan } from '../telemetry/trace.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import type { CallDeps, CallRequest } from './call-request.ts';
-import { auditFamilyOf } from './kinds.ts';
+import { auditFamilyOf, pointOf } from './kinds.ts';
 
 // What enforcement points put in the trail besides the decision itself (the `audit` step).
 
@@ -43,6 +44,7 @@ export async function recordResult(
  */
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
   request.trace?.span.setAttribute('mandate.code', code);
+  decisions.inc({ point: pointOf(request.action), outcome: 'deny', code });
   return inSpan(request.trace, 'audit commit', () => deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.decision`,

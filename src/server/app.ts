@@ -88,7 +88,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
   registerAdminAudit(app, ctx);
 
-  const metrics = registerMetrics(app);
+  const metrics = registerMetrics(app, ctx);
   healthRoutes(app, ctx);
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));

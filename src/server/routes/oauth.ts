@@ -13,6 +13,7 @@ import type { AdminPrincipal } from '../admin-tokens.ts';
 import type { ServerContext } from '../context.ts';
 import { tooManyFailures } from '../failure-limit.ts';
 import { toProblem } from '../problem.ts';
+import { exchanges } from '../../telemetry/metrics.ts';
 import { endSpan, startTrace } from '../../telemetry/trace.ts';
 
 /**
@@ -55,10 +56,12 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
       const dpop = request.headers.dpop;
       const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
       endSpan(traced);
+      exchanges.inc({ outcome: 'issued', code: '' });
       return reply.header('cache-control', 'no-store').send(response);
     } catch (error) {
       endSpan(traced, isMandateError(error) ? { code: error.code } : { error: 'the exchange failed' });
       const refused = !(isMandateError(error) && error.code === 'ERR_DPOP_NONCE') && toOAuthError(error, 'token_endpoint').status < 500;
+      exchanges.inc({ outcome: toOAuthError(error, 'token_endpoint').status < 500 ? 'refused' : 'failed', code: isMandateError(error) ? error.code : '' });
       if (refused) ctx.authFailures.failed(client);
       return oauthError(reply, error);
     }
