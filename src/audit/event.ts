@@ -11,10 +11,10 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * Event types are `<noun>.<past-verb>` within these families; enforcement points write
  * `tool.decision` / `http.decision` before forwarding a call and `tool.result` / `http.result`
- * after it. `lifecycle.sealed` closes a chain for good.
+ * after it. `lifecycle.sealed` closes a chain for good; `alert.raised` is an alert rule firing.
  */
 export const EVENT_TYPE =
-  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result))$/;
+  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin|alert)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result))$/;
 export const SEALED_TYPE = 'lifecycle.sealed';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
@@ -72,6 +72,10 @@ export const auditEventSchema = z.strictObject({
       expires_at: z.iso.datetime().optional(),
       /** The person the agent acts for may consent to this held call themselves (`approval.requested`). */
       consent: z.boolean().optional(),
+      /** The alert rule that fired (`alert.raised`), e.g. `refusal-burst`. */
+      rule: z.string().regex(/^[a-z][a-z-]{0,63}$/).optional(),
+      /** How urgent an alert is (`alert.raised`). */
+      severity: z.enum(['warning', 'critical']).optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),

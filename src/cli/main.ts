@@ -15,6 +15,7 @@ import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
+import { alertCommand } from './commands/alert.ts';
 import { issuerCommand } from './commands/issuer.ts';
 import { entitlementCommand } from './commands/entitlement.ts';
 import { connectionCommand } from './commands/connection.ts';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   connectionCommand(program);
   approvalsCommand(program);
   sinkCommand(program);
+  alertCommand(program);
   issuerCommand(program);
   entitlementCommand(program);
   mcpProxyCommand(program);

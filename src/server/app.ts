@@ -17,6 +17,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
 import { identityRoutes } from './routes/identity.ts';
@@ -111,6 +112,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   operatorRoutes(app, ctx);
   loginRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
+  alertRoutes(app, ctx);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
   const gateway = new Gateway(ctx);

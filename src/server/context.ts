@@ -11,6 +11,7 @@ import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
+import type { Alerts } from '../alerts/alerts.ts';
 import type { FailureLimit } from './failure-limit.ts';
 
 /** What every route and component reads at run time. The clock is injectable for tests. */
@@ -36,4 +37,6 @@ export interface ServerContext extends TokenContext {
   governance: Governance;
   /** Failed token requests and admin authentications per client address (this replica's count). */
   authFailures: FailureLimit;
+  /** Alert rules over the trail, the approval backlog, sinks and this replica (`alerts.yaml`). */
+  alerts?: Alerts;
 }

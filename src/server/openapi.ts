@@ -176,6 +176,8 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
         ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
         ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
+        ['get', '/v1/alerts', 'Alerts raised, newest first (alert.raised events of the trail; rule, limit, cursor)'],
+        ['get', '/v1/alerts/rules', 'The alert rules in force (alerts.yaml in the data directory over the defaults)'],
         ['get', '/v1/issuers', 'List OIDC issuers trusted for person tokens'],
         ['post', '/v1/issuers', 'Trust an issuer: discovery, a JWKS URI or inline JWKS; audiences, algorithms, claim mapping, allow_loopback'],
         ['get', '/v1/issuers/{issuer}', 'Show a trusted issuer (the issuer URL percent-encoded)'],

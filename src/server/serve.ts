@@ -23,6 +23,11 @@ import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
 import { startTracing } from '../telemetry/sdk.ts';
+import { Alerts } from '../alerts/alerts.ts';
+import { loadAlertConfig } from '../alerts/config.ts';
+import { notificationSinkLag, type SinkLagSource } from '../alerts/sink-lag.ts';
+import { observedWriter } from '../audit/observed.ts';
+import { allSinks } from '../notify/sinks.ts';
 import { buildApp, VERSION } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';
@@ -49,7 +54,7 @@ export function createLogger(level: Config['logLevel']): Logger {
 /** Prepare storage and keys, then listen. Used by `mandate serve`, the demo and the tests. */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter } = {},
+  options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter; sinkLags?: readonly SinkLagSource[] } = {},
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
   // Off unless OTEL_TRACES_EXPORTER asks for it; then the SDK is loaded, once per process.
@@ -72,6 +77,17 @@ export async function startServer(
       checkpointKey: deriveCheckpointKey(prepared.masterKey.bytes, prepared.trustDomain),
       onError: (error) => logger.error({ err: error }, 'audit checkpoint failed'),
     });
+  const alerts = new Alerts(
+    {
+      audit: auditWriter,
+      db: prepared.store.db,
+      now,
+      logger,
+      feed: changes,
+      sinkLags: [notificationSinkLag(() => allSinks(prepared.store.db), now), ...(options.sinkLags ?? [])],
+    },
+    loadAlertConfig(config.dataDir),
+  );
   const ctx: ServerContext = {
     config,
     store: prepared.store,
@@ -82,7 +98,9 @@ export async function startServer(
     keys,
     issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
     replay: new StoreReplayCache(prepared.store, now),
-    audit: auditWriter,
+    // Alert rules watch the trail as it is written.
+    audit: observedWriter(auditWriter, (event) => alerts.observe(event)),
+    alerts,
     devIssuer: config.devIssuer,
     devIssuerProd: config.devIssuerProd,
     issuerKeys: new IssuerKeys({
@@ -109,6 +127,7 @@ export async function startServer(
   };
   const app = await buildApp(ctx);
   const shutdown = async () => {
+    await alerts.stop();
     await app.close();
     await changes.close();
     if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
@@ -121,6 +140,7 @@ export async function startServer(
     await app.listen({ host: config.host, port: config.port });
     // Only a server that listens hands out its first admin token: a failed bind spends nothing.
     adminToken = await mintFirstAdminToken(prepared.store, now());
+    alerts.start();
   } catch (error) {
     await shutdown();
     throw error;

@@ -48,3 +48,6 @@ export const revocationPropagation = new Histogram({
   buckets: SLOW,
   registers,
 });
+
+export const alertsRaised = new Counter({ name: 'mandate_alerts_raised_total', help: 'Alerts raised by rule and severity', labelNames: ['rule', 'severity'] as const, registers });
+export const alertsSuppressed = new Counter({ name: 'mandate_alerts_suppressed_total', help: 'Alert hits within a rule’s cooldown (counted, not sent)', labelNames: ['rule'] as const, registers });
