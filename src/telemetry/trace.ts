@@ -14,6 +14,9 @@ export function installTracer(next: Tracer | undefined): void {
 
 export const tracingOn = (): boolean => tracer !== undefined;
 
+/** The tracer installed now (a bench switches tracing off and on again with it). */
+export const installedTracer = (): Tracer | undefined => tracer;
+
 /** A span and the context its children start under. */
 export interface Traced {
   readonly span: Span;
