@@ -18,6 +18,7 @@ import { type SigningKeyRow, signingKeysRepository } from '../src/store/reposito
 import { type ToolPinRow, toolPinsRepository } from '../src/store/repositories/tool-pins.ts';
 import { trustedIssuersRepository } from '../src/store/repositories/trusted-issuers.ts';
 import { entitlementsRepository } from '../src/store/repositories/entitlements.ts';
+import { alertCooldownsRepository } from '../src/store/repositories/alert-cooldowns.ts';
 import type { Store } from '../src/store/store.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
 
@@ -436,6 +437,26 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       expect(await entitlements.remove('x')).toBe(true);
       expect(await entitlements.remove('x')).toBe(false);
       expect(await entitlements.configured()).toBe(false);
+    });
+  });
+
+  describe('alert cooldowns', () => {
+    it('lets one claim of a rule and subject through per cooldown, among concurrent claims too', async () => {
+      const cooldowns = alertCooldownsRepository(store.db);
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const claims = await Promise.all(Array.from({ length: 4 }, () => alertCooldownsRepository(store.db).claim('refusal-burst:bot', at(0), at(-60))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // Within the cooldown (last raised after `before`): refused; another subject: its own.
+      expect(await cooldowns.claim('refusal-burst:bot', at(30), at(-30))).toBe(false);
+      expect(await cooldowns.claim('refusal-burst:other', at(30), at(-30))).toBe(true);
+      // Once the cooldown has passed: raised again, once.
+      expect(await cooldowns.claim('refusal-burst:bot', at(61), at(1))).toBe(true);
+      expect(await cooldowns.claim('refusal-burst:bot', at(62), at(2))).toBe(false);
+      // A claim given back (the alert could not be recorded) can be taken again at once; a stale release changes nothing.
+      await cooldowns.release('refusal-burst:bot', at(0));
+      expect(await cooldowns.claim('refusal-burst:bot', at(63), at(3))).toBe(false);
+      await cooldowns.release('refusal-burst:bot', at(61));
+      expect(await cooldowns.claim('refusal-burst:bot', at(63), at(3))).toBe(true);
     });
   });
 

@@ -1,19 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore, type TestStore } from '../../test/harness.ts';
 import { MemoryAuditWriter } from '../audit/memory-writer.ts';
 import type { FeedStatus } from '../cluster/feed.ts';
-import type { Queryable } from '../store/store.ts';
 import { Alerts } from './alerts.ts';
 import { parseAlertConfig } from './config.ts';
 
-/** The rules that need no store: a frozen clock, the in-memory trail, a replica's feed status. */
+let testStore: TestStore;
+beforeAll(async () => {
+  testStore = await openTestStore('sqlite');
+});
+afterAll(() => testStore?.cleanup());
+
+/** A frozen clock, the in-memory trail, a real store for cooldowns, a replica's feed status. */
 function scene(status: FeedStatus, config: object = {}) {
   let now = new Date('2026-06-01T12:00:00.000Z');
   const audit = new MemoryAuditWriter(() => now);
   const alerts = new Alerts(
     {
       audit,
-      // The backlog rule is off below: nothing reads the store.
-      db: undefined as unknown as Queryable,
+      db: testStore.store.db,
       now: () => now,
       logger: { warn: () => {} },
       feed: { id: 'replica-1', status: () => status },
@@ -28,11 +33,16 @@ function scene(status: FeedStatus, config: object = {}) {
 describe('alert rules', () => {
   it('raise a critical alert for a replica unsynchronized longer than allowed, once per cooldown', async () => {
     const { alerts, raised, tick } = scene({ synchronized: false, since: '2026-06-01T11:59:50.000Z', reason: 'connection lost' }, { sinkLag: { enabled: false } });
+    // Another replica over the same store: within the cooldown it raises nothing for the same subject.
+    const other = scene({ synchronized: false, since: '2026-06-01T11:59:50.000Z', reason: 'connection lost' }, { sinkLag: { enabled: false } });
     await alerts.check();
     expect(raised()).toEqual([]);
     tick(25);
     await alerts.check();
     expect(raised()).toEqual(['replica-unsynchronized critical replica-1']);
+    other.tick(25);
+    await other.alerts.check();
+    expect(other.raised()).toEqual([]);
     tick(30);
     await alerts.check();
     expect(raised()).toHaveLength(1);

@@ -3,6 +3,7 @@ import type { AuditEvent } from '../audit/event.ts';
 import { type AuditWriter, SYSTEM_CHAIN } from '../audit/writer.ts';
 import type { FeedStatus } from '../cluster/feed.ts';
 import { approvalBacklog } from '../governance/approvals.ts';
+import { alertCooldownsRepository } from '../store/repositories/alert-cooldowns.ts';
 import type { Queryable } from '../store/store.ts';
 import { alertsRaised, alertsSuppressed } from '../telemetry/metrics.ts';
 import { type AlertConfig, type AlertRule, ruleName } from './config.ts';
@@ -39,12 +40,13 @@ const DECISIONS = new Set(['tool.decision', 'http.decision']);
  * The first two watch the trail as it is written (`observe`); the next three are checked every
  * `checkEverySeconds`; the last is reported by whoever verified. An alert is an `alert.raised`
  * event on the system chain: notification sinks subscribed to it deliver it. One rule raises for
- * one subject at most once per `cooldownSeconds`; the hits in between are counted (metrics).
+ * one subject at most once per `cooldownSeconds` across every replica of one database; the hits in
+ * between are counted (metrics).
  */
 export class Alerts {
   readonly #deps: AlertDeps;
   #config: AlertConfig;
-  /** rule + subject → when it last raised (ms). */
+  /** `<rule>:<subject>` → when it last raised here (ms). */
   readonly #raised = new Map<string, number>();
   /** agent → times (ms) of its recent refusals, oldest first. */
   readonly #refusals = new Map<string, number[]>();
@@ -148,16 +150,34 @@ export class Alerts {
     await this.raise('replicaUnsynchronized', this.#deps.feed.id, 'critical', `replica ${this.#deps.feed.id} has not been synchronized for ${Math.round(seconds)} s (${status.reason ?? 'unknown reason'}); it refuses calls until it is`);
   }
 
-  /** Raise unless the same rule raised for the same subject within the cooldown. */
+  /**
+   * Raise unless the same rule raised for the same subject within the cooldown, on this replica
+   * (memory, no store round trip) or on any other (a claim in the store, one conditional upsert).
+   */
   async raise(rule: AlertRule, subject: string, severity: Severity, message: string, cause?: AuditEvent): Promise<AuditEvent | null> {
-    const key = `${rule}\u0000${subject}`;
+    const key = `${ruleName[rule]}:${subject.slice(0, 300)}`;
     const now = this.#deps.now().getTime();
+    const cooldown = this.#config.cooldownSeconds * 1000;
     const last = this.#raised.get(key);
-    if (last !== undefined && now - last < this.#config.cooldownSeconds * 1000) {
+    if (last !== undefined && now - last < cooldown) {
       alertsSuppressed.labels(ruleName[rule]).inc();
       return null;
     }
     this.#raised.set(key, now);
+    const at = new Date(now).toISOString();
+    const cooldowns = alertCooldownsRepository(this.#deps.db);
+    let claimed: boolean;
+    try {
+      claimed = await cooldowns.claim(key, at, new Date(now - cooldown).toISOString());
+    } catch (error) {
+      this.#raised.delete(key);
+      this.#deps.logger.warn({ rule: ruleName[rule], err: (error as Error).message }, 'alert cooldown could not be read; the next hit tries again');
+      return null;
+    }
+    if (!claimed) {
+      alertsSuppressed.labels(ruleName[rule]).inc();
+      return null;
+    }
     alertsRaised.labels(ruleName[rule], severity).inc();
     try {
       return await this.#deps.audit.append({
@@ -174,6 +194,7 @@ export class Alerts {
     } catch (error) {
       // Not recorded: the next hit may raise it again.
       this.#raised.delete(key);
+      await cooldowns.release(key, at).catch(() => {});
       this.#deps.logger.warn({ rule: ruleName[rule], err: (error as Error).message }, 'alert could not be recorded');
       return null;
     }

@@ -13,6 +13,7 @@ import * as operators from './0011_operators.ts';
 import * as sso from './0012_sso.ts';
 import * as trustedIssuers from './0013_trusted_issuers.ts';
 import * as entitlements from './0014_entitlements.ts';
+import * as alertCooldowns from './0019_alert_cooldowns.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   '0012_sso': sso,
   '0013_trusted_issuers': trustedIssuers,
   '0014_entitlements': entitlements,
+  '0019_alert_cooldowns': alertCooldowns,
 };
 
 export const migrationProvider: MigrationProvider = {
