@@ -45,7 +45,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   const { refusal, decision, event, governor } = call;
   if (refusal) {
     request.trace?.span.setAttribute('mandate.code', refusal.code);
-    decisions.inc({ point: pointOf(request.action), outcome: 'deny', code: refusal.code });
+    decisions.inc([pointOf(request.action), 'deny', refusal.code]);
     return {
       allowed: false,
       code: refusal.code,
@@ -57,7 +57,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
       ...(refusal.approval ? { approval: refusal.approval } : {}),
     };
   }
-  decisions.inc({ point: pointOf(request.action), outcome: 'allow', code: '' });
+  decisions.inc([pointOf(request.action), 'allow', '']);
   const budget = governor?.budget;
   const approvalId = governor?.approvalUsed;
   return { allowed: true, decision: decision!, event: event!, callId, ...(budget ? { budget } : {}), ...(approvalId ? { approvalId } : {}) };

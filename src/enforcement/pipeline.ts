@@ -26,21 +26,25 @@ export const DECISION_PATH: readonly Step[] = [
  * decision cannot be recorded, so nothing is forwarded unaudited.
  */
 export async function runDecisionPath(call: CallContext, path: readonly Step[] = DECISION_PATH): Promise<CallContext> {
+  // One clock reading per step: where one step ends the next begins.
+  let clock = performance.now();
   for (const step of path) {
     if (call.refusal && !step.recordsRefusals) continue;
     // One child span per step of the call's span (none when tracing is off).
     call.step = startChild(call.request.trace, `step ${step.name}`);
     const refusedBefore = call.refusal;
-    const started = performance.now();
+    const started = clock;
     try {
       call.refusal = (await step.run(call)) ?? call.refusal;
-      stepTimer(step.name).observe((performance.now() - started) / 1000);
+      clock = performance.now();
+      stepTimer(step.name).observe((clock - started) / 1000);
       endSpan(call.step, { code: call.refusal !== refusedBefore ? call.refusal?.code : null });
     } catch (error) {
       endSpan(call.step, { error: 'step failed' });
       if (!call.governor || step.recordsRefusals) throw error;
       await call.governor.rollback().catch(() => {});
       call.refusal = { code: 'ERR_GOVERNANCE_UNAVAILABLE', message: 'budget, rate and behavior checks could not run, so the call is refused' };
+      clock = performance.now();
     }
   }
   call.step = undefined;

@@ -44,7 +44,7 @@ export async function recordResult(
  */
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
   request.trace?.span.setAttribute('mandate.code', code);
-  decisions.inc({ point: pointOf(request.action), outcome: 'deny', code });
+  decisions.inc([pointOf(request.action), 'deny', code]);
   return inSpan(request.trace, 'audit commit', () => deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.decision`,

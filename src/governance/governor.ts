@@ -260,7 +260,7 @@ export class CallGovernor {
   async #settle(allowed: boolean): Promise<void> {
     if (this.#requested) await this.#audit.append(approvalRequested(this.#call, this.#requested));
     if (!allowed) return;
-    if (this.#debit) budgetSpent.inc(this.#cost);
+    if (this.#debit) budgetSpent.inc([], this.#cost);
     if (this.#used && this.#use) await this.#audit.append(approvalConsumed(this.#call, this.#use));
     if (this.#debit && this.#debit.exhausted.length > 0) {
       const exhausted = this.#debit.exhausted;

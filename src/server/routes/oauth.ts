@@ -56,12 +56,12 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
       const dpop = request.headers.dpop;
       const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
       endSpan(traced);
-      exchanges.inc({ outcome: 'issued', code: '' });
+      exchanges.inc(['issued', '']);
       return reply.header('cache-control', 'no-store').send(response);
     } catch (error) {
       endSpan(traced, isMandateError(error) ? { code: error.code } : { error: 'the exchange failed' });
       const refused = !(isMandateError(error) && error.code === 'ERR_DPOP_NONCE') && toOAuthError(error, 'token_endpoint').status < 500;
-      exchanges.inc({ outcome: toOAuthError(error, 'token_endpoint').status < 500 ? 'refused' : 'failed', code: isMandateError(error) ? error.code : '' });
+      exchanges.inc([toOAuthError(error, 'token_endpoint').status < 500 ? 'refused' : 'failed', isMandateError(error) ? error.code : '']);
       if (refused) ctx.authFailures.failed(client);
       return oauthError(reply, error);
     }
