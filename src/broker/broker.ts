@@ -166,7 +166,7 @@ export class Broker {
       if (isMandateError(error)) await recordRefusal(this.deps, refusalBase, error.code, error.message);
       throw error;
     });
-    if (spec.type === 'postgres') return this.databases.query(spec, call, body);
+    if (spec.type === 'postgres') return this.databases.query(spec, call, body, trace);
 
     const meta = endpointMetaOf(spec, method, path.segments);
     const request: CallRequest = {
