@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tracesExporterOf } from './sdk.ts';
@@ -37,5 +39,15 @@ describe('tracing, off by default', () => {
     const parent = trace.getSpanContext(parentOf(AGENT));
     expect(parent).toEqual({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true });
     expect(parentOf('garbage')).toBe(ROOT_CONTEXT);
+  });
+});
+
+describe('the OpenTelemetry SDK', () => {
+  it('is imported nowhere but lazily, in src/telemetry/sdk.ts (only the small API is loaded when tracing is off)', () => {
+    const src = path.resolve(import.meta.dirname, '..');
+    const files = (fs.readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    const eager = files.filter((f) => /^import\s+(?!type\b)[^;]*from\s+'@opentelemetry\/(?!api')/m.test(fs.readFileSync(path.join(src, f), 'utf8')));
+    expect(eager).toEqual([]);
+    expect(fs.readFileSync(path.join(src, 'telemetry/sdk.ts'), 'utf8')).toContain("await import('@opentelemetry/sdk-trace')");
   });
 });
