@@ -165,16 +165,49 @@ async function main() {
         console.log(`round ${round + 1}, tracing ${mode.padEnd(3)} ${fmt(rate).padStart(8)} calls/s  ${fmt(perCall).padStart(6)} µs server loop per call${result.failed ? `  (${result.failed} failed, first: ${result.firstFailure})` : ''}`);
       }
     }
+    // In process, without HTTP or the agent: what the spans of one decision cost (created, ended,
+    // queued and exported), the call span included, against the same decision untraced.
+    const { decideCall } = await import('../src/enforcement/call.ts');
+    const { MemoryAuditWriter } = await import('../src/audit/memory-writer.ts');
+    const { parseScope } = await import('../src/tokens/scope.ts');
+    const { startTrace, endSpan } = await import('../src/telemetry/trace.ts');
+    const card = { id: 'bench-bot', owner: 'alice@example.com', environment: 'dev', roles: ['operator'], toolset: ['tool:bench/*'] } as never;
+    const claims = { iss: 'bench', sub: 'alice@example.com', aud: ['bench'], iat: 0, exp: 0, jti: crypto.randomUUID(), client_id: 'bench-bot', scope: 'tool:bench/*', act: { sub: 'spiffe://bench/agent/bench-bot/i/i1', agent_id: 'bench-bot', instance_id: 'i1' }, cnf: { jkt: 'x' }, budget: 1e12, depth: 0, sub_kind: 'person' as const };
+    const principal = { claims, scope: parseScope(claims.scope), delegation: ['alice@example.com', claims.act.sub], person: 'alice@example.com', groups: [], agentId: 'bench-bot', instanceId: 'i1' };
+    const deps = { authorizer: server.ctx.authorizer, audit: new MemoryAuditWriter(), auditKey: crypto.randomBytes(32), now: () => new Date() };
+    const decide = async (traced: boolean, i: number) => {
+      const trace = traced ? startTrace('mcp tools/call', `00-${crypto.randomBytes(16).toString('hex')}-${crypto.randomBytes(8).toString('hex')}-01`, { 'mandate.enforcement_point': 'gateway' }) : undefined;
+      const outcome = await decideCall(deps, { principal, card, action: 'tools/call', scopeItem: 'tool:bench/lookup', resource: { type: 'tool', server: 'bench', name: 'lookup', highImpact: false, cost: 0 }, label: 'bench/lookup', args: { query: `q ${i}` }, trace });
+      endSpan(trace);
+      if (!outcome.allowed) throw new Error(`refused: ${outcome.code}`);
+    };
+    const perDecision: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    for (let round = 0; round < 2 * ROUNDS; round++) {
+      const mode = round % 2 === 0 ? 'off' : 'on';
+      installTracer(mode === 'on' ? tracer : undefined);
+      for (let i = 0; i < 2000; i++) {
+        const t = performance.now();
+        await decide(mode === 'on', i);
+        if (i >= 200) perDecision[mode].push((performance.now() - t) * 1000);
+      }
+      installTracer(undefined);
+      await tracing.flush();
+    }
+    const decisionOff = median(perDecision.off);
+    const decisionOn = median(perDecision.on);
+    console.log(`\none decision in process (no governance), p50: off ${fmt(decisionOff, 1)} µs, on ${fmt(decisionOn, 1)} µs: tracing adds ${fmt(decisionOn - decisionOff, 1)} µs`);
+
     const received = (await (await fetch(`http://127.0.0.1:${otlpPort}/count`)).json()) as { spans: number; exports: number };
     const off = median(rates.off);
     const on = median(rates.on);
     const busyOff = median(busyUs.off);
     const busyOn = median(busyUs.on);
     console.log(`\nmedian: off ${fmt(off)} calls/s, on ${fmt(on)} calls/s (${fmt((on / off) * 100, 1)} %); server loop ${fmt(busyOff)} → ${fmt(busyOn)} µs per call (+${fmt(((busyOn - busyOff) / busyOff) * 100, 1)} %)`);
-    console.log(`spans received by the OTLP receiver: ${fmt(received.spans)} in ${fmt(received.exports)} exports, ${fmt(received.spans / Math.max(1, tracedCalls), 1)} per traced call`);
+    console.log(`spans received by the OTLP receiver: ${fmt(received.spans)} in ${fmt(received.exports)} exports (${fmt(tracedCalls)} brokered calls traced, 13 spans each, plus the in-process decisions)`);
     report([
       row(`brokered calls/s with tracing on (OTLP to loopback) vs off${store.tag}`, on, '/s', off, { text: 'within 5% (ratio ≥ 0.95)', met: (_v, _b, ratio) => ratio !== null && ratio >= 0.95 }),
       row(`server loop µs per brokered call, tracing on vs off${store.tag}`, busyOn, 'µs', busyOff, { text: 'within 5% (ratio ≤ 1.05)', met: (_v, _b, ratio) => ratio !== null && ratio <= 1.05 }),
+      row(`one decision in process, p50, tracing on vs off (context)${store.tag}`, decisionOn, 'µs', decisionOff, null),
     ]);
   } finally {
     await tracing.shutdown();
