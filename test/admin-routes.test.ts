@@ -116,6 +116,11 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('POST', '/v1/sinks/walk-hook/pause', {}, 'POST /v1/sinks/:name/pause');
     await expectEvent('POST', '/v1/sinks/walk-hook/resume', {}, 'POST /v1/sinks/:name/resume');
     await expectEvent('DELETE', '/v1/sinks/walk-hook', undefined, 'DELETE /v1/sinks/:name', 204);
+    const trailSink = { name: 'walk-siem', kind: 'splunk-hec', settings: { url: 'https://splunk.example.com:8088' }, secret: 'hec-walk-0123456789abcdef' };
+    await expectEvent('POST', '/v1/trail/sinks', trailSink, 'POST /v1/trail/sinks', 201);
+    await expectEvent('POST', '/v1/trail/sinks/walk-siem/pause', {}, 'POST /v1/trail/sinks/:name/pause');
+    await expectEvent('POST', '/v1/trail/sinks/walk-siem/resume', {}, 'POST /v1/trail/sinks/:name/resume');
+    await expectEvent('DELETE', '/v1/trail/sinks/walk-siem', undefined, 'DELETE /v1/trail/sinks/:name', 204);
 
     const jwk = { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, 7).toString('base64url'), kid: 'walk-1' };
     await expectEvent('POST', '/v1/issuers', { issuer: 'https://idp.walk.example', jwks: { keys: [jwk] } }, 'POST /v1/issuers', 201);
@@ -132,6 +137,8 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
       expect(server.audit.events.slice(before).filter((e) => e.type === ADMIN_ROUTES[route]!.event!.type && e.actor.person === 'approver@example.com')).toHaveLength(1);
       seen.add(route);
     }
+    const { mandates } = await readJson(await server.api('GET', '/v1/mandates'));
+    await expectEvent('POST', `/v1/mandates/${mandates.at(-1).jti}/revoke`, {}, 'POST /v1/mandates/:id/revoke');
     await expectEvent('POST', '/v1/agents/walker/retire', {}, 'POST /v1/agents/:id/retire');
 
     await expectEvent('POST', '/v1/operators', { subject: 'dana', email: 'dana@example.com', name: 'Dana', roles: ['approver:prod'] }, 'POST /v1/operators', 201);
@@ -151,8 +158,9 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there);
     // logins need an OpenID provider: src/server/routes/login.test.ts and login-device.test.ts find admin.login_succeeded;
-    // consent needs a consent policy and the person's token: test/consent.test.ts finds approval.granted.
-    const elsewhere = new Set(['POST /v1/servers/:name/tools/:tool/approve', 'GET /v1/login/callback', 'POST /v1/login/device/poll', 'POST /v1/approvals/:id/consent']);
+    // consent needs a consent policy and the person's token: test/consent.test.ts finds approval.granted;
+    // console sessions need a cookie: test/console.session.test.ts finds their events.
+    const elsewhere = new Set(['POST /v1/servers/:name/tools/:tool/approve', 'GET /v1/login/callback', 'POST /v1/login/device/poll', 'POST /v1/approvals/:id/consent', 'POST /v1/console/session', 'DELETE /v1/console/session']);
     const mutating = Object.entries(ADMIN_ROUTES).filter(([route, rule]) => rule.event && !elsewhere.has(route)).map(([route]) => route);
     expect(mutating.filter((route) => !seen.has(route))).toEqual([]);
 
@@ -160,6 +168,7 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     expect(adminEvents.filter((e) => e.actor.person === null).map((e) => e.type)).toEqual([]);
     expect(JSON.stringify(server.audit.events)).not.toContain('sk-walk-0123456789abcdef');
     expect(JSON.stringify(server.audit.events)).not.toContain('whsec-walk-0123456789abcdef');
+    expect(JSON.stringify(server.audit.events)).not.toContain('hec-walk-0123456789abcdef');
     expect(adminEvents.find((e) => e.type === 'admin.agents_applied')?.args_digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
   });
 });

@@ -87,6 +87,20 @@ describe.skipIf(!available)('dynamic PostgreSQL credentials through the broker',
     expect(JSON.stringify(server.audit.events)).not.toContain('lamp');
   });
 
+  it('refuses SQL under record constraints (which rows it reaches cannot be checked), creating no role', async () => {
+    const mandate = await runtime.obtainMandate({
+      subjectToken: await personToken(server, 'alice@example.com'),
+      scope: 'http:shop:POST:/query',
+      resource: `${server.url}/broker/shop`,
+      records: { fields: { customer_id: ['42'] } },
+    });
+    jtis.push(decode(mandate.token).jti);
+    const res = await query(mandate, `SELECT id FROM ${SCHEMA}.orders WHERE id = $1`, [42]);
+    const body = await readJson(res);
+    expect([res.status, body.error, body.field]).toEqual([403, 'ERR_RECORD_CONSTRAINT', '(arguments)']);
+    expect(await roleExists(roleOf(mandate))).toBe(false);
+  });
+
   it('refuses what the template does not grant with a clear 403, without internals', async () => {
     const mandate = await newMandate();
     for (const sql of [`DELETE FROM ${SCHEMA}.orders`, `SELECT * FROM ${SCHEMA}.customers`, `UPDATE ${SCHEMA}.orders SET item = 'x'`]) {

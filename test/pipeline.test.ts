@@ -61,7 +61,7 @@ describe('the decision path', () => {
   const answering = (answer: Decision): CallDeps => ({ ...server.ctx, authorizer: { decide: () => answer } as unknown as CallDeps['authorizer'] });
 
   it('is declared once, in this order', () => {
-    expect(DECISION_PATH.map((s) => s.name)).toEqual(['rate', 'scope', 'budget', 'behavior', 'policy', 'approval', 'commit', 'audit', 'settle']);
+    expect(DECISION_PATH.map((s) => s.name)).toEqual(['rate', 'scope', 'records', 'budget', 'behavior', 'policy', 'approval', 'commit', 'audit', 'settle']);
     expect(DECISION_PATH.filter((s) => s.recordsRefusals).map((s) => s.name)).toEqual(['audit', 'settle']);
   });
 

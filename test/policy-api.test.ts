@@ -113,6 +113,30 @@ describe('policy over HTTP and the CLI', () => {
     expect(broken.stderr).toMatch(/broken\.cedar:\d+:\d+/);
   });
 
+  it('types context.args offline from --arguments, explains which argument decided, and warns of a policy on an argument nothing declares', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'roles.cedar'), '@id("calls")\npermit (principal, action, resource);\n');
+    fs.writeFileSync(path.join(dir, 'refunds.cedar'), '@id("refund-limit")\n@reason("refunds above 50 need a person")\nforbid (principal, action, resource) when { context has args && context.args has amount && context.args.amount > 50 };\n');
+    const schemas = path.join(dir, 'arguments.json');
+    fs.writeFileSync(schemas, JSON.stringify({ 'orders/refund': { type: 'object', properties: { amount: { type: 'integer' }, meta: { type: 'object' } } } }));
+    const untyped = await run(['policy', 'validate', dir], env);
+    expect(untyped.stdout).toContain('warning: refunds.cedar:1:1: refund-limit: policy is impossible');
+    const typed = await run(['policy', 'validate', dir, '--arguments', schemas], env);
+    expect([typed.code, typed.stdout.includes('warning'), typed.stderr]).toEqual([0, false, 'note: orders/refund meta: is an object without properties (a map)\n']);
+    const request = path.join(dir, 'request.json');
+    const question = {
+      principal: { instance: 'i-1', agent: { id: 'reader-bot', roles: ['operator'], owner: null, environment: 'dev', toolset: ['orders/*'] } },
+      person: null,
+      action: 'tools/call',
+      resource: { type: 'tool', server: 'orders', name: 'refund', highImpact: false },
+      context: { scope: ['tool:orders/*'], delegation: { depth: 0, chain: ['i-1'] }, environment: 'dev', risk: 0, approval: 'none', args: { amount: 60 } },
+    };
+    fs.writeFileSync(request, JSON.stringify(question));
+    const explained = await run(['policy', 'explain', '--dir', dir, '--arguments', schemas, request], env);
+    expect(explained.stdout).toMatch(/^DENY /);
+    expect(explained.stdout).toMatch(/forbid satisfied +refund-limit {2}refunds\.cedar:1:1\n +reads context\.args\.amount = 60\n/);
+  });
+
   it('applies a new set only when it is valid, and the running decision changes with it', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'deny-all.cedar'), '@id("nothing")\n@reason("maintenance")\nforbid (principal, action, resource);\n');

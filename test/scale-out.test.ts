@@ -110,6 +110,23 @@ describe.runIf(await postgresAvailable())('three replicas over one PostgreSQL', 
     expect(await readJson(await exchangeAt(a, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof }))).toMatchObject({ error: 'invalid_dpop_proof' });
   });
 
+  it('accepts a proof once when replicas race for it: its jti commits with one decision or one mandate only', async () => {
+    const m = await mandate(c);
+    for (let round = 0; round < 5; round++) {
+      const route = `/broker/${CONNECTION}/items/raced-${round}`;
+      const proof = runtime.proof('GET', `${PUBLIC}${route}`, m.token);
+      const send = (replica: Replica) => fetch(`${replica.url}${route}`, { headers: { authorization: `DPoP ${m.token}`, dpop: proof } });
+      const answers = await Promise.all([a, b, c].map(send));
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+      for (const refused of answers.filter((r) => r.status === 401)) expect(refused.headers.get('www-authenticate')).toContain('invalid_dpop_proof');
+      expect(forwarded(`/items/raced-${round}`)).toBe(1);
+      const tokenProof = runtime.proof('POST', `${PUBLIC}/oauth/token`);
+      const exchanges = await Promise.all([a, b, c].map((r) => exchangeAt(r, runtime, { person, scope: SCOPE, resource: RESOURCE, proof: tokenProof })));
+      expect(exchanges.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+      for (const refused of exchanges.filter((r) => r.status === 400)) expect(await readJson(refused)).toMatchObject({ error: 'invalid_dpop_proof' });
+    }
+  });
+
   it('never overspends a budget with 100 parallel calls spread over the replicas', async () => {
     const m = await mandate(c, 25);
     const replicas = [a, b, c];

@@ -510,6 +510,7 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       await pins.update('s', 't', { status: 'quarantined', pending_hash: 'h2' });
       expect(await pins.find('s', 't')).toMatchObject({ status: 'quarantined', pending_hash: 'h2', hash: 'h1' });
       expect((await pins.listOf('s')).map((p) => p.tool)).toEqual(['t']);
+      expect((await pins.listAll()).map((p) => `${p.server}/${p.tool}`)).toEqual(['s/t', 's2/t']);
       await pins.removeOf('s');
       expect(await pins.listOf('s')).toEqual([]);
       expect(await pins.listOf('s2')).toHaveLength(1);

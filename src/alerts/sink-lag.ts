@@ -1,7 +1,6 @@
 /**
- * How far behind each delivery sink is. Streaming sinks (syslog, NATS, HTTP, OTLP logs) provide
- * one; notification sinks have one of their own (`notificationSinkLag`). Alerts read every
- * source they are given; none by default.
+ * How far behind each delivery sink is. The server gives alerts two sources: notification sinks
+ * (webhooks) and trail sinks (syslog, NATS, HTTP, Splunk HEC, OTLP logs); `startServer` takes more.
  */
 export interface SinkLag {
   sink: string;
@@ -15,12 +14,15 @@ export interface SinkLagSource {
   sinkLags(): Promise<SinkLag[]>;
 }
 
-/** The notification sinks' own lag (active sinks; a paused sink waits on purpose). */
-export function notificationSinkLag(lags: () => Promise<Array<{ name: string; status: string; lag: { events: number; oldest: string | null } }>>, now: () => Date): SinkLagSource {
+/**
+ * A lag source over a list of sink views (notification sinks, trail sinks): the active ones (a
+ * paused sink waits on purpose), named `<prefix><name>`.
+ */
+export function sinkLagOf(list: () => Promise<Array<{ name: string; status: string; lag: { events: number; oldest: string | null } }>>, now: () => Date, prefix = ''): SinkLagSource {
   return {
     sinkLags: async () =>
-      (await lags())
+      (await list())
         .filter((sink) => sink.status === 'active')
-        .map((sink) => ({ sink: sink.name, events: sink.lag.events, oldestSeconds: sink.lag.oldest ? Math.max(0, (now().getTime() - Date.parse(sink.lag.oldest)) / 1000) : 0 })),
+        .map((sink) => ({ sink: `${prefix}${sink.name}`, events: sink.lag.events, oldestSeconds: sink.lag.oldest ? Math.max(0, (now().getTime() - Date.parse(sink.lag.oldest)) / 1000) : 0 })),
   };
 }

@@ -43,6 +43,8 @@ export const reasonsSchema = z.strictObject({
   /** Id of the approval that lifted a requirement. */
   approval: name.optional(),
   message: z.string().max(4096).optional(),
+  /** Record constraints (RFC 9396 `mandate_record`): the fields a mandate constrains, or the field a call fell outside (never a value). */
+  record: z.string().max(1024).optional(),
 });
 
 export const auditEventSchema = z.strictObject({

@@ -18,6 +18,8 @@ import { pinnedLookup, type Resolver } from '../net/addresses.ts';
 import { type ConnectionSpec, caseInsensitive, findConnection, compileHttp, endpointMetaOf, type HttpConnection, type HttpConnectionSpec, ruleMatches } from './connection-spec.ts';
 import { DatabaseBroker } from './postgres/database-broker.ts';
 import { BrokerDenial } from './denial.ts';
+import { brokerArguments } from './call-arguments.ts';
+import { recordsOf } from '../tokens/records.ts';
 import { connectionAgent, forward, upstreamError, type UpstreamResponse } from './forward.ts';
 import { forwardedRequestHeaders, returnedResponseHeaders } from './headers.ts';
 import { fillInjection, injectedHeaderNames, injectQuery } from './injection.ts';
@@ -169,6 +171,9 @@ export class Broker {
     if (spec.type === 'postgres') return this.databases.query(spec, call, body, trace);
 
     const meta = endpointMetaOf(spec, method, path.segments);
+    // Read only when something reads them: record constraints, or a policy on `context.args`.
+    const constrained = recordsOf(principal.claims) !== undefined;
+    const read = constrained || this.deps.authorizer.readsArguments ? brokerArguments(body, call.headers['content-type'], query) : undefined;
     const request: CallRequest = {
       principal,
       card: await cardOf(this.deps, principal.agentId),
@@ -179,6 +184,7 @@ export class Broker {
       label: `${spec.name} ${method} ${path.text}`,
       args: { method, path: path.text, query, body_sha256: crypto.createHash('sha256').update(body).digest('hex') },
       allowArgs: ['method', 'path'],
+      ...(read === undefined ? {} : 'values' in read ? { callArguments: read.values } : { callArgumentsUnreadable: read.unreadable }),
       destination: upstream!.base.host,
       traceId: call.traceId,
       trace,
@@ -188,7 +194,9 @@ export class Broker {
 
     let reply: BrokerReply;
     try {
-      reply = await inSpan(trace, 'upstream http', (upstreamSpan) => this.#exchange(upstream!, call, path, query, headers, body, upstreamSpan), { 'mandate.connection': spec.name, 'http.request.method': method }, SpanKind.CLIENT);
+      // Under constraints, the JSON body as it was checked (duplicate keys cannot smuggle another value).
+      const checked = constrained && read !== undefined && 'canonicalBody' in read ? read.canonicalBody : undefined;
+      reply = await inSpan(trace, 'upstream http', (upstreamSpan) => this.#exchange(upstream!, call, path, query, headers, checked ?? body, upstreamSpan), { 'mandate.connection': spec.name, 'http.request.method': method }, SpanKind.CLIENT);
     } catch (error) {
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: isMandateError(error) ? error.code : 'ERR_BROKER_INTERNAL' });
       throw error;

@@ -25,6 +25,11 @@ const endpointMeta = z.strictObject({
   cost: z.number().int().nonnegative().optional(),
   classification: z.enum(CLASSIFICATIONS).optional(),
   high_impact: z.boolean().optional(),
+  /**
+   * A JSON Schema (`type: object`) of the fields of matching requests' JSON or form body and query:
+   * what types them for policy as `context.args` (src/policy/args-schema.ts). Not enforced on calls.
+   */
+  arguments: z.looseObject({ type: z.literal('object'), properties: z.record(z.string(), z.unknown()) }).optional(),
 });
 
 const common = {

@@ -9,11 +9,14 @@ import { MandateError } from '../errors.ts';
 export class BrokerDenial extends MandateError {
   readonly retryAfter: number | undefined;
   readonly approval: { id: string; status: string; expires_at: string } | undefined;
+  /** The argument that decided (`ERR_RECORD_CONSTRAINT`). */
+  readonly field: string | undefined;
 
   constructor(outcome: Extract<CallOutcome, { allowed: false }>) {
     super(outcome.code, outcome.message, { expose: true });
     this.name = 'BrokerDenial';
     this.retryAfter = outcome.retryAfter;
+    this.field = outcome.field;
     this.approval = outcome.approval ? { id: outcome.approval.id, status: outcome.approval.status, expires_at: outcome.approval.expiresAt } : undefined;
   }
 }

@@ -6,6 +6,7 @@ import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { seal, sealedKeyId, unseal } from '../identity/seal.ts';
 import { rewrapSigningKeys } from '../identity/signing-keys.ts';
 import { rewrapSinkKeys } from '../notify/sinks.ts';
+import { rewrapTrailSinkSecrets } from '../stream/sinks.ts';
 import { openStore } from '../store/open.ts';
 import { databaseRolesRepository } from '../store/repositories/database-roles.ts';
 import type { Queryable } from '../store/store.ts';
@@ -44,7 +45,7 @@ export async function rewrapStore(config: Config, oldKeyFile: string, newKeyFile
     return await store.transaction(async (trx) => ({
       secrets: await rewrapSecrets(trx, from, to, new Date()),
       database_roles: await rewrapRolePasswords(trx, from, to),
-      sink_keys: await rewrapSinkKeys(trx, from, to, new Date()),
+      sink_keys: (await rewrapSinkKeys(trx, from, to, new Date())) + (await rewrapTrailSinkSecrets(trx, from, to, new Date())),
       signing_keys: await rewrapSigningKeys(trx, from, to),
       master_key_id: to.id,
     }));

@@ -53,7 +53,7 @@ export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, br
     const spec = await broker.findConnection(connection);
     if (!spec) return send(reply, 404, 'ERR_CONNECTION_NOT_FOUND', `no connection ${connection}`);
     const label = `${connection} ${request.method.slice(0, 20)} ${rawPath.slice(0, 300) || '/'}`;
-    const principal = await door.admit(request, reply, { name: connection, htuPath: rawPath, label, resource: { type: 'connection', connection } });
+    const principal = await door.admit(request, reply, { name: connection, htuPath: rawPath, label, resource: { type: 'connection', connection } }, { governedCall: true });
     if (!principal) return reply;
     try {
       const result = await broker.call({
@@ -70,8 +70,10 @@ export function brokerRoutes(scope: FastifyInstance, ctx: EnforcementContext, br
       return reply.status(result.status).headers(result.headers).send(result.body);
     } catch (error) {
       if (error instanceof BrokerDenial) {
+        if (error.code === 'ERR_DPOP_REPLAY') return door.challenge(reply, connection, error);
         if (error.retryAfter !== undefined) reply.header('retry-after', String(Math.ceil(error.retryAfter)));
-        return door.refuse(reply, error.status, error.code, error.message, error.approval ? { approval: error.approval } : undefined);
+        const extra = { ...(error.approval ? { approval: error.approval } : {}), ...(error.field !== undefined ? { field: error.field } : {}) };
+        return door.refuse(reply, error.status, error.code, error.message, Object.keys(extra).length > 0 ? extra : undefined);
       }
       if (isMandateError(error) && error.expose) return send(reply, error.status, error.code, error.message);
       if (isStoreUnavailable(error)) return send(reply, 503, 'ERR_STORE_UNAVAILABLE', storeUnavailable().message);

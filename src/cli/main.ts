@@ -15,6 +15,7 @@ import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
+import { trailCommand } from './commands/trail.ts';
 import { alertCommand } from './commands/alert.ts';
 import { issuerCommand } from './commands/issuer.ts';
 import { entitlementCommand } from './commands/entitlement.ts';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   connectionCommand(program);
   approvalsCommand(program);
   sinkCommand(program);
+  trailCommand(program);
   alertCommand(program);
   issuerCommand(program);
   entitlementCommand(program);

@@ -26,9 +26,10 @@ export const traceOf = (request: FastifyRequest) => traceIdOf(typeof request.hea
  * `Authorization: DPoP <mandate>` plus its proof, for this resource; a mandate for the whole
  * enforcement point (`<issuer>/<segment>`) is accepted at every resource of it.
  */
-export async function authenticate(ctx: EnforcementContext, kind: ResourceKind, request: FastifyRequest, reached: Pick<Reached, 'name' | 'htuPath'>): Promise<Principal> {
+export async function authenticate(ctx: EnforcementContext, kind: ResourceKind, request: FastifyRequest, reached: Pick<Reached, 'name' | 'htuPath'>, deferProof = false): Promise<Principal> {
   const resource = audienceOf(ctx.issuer, kind, reached.name);
   const presented = {
+    deferProof,
     authorization: request.headers.authorization,
     dpop: typeof request.headers.dpop === 'string' ? request.headers.dpop : undefined,
     htm: request.method,

@@ -18,6 +18,8 @@ export interface CallContext {
   readonly digest: ReturnType<typeof digestArguments> | undefined;
   /** What the scope step found, for the trail. */
   scopeNote: string | undefined;
+  /** What the records step found (RFC 9396 record constraints), for the trail. */
+  recordNote?: string | undefined;
   /** Behavior risk, 0..100, as policy sees it. */
   risk: number;
   /** The budget left before this call, as governance reads it. */

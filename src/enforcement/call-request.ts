@@ -46,6 +46,14 @@ export interface CallRequest {
   /** `server/tool` or `connection METHOD path`, as the trail names it. */
   label: string;
   args?: Record<string, unknown>;
+  /**
+   * The call's arguments as record constraints and policy (`context.args`) see them: a tool's
+   * arguments, a broker request's JSON or form body with its query parameters, an A2A message's
+   * metadata. Never written to the trail (`args` is, as HMAC digests).
+   */
+  callArguments?: Readonly<Record<string, unknown>>;
+  /** Why the call carries arguments that cannot be read (a body that is not JSON or a form): refused under record constraints. */
+  callArgumentsUnreadable?: string;
   /** Top-level argument fields safe to keep in clear. */
   allowArgs?: readonly string[];
   /** The HTTP method of a broker call, recorded on its audit events (`data.method`). */
@@ -83,6 +91,8 @@ export type CallOutcome =
       status?: number;
       /** Seconds after which the same call may succeed (`ERR_RATE_LIMITED`). */
       retryAfter?: number;
+      /** The argument that decided (`ERR_RECORD_CONSTRAINT`): its name, never its value. */
+      field?: string;
       /** The approval holding this call (`ERR_APPROVAL_REQUIRED`) or that refused it. */
       approval?: ApprovalTicket;
     };

@@ -54,6 +54,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
       approvalRequired: refusal.code === 'ERR_APPROVAL_REQUIRED',
       event,
       ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+      ...(refusal.field !== undefined ? { field: refusal.field } : {}),
       ...(refusal.approval ? { approval: refusal.approval } : {}),
     };
   }

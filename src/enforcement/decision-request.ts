@@ -47,6 +47,8 @@ export function decisionRequest(input: {
   approval: 'none' | 'pending' | 'granted' | 'denied';
   traceId: string | null;
   now: Date;
+  /** The call's arguments, as the enforcement point supplied them (`context.args`). */
+  args?: Readonly<Record<string, unknown>> | undefined;
 }): DecisionRequest {
   const { principal, card } = input;
   const claims = principal.claims;
@@ -70,6 +72,7 @@ export function decisionRequest(input: {
       approval: input.approval,
       time: input.now.toISOString(),
       trace: input.traceId,
+      ...(input.args ? { args: input.args as Record<string, unknown> } : {}),
     },
   };
 }

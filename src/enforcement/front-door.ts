@@ -29,9 +29,16 @@ export interface FrontDoor {
   refuseForeignOrigin(request: FastifyRequest, reply: FastifyReply): boolean;
   /**
    * The verified caller, or null once the request was refused: a `WWW-Authenticate: DPoP`
-   * challenge sent, and a refused mandate's holder audited.
+   * challenge sent, and a refused mandate's holder audited. `governedCall`: the request is one
+   * call for the decision path, which records the DPoP proof with the decision; should the
+   * request end with the proof unrecorded, it is recorded when the response ends.
    */
-  admit(request: FastifyRequest, reply: FastifyReply, reached: Reached): Promise<Principal | null>;
+  admit(request: FastifyRequest, reply: FastifyReply, reached: Reached, options?: { governedCall?: boolean }): Promise<Principal | null>;
+  /**
+   * A call the decision path refused because its DPoP proof was spent meanwhile (another replica
+   * committed it first): the same `WWW-Authenticate: DPoP` challenge as any replay (RFC 9449 §7.1).
+   */
+  challenge(reply: FastifyReply, name: string, error: unknown): FastifyReply;
   /** A refusal in the kind's protocol. */
   refuse(reply: FastifyReply, status: number, code: ErrorCode, message: string, extra?: Record<string, unknown>): FastifyReply;
 }
@@ -56,15 +63,23 @@ export function frontDoor(app: FastifyInstance, ctx: EnforcementContext, kind: R
       refuse(reply, 403, 'ERR_ORIGIN_REFUSED', 'foreign Origin refused');
       return true;
     },
-    async admit(request, reply, reached) {
+    async admit(request, reply, reached, options) {
       try {
-        return await authenticate(ctx, kind, request, reached);
+        const principal = await authenticate(ctx, kind, request, reached, options?.governedCall === true);
+        const proof = principal.proof;
+        if (proof) {
+          reply.raw.once('close', () => {
+            if (!proof.recorded) proof.record().catch((e: Error) => ctx.logger.warn({ kind: kind.kind, resource: reached.name, err: e.message }, 'a DPoP proof could not be recorded'));
+          });
+        }
+        return principal;
       } catch (error) {
         await auditRefusedHolder(ctx, hooks.calls(), kind, request, reached, error);
         challenge(ctx, reply, kind, reached.name, error);
         return null;
       }
     },
+    challenge: (reply, name, error) => challenge(ctx, reply, kind, name, error),
     refuse,
   };
 }

@@ -42,7 +42,7 @@ describe('the enforcement-point kit', () => {
 
 describe('the decision path', () => {
   it('is one declared list of named steps', () => {
-    expect(DECISION_PATH.map((s) => s.name)).toEqual(['rate', 'scope', 'budget', 'behavior', 'policy', 'approval', 'commit', 'audit', 'settle']);
+    expect(DECISION_PATH.map((s) => s.name)).toEqual(['rate', 'scope', 'records', 'budget', 'behavior', 'policy', 'approval', 'commit', 'audit', 'settle']);
     const declared = sources('enforcement').filter(({ code }) => /\bStep\[\]\s*=\s*\[/.test(code));
     expect(declared.map(({ file }) => file)).toEqual(['enforcement/pipeline.ts']);
   });

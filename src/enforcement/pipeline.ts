@@ -1,16 +1,19 @@
 import { stepTimer } from '../telemetry/metrics.ts';
 import { endSpan, startChild } from '../telemetry/trace.ts';
 import type { CallContext, Step } from './call-context.ts';
+import { records } from './records.ts';
 import { approval, audit, behavior, budget, commit, policy, rate, scope, settle } from './steps.ts';
 
 /**
  * The decision path every enforcement point runs for a call, in order. Adding, removing or
  * reordering a step is one line here. Without governance, rate, budget, behavior, approval's
- * hold, commit and settle pass every call on, and the path is scope → policy → audit.
+ * hold, commit and settle pass every call on, and the path is scope → records → policy → audit
+ * (records passes calls under a mandate without record constraints).
  */
 export const DECISION_PATH: readonly Step[] = [
   { name: 'rate', run: rate },
   { name: 'scope', run: scope },
+  { name: 'records', run: records },
   { name: 'budget', run: budget },
   { name: 'behavior', run: behavior },
   { name: 'policy', run: policy },

@@ -72,24 +72,38 @@ export async function approval(call: CallContext): Promise<Refusal | null> {
  */
 export const commit = async (call: CallContext): Promise<Refusal | null> => (call.governor && !ridesWithDecision(call) ? call.governor.commit() : null);
 
-/** The decision, allow or deny, durable in the trail before anything is forwarded → else ERR_AUDIT_UNAVAILABLE. */
+/**
+ * The decision, allow or deny, durable in the trail before anything is forwarded → else
+ * ERR_AUDIT_UNAVAILABLE. An allowed call's DPoP proof and governance writes commit in the same
+ * transaction (→ ERR_DPOP_REPLAY when another call committed the proof first); a refused call's
+ * proof is recorded on its own, before its decision.
+ */
 export async function audit(call: CallContext): Promise<Refusal | null> {
   const { governor } = call;
+  const proof = call.request.principal.proof?.recorded === false ? call.request.principal.proof : undefined;
   try {
-    if (governor && ridesWithDecision(call)) {
+    if (ridesWithDecision(call) && (governor || proof)) {
       call.event = await inSpan(call.step, 'audit commit', () =>
         call.deps.audit.appendWithin!(
           async (db) => {
-            await governor.commitWithin(db);
+            await governor?.commitWithin(db);
+            if (proof && !(await proof.recordWithin(db, call.now))) throw new ProofReplayed();
             return decisionRecord(call);
           },
           (error) => {
-            call.refusal = governor.refusalOf(error);
+            call.refusal = error instanceof ProofReplayed ? REPLAYED : governor ? governor.refusalOf(error) : UNAVAILABLE;
             return decisionRecord(call);
           },
         ),
       );
+      if (proof && !call.refusal) proof.committed();
+      // Refused within the transaction: its writes, the proof's record among them, went back.
+      else if (proof && call.refusal !== REPLAYED) await proof.record();
       return call.refusal;
+    }
+    if (proof && !(await proof.record()) && !call.refusal) {
+      call.refusal = REPLAYED;
+      await governor?.rollback();
     }
     call.event = await inSpan(call.step, 'audit commit', () => call.deps.audit.append(decisionRecord(call)));
     return null;
@@ -99,7 +113,11 @@ export async function audit(call: CallContext): Promise<Refusal | null> {
   }
 }
 
-/** An allowed call's governance writes share the decision's transaction when the trail has a store. */
+class ProofReplayed extends Error {}
+const REPLAYED: Refusal = { code: 'ERR_DPOP_REPLAY', message: 'DPoP proof jti has already been used' };
+const UNAVAILABLE: Refusal = { code: 'ERR_AUDIT_UNAVAILABLE', message: 'the call could not be recorded, so it is refused' };
+
+/** An allowed call's writes share the decision's transaction when the trail has a store. */
 const ridesWithDecision = (call: CallContext): boolean => call.refusal === null && call.deps.audit.appendWithin !== undefined;
 
 function decisionRecord(call: CallContext): AuditRecord {
@@ -121,6 +139,7 @@ function decisionRecord(call: CallContext): AuditRecord {
     policy_version: decision?.version ?? null,
     reasons: {
       ...(call.scopeNote ? { scope: call.scopeNote } : {}),
+      ...(call.recordNote ? { record: call.recordNote } : {}),
       ...(decision ? { policies: [...decision.policies, ...decision.liftedByApproval] } : {}),
       ...(message ? { message } : {}),
       ...(call.governor?.notes() ?? {}),
@@ -150,6 +169,7 @@ function decide(call: CallContext, approval: ApprovalState): Decision {
       approval,
       traceId: call.traceId,
       now: call.now,
+      args: call.deps.authorizer.readsArguments ? request.callArguments : undefined,
     }),
   );
 }

@@ -45,6 +45,8 @@ export async function recordResult(
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
   request.trace?.span.setAttribute('mandate.code', code);
   decisions.inc([pointOf(request.action), 'deny', code]);
+  // The proof is spent all the same (RFC 9449 §11.1): its replay is refused as a replay.
+  await request.principal.proof?.record();
   return inSpan(request.trace, 'audit commit', () => deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.decision`,

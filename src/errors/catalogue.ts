@@ -10,6 +10,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  | 'invalid_authorization_details'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'invalid_token'
@@ -103,6 +104,9 @@ export const CATALOGUE = {
   ERR_TOO_MANY_FAILURES: e(429, 'Too many failed attempts from this client address; retry after Retry-After seconds.', { oauth: only('invalid_request', 429) }),
 
   // Operators and their API tokens
+  ERR_CSRF_REJECTED: e(403, 'A change made with a console session cookie did not carry the session\'s X-CSRF-Token, or came from another origin.'),
+  ERR_CONSOLE_TOKEN_INVALID: e(401, 'The operator token pasted into the console is not a valid, live operator API token.'),
+  ERR_MANDATE_NOT_FOUND: e(404, 'No mandate was issued with this id.'),
   ERR_OPERATOR_NOT_FOUND: e(404, 'No operator has this subject.'),
   ERR_ENTITLEMENT_NOT_FOUND: e(404, 'No group has entitlements under this name.'),
   ERR_OPERATOR_EXISTS: e(409, 'An operator with this subject or email exists already.'),
@@ -214,6 +218,10 @@ export const CATALOGUE = {
   ERR_SCOPE_NOT_GRANTED: e(403, 'The mandate does not cover this tool or endpoint.'),
   ERR_TARGET_INVALID: e(400, 'The resource indicator names no enforcement point this mandate may reach.', { oauth: only('invalid_target') }),
   ERR_BUDGET_EXCEEDS_PARENT: e(400, 'The requested budget exceeds the parent mandate.', { oauth: only('invalid_request') }),
+  // RFC 9396 §5: authorization details of an unknown type, malformed, or beyond what may be granted.
+  ERR_AUTHORIZATION_DETAILS_INVALID: e(400, 'The authorization_details (RFC 9396) are of an unknown type or malformed.', { oauth: only('invalid_authorization_details') }),
+  ERR_RECORD_EXCEEDS_PARENT: e(400, "The requested record constraints are wider than the parent mandate's (a field dropped, a value or bound added).", { oauth: only('invalid_authorization_details') }),
+  ERR_RECORD_CONSTRAINT: e(403, "A call argument is outside the mandate's record constraints (authorization_details mandate_record); details name the field."),
 
   // Policy
   ERR_POLICY_DENIED: e(403, 'Policy forbids this call.'),
@@ -336,6 +344,9 @@ export const CATALOGUE = {
   ERR_SINK_EXISTS: e(409, 'A notification sink with this name exists already.'),
   ERR_SINK_URL: e(400, 'A sink URL must be https, or http to a loopback address, without credentials.'),
   ERR_SINK_KEY: e(400, "A sink's signing key is missing, given twice, too short, or names a secret that does not exist."),
+  ERR_TRAIL_SINK_NOT_FOUND: e(404, 'No trail sink has this name.'),
+  ERR_TRAIL_SINK_EXISTS: e(409, 'A trail sink with this name exists already.'),
+  ERR_TRAIL_SINK_INVALID: e(400, "A trail sink's settings do not fit its kind: a missing or malformed address, URL, subject, or secret."),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

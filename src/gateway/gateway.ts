@@ -45,6 +45,7 @@ function refusalOf(outcome: Extract<CallOutcome, { allowed: false }>): CallToolR
   const text = held ? `Mandate is holding this call for a person's approval: ${outcome.message}` : `Mandate refused this call: ${outcome.message}`;
   const meta = {
     ...(outcome.retryAfter !== undefined ? { retryAfter: outcome.retryAfter } : {}),
+    ...(outcome.field !== undefined ? { field: outcome.field } : {}),
     ...(outcome.approval ? { approval: outcome.approval } : {}),
   };
   return {
@@ -172,7 +173,7 @@ export class Gateway {
 
   async #callTool(server: string, principal: Principal, name: string, args: Record<string, unknown>, traceparent: string | undefined, trace: Traced | undefined): Promise<CallToolResult> {
     const traceId = traceIdOf(traceparent);
-    const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, traceId, trace };
+    const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, callArguments: args, traceId, trace };
     // A tool or server name in another spelling is refused before any upstream is reached.
     const problem = identifierProblem(name) ?? identifierProblem(server);
     if (problem) {

@@ -28,6 +28,8 @@ export interface Pin {
   hash: string;
   status: 'approved' | 'quarantined';
   definition: PinnedDefinition;
+  /** The upstream's changed definition a quarantined tool waits with for approval. */
+  pending: { hash: string; definition: PinnedDefinition } | null;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function reconcilePins(db: Queryable, audit: AuditWriter, server: s
 
 export async function loadPins(db: Queryable, server: string): Promise<Map<string, Pin>> {
   const rows = await toolPinsRepository(db).listOf(server);
-  return new Map(rows.map((r) => [r.tool, { tool: r.tool, hash: r.hash, status: r.status as Pin['status'], definition: JSON.parse(r.definition) }]));
+  return new Map(rows.map((r) => [r.tool, { tool: r.tool, hash: r.hash, status: r.status as Pin['status'], definition: JSON.parse(r.definition), pending: r.pending_hash && r.pending_definition ? { hash: r.pending_hash, definition: JSON.parse(r.pending_definition) } : null }]));
 }
 
 /** An admin accepts the upstream's new definition of a quarantined tool. */
@@ -78,5 +80,5 @@ export async function approvePin(db: Queryable, server: string, tool: string, no
   const hash = row.pending_hash ?? row.hash;
   const definition = row.pending_definition ?? row.definition;
   await pins.update(server, tool, { hash, definition, status: 'approved', pending_hash: null, pending_definition: null, updated_at: now.toISOString() });
-  return { tool, hash, status: 'approved', definition: JSON.parse(definition) };
+  return { tool, hash, status: 'approved', definition: JSON.parse(definition), pending: null };
 }

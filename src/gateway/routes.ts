@@ -32,7 +32,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: EnforcementContext, gat
     const { server } = request.params as { server: string };
     if (door.refuseForeignOrigin(request, reply)) return reply;
     if (!(await gateway.spec(server))) return door.refuse(reply, 404, 'ERR_SERVER_NOT_FOUND', `no MCP server ${server}`);
-    const principal = await door.admit(request, reply, { name: server, label: labelOf(server, request.body), resource: { type: 'server', server } });
+    const principal = await door.admit(request, reply, { name: server, label: labelOf(server, request.body), resource: { type: 'server', server } }, { governedCall: isToolCall(request.body) });
     if (!principal) return reply;
     if (isRejected(request.body)) {
       const { message, mandateCode } = request.body.rejected;
@@ -71,3 +71,7 @@ export function gatewayRoutes(app: FastifyInstance, ctx: EnforcementContext, gat
   });
   return sessions;
 }
+
+/** One `tools/call` request: its DPoP proof is recorded with the call's decision. */
+const isToolCall = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { method?: unknown }).method === 'tools/call' && (body as { id?: unknown }).id !== undefined;

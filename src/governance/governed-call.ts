@@ -21,6 +21,8 @@ export interface Refusal {
   /** Seconds after which the same call may succeed (rate limits). */
   retryAfter?: number;
   approval?: ApprovalTicket;
+  /** The argument that decided (record constraints): its name, never its value. */
+  field?: string;
 }
 
 export interface ApprovalTicket {

@@ -9,9 +9,11 @@ import { isMandateError } from '../errors.ts';
 import { type CedarRequest, toCedarRequest } from './cedar-request.ts';
 import { type Decision, decisionOf, failedDecision } from './decision.ts';
 import { type Evaluator, fullEvaluator, slicedEvaluator } from './evaluators.ts';
+import { footprintOf } from './footprint.ts';
 import { loadPolicySet, type PolicySet } from './policy-set.ts';
 import { PreparsedSets } from './preparsed.ts';
 import type { DecisionRequest } from './request.ts';
+import type { Schema } from './schema.ts';
 
 export interface AuthorizerOptions {
   /** Decision time when a request carries none. */
@@ -34,6 +36,7 @@ interface Running {
   readonly set: PolicySet;
   readonly evaluator: Evaluator;
   readonly sets: PreparsedSets;
+  readonly readsArguments: boolean;
 }
 
 export class Authorizer {
@@ -56,6 +59,14 @@ export class Authorizer {
 
   get version(): string {
     return this.#running.set.version;
+  }
+
+  /**
+   * Whether any running policy reads `context.args` (or the whole context): an enforcement point
+   * need not hand a call's arguments to policy otherwise (a large body is not copied for nothing).
+   */
+  get readsArguments(): boolean {
+    return this.#running.readsArguments;
   }
 
   /**
@@ -93,6 +104,17 @@ export class Authorizer {
     }
   }
 
+  /**
+   * Decides under `schema` from now on (the same files, with `context.args` typed anew after a pin
+   * or a connection changed). A set that no longer validates under it (a policy reads an argument
+   * no source declares any more) throws, and the running set keeps deciding under its schema.
+   */
+  useSchema(schema: Schema): void {
+    const running = this.#running.set;
+    if (running.schema === schema) return;
+    this.reload(loadPolicySet(running.sources, { schema }));
+  }
+
   #prepare(set: PolicySet): Running {
     const sets = new PreparsedSets(this.#options.maxSlices);
     const evaluator = this.#options.slicing ? slicedEvaluator(set, sets, this.#options.remember) : fullEvaluator(set, sets);
@@ -102,6 +124,10 @@ export class Authorizer {
       sets.clear();
       throw error;
     }
-    return { set, evaluator, sets };
+    const readsArguments = [...set.policies.values()].some((policy) => {
+      const { context } = footprintOf(policy.json);
+      return context === 'all' || context.has('args');
+    });
+    return { set, evaluator, sets, readsArguments };
   }
 }

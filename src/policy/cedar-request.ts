@@ -92,7 +92,7 @@ export function toCedarRequest(input: unknown, schema: Schema, now: () => Date):
     principal: principalEntity.uid as Uid,
     action: actionUid,
     resource: resource.uid,
-    context: requestContext(request, now),
+    context: requestContext(request, now, schema.args.attrs),
     entities: {
       principal: principalEntity,
       resource: resource.entities,

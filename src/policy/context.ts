@@ -3,6 +3,8 @@
  * call. Optional fields are left out, not nulled, so policies test them with `context has …`.
  */
 import type { Context } from '@cedar-policy/cedar-wasm/nodejs';
+import { argsValue } from './args-context.ts';
+import type { ArgsRecord } from './args-schema.ts';
 import type { ParsedRequest } from './request.ts';
 import { uid } from './uid.ts';
 
@@ -13,7 +15,7 @@ export const timeOfDay = (at: Date) => ({
   weekday: ((at.getUTCDay() + 6) % 7) + 1,
 });
 
-export function requestContext(request: ParsedRequest, now: () => Date): Context {
+export function requestContext(request: ParsedRequest, now: () => Date, args?: ArgsRecord): Context {
   const c = request.context;
   const { cost = 0, classification } = request.resource;
   return {
@@ -36,5 +38,6 @@ export function requestContext(request: ParsedRequest, now: () => Date): Context
     ...(classification === undefined ? {} : { classification }),
     time: timeOfDay(c.time === undefined ? now() : new Date(c.time)),
     ...(c.trace ? { trace: c.trace } : {}),
+    ...(c.args ? { args: args && args.size > 0 ? argsValue(c.args, args) : {} } : {}),
   };
 }

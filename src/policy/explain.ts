@@ -11,6 +11,7 @@ import { formatLocation } from './location.ts';
 import type { Policy } from './policy.ts';
 import type { PolicySet } from './policy-set.ts';
 import { SliceIndex } from './slices.ts';
+import { argsReadBy, argsValueAt } from './args-read.ts';
 import { type Uid, uidKey } from './uid.ts';
 
 export type PolicyVerdict = 'satisfied' | 'not satisfied' | 'error';
@@ -22,6 +23,8 @@ export interface Explanation {
     readonly policy: Policy;
     readonly verdict: PolicyVerdict;
     readonly error?: string;
+    /** The arguments the policy reads (`context.args`), with this call's value (absent: not carried or not typed). */
+    readonly args?: readonly { readonly path: string; readonly value?: string }[];
   }[];
   readonly text: string;
 }
@@ -63,6 +66,7 @@ export function explain(set: PolicySet, input: unknown, options: ExplainOptions 
   const policies = slice.policies.map((policy) => ({
     policy,
     ...verdictOf(policy, cedar, set),
+    ...argsOf(policy, cedar),
   }));
   return { decision, policies, text: render(decision, cedar, policies) };
 }
@@ -74,6 +78,18 @@ function withRegisteredCard(input: unknown, cardOf: CardOf): { ok: true; request
   const card = typeof id === 'string' ? cardOf(id) : undefined;
   if (card === undefined) return { ok: false, error: `invalid request: principal.agent.id: unknown agent "${String(id)}"` };
   return { ok: true, request: { ...(input as object), principal: { ...principal, agent: card } } };
+}
+
+function argsOf(policy: Policy, request: CedarRequest): { args?: { path: string; value?: string }[] } {
+  const paths = argsReadBy(policy.json);
+  if (paths.length === 0) return {};
+  const args = (request.context as { args?: unknown }).args;
+  return {
+    args: paths.map((path) => {
+      const value = argsValueAt(args, path);
+      return value === undefined ? { path } : { path, value };
+    }),
+  };
 }
 
 function verdictOf(
@@ -128,11 +144,13 @@ function render(decision: Decision, request: CedarRequest | null, policies: Expl
   for (const reason of decision.obligations.reasons) lines.push(`reason: ${reason}`);
   for (const error of decision.errors) lines.push(`error: ${error}`);
   if (policies.length > 0) lines.push('', 'policies whose scope could match, each evaluated alone:');
-  for (const { policy, verdict, error } of policies) {
+  for (const { policy, verdict, error, args } of policies) {
     const marks = [policy.liftableByApproval ? ' @approval' : '', error ? ` (${error})` : ''].join('');
     lines.push(
       `  ${policy.effect.padEnd(6)} ${verdict.padEnd(13)} ${policy.id}  ${formatLocation(policy.at)}${marks}`,
     );
+    // Which argument decided: what the policy reads of the call's arguments, and the value it saw.
+    for (const { path, value } of args ?? []) lines.push(`         reads context.args.${path} = ${value ?? '(absent)'}`);
   }
   return lines.join('\n');
 }

@@ -77,7 +77,7 @@ export function loadPolicySet(sources: readonly PolicySource[], options: LoadOpt
 }
 
 function versionOf(schema: Schema, sources: readonly PolicySource[]): string {
-  const pairs = [[SCHEMA_FILE, schema.text], ...sources.map((s) => [s.file, s.text])];
+  const pairs = [[SCHEMA_FILE, schema.versionText], ...sources.map((s) => [s.file, s.text])];
   return `sha256:${createHash('sha256').update(JSON.stringify(pairs)).digest('hex')}`;
 }
 

@@ -106,6 +106,8 @@ export const contextSchema = z.strictObject({
   time: z.iso.datetime({ offset: true }).optional(),
   /** W3C trace id. */
   trace: name.nullable().optional(),
+  /** The call's arguments; policy sees the fields the schema's `Args` types (`context.args`). */
+  args: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const decisionRequestSchema = z.strictObject({

@@ -5,6 +5,7 @@ import type { Queryable, Store } from '../store/store.ts';
 import { MandateError } from '../errors.ts';
 import { Authorizer } from './authorizer.ts';
 import { loadPolicyDir } from './policy-dir.ts';
+import type { Schema } from './schema.ts';
 import { STARTER_DIR } from './starter.ts';
 import { loadStoredPolicySet, recordPolicySet, runningPolicySet } from './stored.ts';
 
@@ -30,18 +31,18 @@ export function ensurePolicyDir(dataDir: string): string {
  *   only seeds an empty database, so a replica started with stale files cannot roll policy back.
  * An invalid directory refuses to start rather than deny everything silently.
  */
-export async function seedPolicySet(db: Queryable, deployment: Deployment, dataDir: string, now: Date): Promise<void> {
+export async function seedPolicySet(db: Queryable, deployment: Deployment, dataDir: string, now: Date, schema?: Schema): Promise<void> {
   const stored = await runningPolicySet(db);
   if (stored && deployment === 'replicated') return;
   const dir = ensurePolicyDir(dataDir);
-  const set = await loadPolicyDir(dir);
+  const set = await loadPolicyDir(dir, schema ? { schema } : {});
   if (stored?.version === set.version) return;
   await recordPolicySet(db, set, `policy files in ${dir}`, now);
 }
 
-/** The authorizer over the running set in the database. */
-export async function openAuthorizer(store: Store, now: () => Date): Promise<Authorizer> {
+/** The authorizer over the running set in the database, `context.args` typed by `schema`. */
+export async function openAuthorizer(store: Store, now: () => Date, schema?: Schema): Promise<Authorizer> {
   const stored = await runningPolicySet(store.db);
   if (!stored) throw new MandateError('ERR_POLICY_MISSING', 'the database holds no policy set');
-  return new Authorizer(loadStoredPolicySet(stored), { now });
+  return new Authorizer(loadStoredPolicySet(stored, schema), { now });
 }

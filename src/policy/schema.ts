@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { schemaToJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { MandateError } from '../errors.ts';
+import { type ArgsFragment, type ArgsRecord, EMPTY_ARGS } from './args-schema.ts';
 
 export const NAMESPACE = 'Mandate';
 
@@ -29,6 +30,13 @@ export interface Schema {
   readonly covers: ReadonlyMap<string, readonly string[]>;
   /** Qualified entity type to the attribute names its shape declares. */
   readonly attributes: ReadonlyMap<string, readonly string[]>;
+  /** The generated `Args` type (`context.args`): what each argument is typed as. */
+  readonly args: ArgsFragment;
+  /**
+   * The schema text a policy set's version is taken over: the schema without its generated `Args`,
+   * so a new pin does not make the same files another version.
+   */
+  readonly versionText: string;
 }
 
 interface ActionJson {
@@ -41,8 +49,15 @@ export const bundledSchemaText = (): string =>
 
 const qualify = (name: string) => `${NAMESPACE}::${name}`;
 
+const ARGS_PLACEHOLDER = 'type Args = {};';
+
 /** Parses a schema in Cedar's human format; the schema must declare the `Mandate` namespace. */
-export function loadSchema(text: string = bundledSchemaText()): Schema {
+export function loadSchema(text: string = bundledSchemaText(), args: ArgsFragment = EMPTY_ARGS): Schema {
+  const versionText = text;
+  if (args !== EMPTY_ARGS) {
+    if (!text.includes(ARGS_PLACEHOLDER)) throw new MandateError('ERR_SCHEMA_INVALID', `The Cedar schema has no \`${ARGS_PLACEHOLDER}\` to type arguments in`);
+    text = text.replace(ARGS_PLACEHOLDER, args.text);
+  }
   const answer = schemaToJson(text);
   if (answer.type === 'failure') {
     const reasons = answer.errors.map((e) => e.message).join('; ');
@@ -89,8 +104,23 @@ export function loadSchema(text: string = bundledSchemaText()): Schema {
     attributes.set(qualify(name), Object.keys(shape?.attributes ?? {}));
   }
   const digest = createHash('sha256').update(text).digest('hex');
-  return { text, digest, actions, covers, attributes };
+  return { text, digest, actions, covers, attributes, args, versionText };
 }
+
+const withArgs = new Map<string, Schema>();
+/** The bundled schema with `Args` generated from argument sources; one parsed schema per fragment. */
+export function schemaWithArgs(args: ArgsFragment): Schema {
+  if (args.text === EMPTY_ARGS.text) return mandateSchema();
+  let schema = withArgs.get(args.text);
+  if (!schema) {
+    schema = loadSchema(bundledSchemaText(), args);
+    if (withArgs.size >= 16) withArgs.clear();
+    withArgs.set(args.text, schema);
+  }
+  return schema;
+}
+
+export type { ArgsRecord };
 
 let bundled: Schema | undefined;
 /** The schema shipped with Mandate, parsed once. */

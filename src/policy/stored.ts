@@ -6,6 +6,7 @@ import { policySetsRepository } from '../store/repositories/policy-sets.ts';
 import type { Queryable } from '../store/store.ts';
 import type { PolicySource } from './policy-file.ts';
 import { loadPolicySet, type PolicySet } from './policy-set.ts';
+import type { Schema } from './schema.ts';
 
 export interface StoredPolicySet {
   seq: number;
@@ -32,6 +33,6 @@ export async function recordPolicySet(db: Queryable, set: PolicySet, by: string,
 }
 
 /** Parses and validates the stored set (it was valid when written; the schema may have moved on). */
-export function loadStoredPolicySet(stored: StoredPolicySet): PolicySet {
-  return loadPolicySet(stored.files);
+export function loadStoredPolicySet(stored: StoredPolicySet, schema?: Schema): PolicySet {
+  return loadPolicySet(stored.files, schema ? { schema } : {});
 }

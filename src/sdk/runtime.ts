@@ -27,6 +27,11 @@ export interface MandateRequest {
   scope: string;
   resource: string | string[];
   task?: { id?: string; description?: string; budget?: number };
+  /**
+   * Record constraints (RFC 9396 `mandate_record`): per argument name, the allowed values or a
+   * `{ min, max }` range; `required` fields must be in every call. A sub-agent may only narrow its parent's.
+   */
+  records?: { fields: Record<string, Array<string | number> | { min?: number; max?: number }>; required?: string[] };
 }
 
 export class MandateRequestError extends Error {
@@ -175,10 +180,13 @@ export class AgentRuntime {
       scope: input.scope,
     });
     for (const resource of [input.resource].flat()) form.append('resource', resource);
+    const details: object[] = [];
     if (input.task) {
       const { id, description, budget } = input.task;
-      form.set('authorization_details', JSON.stringify([{ type: 'mandate_task', ...(id ? { task_id: id } : {}), ...(description ? { description } : {}), ...(budget !== undefined ? { budget } : {}) }]));
+      details.push({ type: 'mandate_task', ...(id ? { task_id: id } : {}), ...(description ? { description } : {}), ...(budget !== undefined ? { budget } : {}) });
     }
+    if (input.records) details.push({ type: 'mandate_record', ...input.records });
+    if (details.length > 0) form.set('authorization_details', JSON.stringify(details));
     const body = (await this.#withProof(url, (dpop) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop }, body: form }), 'POST')) as {
       access_token: string;
       scope: string;

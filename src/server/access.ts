@@ -7,6 +7,7 @@ import { findAgentTarget, findApproval } from '../store/targets.ts';
 import { ADMIN_ROUTES, type AdminRoute, adminRouteOf } from './admin-routes.ts';
 import { type AdminPrincipal, type AdminRole, authenticateAdmin } from './admin-tokens.ts';
 import type { ServerContext } from './context.ts';
+import { authenticateSession, csrfRefusal, sessionIdOf } from './console-session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +26,7 @@ export function bearerToken(request: FastifyRequest): string | undefined {
  * Admin authentication behind the brute-force brake: an address that failed too often is answered
  * 429 with `Retry-After` before its token is even looked at; only a refused token counts.
  */
-export async function authenticateAdminFrom(ctx: Pick<ServerContext, 'store' | 'authFailures' | 'now'>, request: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal> {
+export async function authenticateAdminFrom(ctx: Pick<ServerContext, 'store' | 'authFailures' | 'now'>, request: FastifyRequest, reply: FastifyReply, token = bearerToken(request)): Promise<AdminPrincipal> {
   const client = `admin:${request.ip}`;
   const wait = ctx.authFailures.retryAfter(client);
   if (wait > 0) {
@@ -33,7 +34,7 @@ export async function authenticateAdminFrom(ctx: Pick<ServerContext, 'store' | '
     throw new MandateError('ERR_TOO_MANY_FAILURES', `too many failed authentications from this address; retry in ${wait} s`);
   }
   try {
-    return await authenticateAdmin(ctx.store.db, bearerToken(request), ctx.now());
+    return await authenticateAdmin(ctx.store.db, token, ctx.now());
   } catch (error) {
     if (isMandateError(error) && error.code === 'ERR_UNAUTHENTICATED') ctx.authFailures.failed(client);
     throw error;
@@ -50,7 +51,7 @@ export function adminGuard(ctx: ServerContext) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const rule = adminRouteOf(request.method === 'HEAD' ? 'GET' : request.method, request.routeOptions.url);
     if (rule?.roles === 'public') return;
-    const principal = await authenticateAdminFrom(ctx, request, reply);
+    const principal = await authenticatedCaller(ctx, request, reply);
     // An unknown path is a 404 for an authenticated caller, not a refusal.
     if (request.routeOptions.url === undefined) return;
     if (!rule || !(await admitted(ctx, principal, rule, request))) {
@@ -70,6 +71,32 @@ export function adminGuard(ctx: ServerContext) {
     }
     request.admin = principal;
   };
+}
+
+/**
+ * A bearer token when one is sent, else a console session cookie. A mutation made with the cookie
+ * must pass the CSRF check; a refusal is audited like a role refusal, with its own code.
+ */
+async function authenticatedCaller(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal> {
+  const session = request.headers.authorization === undefined ? sessionIdOf(request) : undefined;
+  if (session === undefined) return authenticateAdminFrom(ctx, request, reply);
+  const principal = await authenticateSession(ctx, request, session);
+  const forged = csrfRefusal(ctx, request, request.consoleSession!);
+  if (forged !== undefined) {
+    await ctx.audit.append({
+      chain: SYSTEM_CHAIN,
+      type: 'admin.access_refused',
+      actor: adminActor(principal),
+      action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+      resource: request.url.split('?')[0]!,
+      status: 'failure',
+      decision: 'deny',
+      denial_reason: 'ERR_CSRF_REJECTED',
+      reasons: { message: forged },
+    });
+    throw new MandateError('ERR_CSRF_REJECTED', `refused a change made with the console session: ${forged}`);
+  }
+  return principal;
 }
 
 /** The audit actor of an operator's change: the person behind the token, and the token's id. */

@@ -63,6 +63,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/instances': read,
   'GET /v1/instances/:id': read,
   'POST /v1/instances/:id/revoke': secure('admin.instance_revoked'),
+  'GET /v1/mandates': read,
+  'POST /v1/mandates/:id/revoke': secure('admin.mandate_revoked'),
   'POST /v1/users/token': write('admin.person_token_issued'),
   'POST /v1/keys/rotate': secure('admin.key_rotated'),
   'POST /v1/keys/:kid/revoke': secure('identity.key_revoked', 'handler'),
@@ -75,6 +77,7 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
 
   'GET /v1/audit/events': read,
   'GET /v1/audit/export': read,
+  'GET /v1/audit/decisions': read,
   'GET /v1/audit/checkpoints': { roles: 'public' },
   'GET /v1/audit/checkpoint': { roles: 'public' },
   'POST /v1/audit/checkpoints': { roles: WRITE, unaudited: 'the signed checkpoint it stores is the record (an event would grow the log past it)' },
@@ -117,6 +120,14 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/login/callback': { roles: 'public', event: { type: 'admin.login_succeeded', by: 'handler' } },
   'POST /v1/login/device': { roles: 'public' },
   'POST /v1/login/device/poll': { roles: 'public', event: { type: 'admin.login_succeeded', by: 'handler' } },
+  // The operator console: sign in by pasting a token once (the token authenticates the caller),
+  // or through single sign-on (GET /v1/console/login, ending at /v1/login/callback).
+  'POST /v1/console/session': { roles: 'public', event: { type: 'admin.console_signed_in', by: 'handler' } },
+  'GET /v1/console/login': { roles: 'public' },
+  'GET /v1/console/session': { roles: EVERYONE, target: 'own' },
+  'DELETE /v1/console/session': { roles: EVERYONE, target: 'own', event: { type: 'admin.console_signed_out', by: 'server' } },
+  // Live updates: the handler sends each caller only what its roles may read.
+  'GET /v1/stream': { roles: EVERYONE, target: 'listed' },
   'GET /v1/tokens': { roles: EVERYONE, target: 'own' },
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },
@@ -135,6 +146,13 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/sinks/:name/pause': secure('admin.sink_paused'),
   'POST /v1/sinks/:name/resume': secure('admin.sink_resumed'),
 
+  'GET /v1/trail/sinks': read,
+  'GET /v1/trail/sinks/:name': read,
+  'POST /v1/trail/sinks': secure('admin.trail_sink_added'),
+  'DELETE /v1/trail/sinks/:name': secure('admin.trail_sink_removed'),
+  'POST /v1/trail/sinks/:name/pause': secure('admin.trail_sink_paused'),
+  'POST /v1/trail/sinks/:name/resume': secure('admin.trail_sink_resumed'),
+
   'GET /v1/entitlements': read,
   'PUT /v1/entitlements': secure('admin.entitlements_applied'),
   'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
@@ -146,4 +164,4 @@ export const adminRouteOf = (method: string, url: string | undefined): AdminRout
   url === undefined ? undefined : ADMIN_ROUTES[`${method} ${url}`];
 
 /** Secret values travel in these bodies: their event names the secret, never a digest of the value. */
-export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks']);
+export const NO_BODY_DIGEST = new Set(['PUT /v1/secrets/:name', 'POST /v1/sinks', 'POST /v1/trail/sinks', 'POST /v1/console/session']);

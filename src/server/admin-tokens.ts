@@ -73,6 +73,20 @@ export async function authenticateAdmin(db: Queryable, token: string | undefined
   const expected = Buffer.from(row?.secret_hash ?? '0'.repeat(64), 'hex');
   const presented = Buffer.from(hashToken(token), 'hex');
   if (!row || !crypto.timingSafeEqual(expected, presented)) throw unauthorized();
+  return principalOf(db, row, now);
+}
+
+/**
+ * The caller behind a token the server already holds the id of (a console session's): refused
+ * like a presented token once it is revoked, expired, or its operator removed.
+ */
+export async function authenticateAdminTokenId(db: Queryable, id: string, now: Date): Promise<AdminPrincipal> {
+  const row = await findOperatorToken(db, id);
+  if (!row) throw unauthorized();
+  return principalOf(db, row, now);
+}
+
+async function principalOf(db: Queryable, row: NonNullable<Awaited<ReturnType<typeof findOperatorToken>>>, now: Date): Promise<AdminPrincipal> {
   if (row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now.toISOString())) throw unauthorized();
   const operator = row.operator === null ? undefined : await findOperator(db, row.operator);
   // A removed operator's tokens are revoked with it; one that outlived it is refused all the same.

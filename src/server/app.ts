@@ -17,6 +17,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
+import { trailSinkRoutes } from './routes/trail-sinks.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
@@ -28,6 +29,10 @@ import { commitPolicySet, policyRoutes } from './routes/policy.ts';
 import { followChanges } from './follow.ts';
 import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
+import { consoleRoutes } from './console.ts';
+import { consoleSessionRoutes } from './routes/console.ts';
+import { mandateRoutes } from './routes/mandates.ts';
+import { streamRoutes } from './routes/stream.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
 declare module 'fastify' {
@@ -91,6 +96,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
 
   const metrics = registerMetrics(app, ctx);
   healthRoutes(app, ctx);
+  consoleRoutes(app);
   wellKnownRoutes(app, ctx);
   app.get('/v1/openapi.json', async () => openApiDocument(VERSION));
   agentRoutes(app, ctx);
@@ -111,7 +117,11 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   approvalRoutes(app, ctx);
   operatorRoutes(app, ctx);
   loginRoutes(app, ctx);
+  consoleSessionRoutes(app, ctx);
+  mandateRoutes(app, ctx);
+  streamRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
+  trailSinkRoutes(app, ctx, metrics);
   alertRoutes(app, ctx);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);

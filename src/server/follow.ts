@@ -3,6 +3,7 @@ import type { Broker } from '../broker/broker.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import type { Instance } from '../identity/instances.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
+import { argsRefresher } from './args-schema.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import { loadStoredPolicySet, runningPolicySet } from '../policy/stored.ts';
 import type { Store } from '../store/store.ts';
@@ -34,10 +35,11 @@ export interface Followers {
  * change) reloads everything the replica keeps in memory from the tables.
  */
 export function followChanges(feed: ChangeFeed, f: Followers): void {
+  const retypeArgs = argsRefresher(f.authorizer, f.store.db, f.logger);
   const reloadPolicy = async () => {
     const stored = await runningPolicySet(f.store.db);
     if (!stored || stored.version === f.authorizer.version) return;
-    f.authorizer.reload(loadStoredPolicySet(stored));
+    f.authorizer.reload(loadStoredPolicySet(stored, f.authorizer.policySet.schema));
     f.logger.info({ version: stored.version }, 'running policy set replaced from the database');
   };
   feed.subscribe(async (change: Change, origin) => {
@@ -53,6 +55,7 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         await f.keys.load(f.now());
         // Again after the reload: a token verified meanwhile used the old key ring.
         f.presented.clear();
+        await retypeArgs();
         await reloadPolicy();
         return;
       case 'policy.applied':
@@ -70,14 +73,14 @@ export function followChanges(feed: ChangeFeed, f: Followers): void {
         return;
       case 'pins.changed':
         f.gateway.invalidatePins(change.server);
-        return;
+        return retypeArgs();
       case 'server.changed':
         await f.gateway.forgetServer(change.name);
         return;
       case 'connection.changed':
         f.broker.forgetStored({ connection: change.name });
         if (origin === 'remote') await f.broker.release(change.name);
-        return;
+        return retypeArgs();
       case 'secret.changed':
         f.broker.forgetStored({ secret: change.name });
         return;

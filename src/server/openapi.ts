@@ -39,7 +39,10 @@ export function openApiDocument(version: string) {
     openapi: '3.1.0',
     info: { title: 'Mandate admin API', version },
     components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… operator API token' } },
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'mdt_… operator API token' },
+        consoleSession: { type: 'apiKey', in: 'cookie', name: 'mandate_session', description: 'Console session (POST /v1/console/session); mutations also need the X-CSRF-Token header' },
+      },
       schemas: {
         AgentCardSpec: jsonSchema(agentCardSpecSchema),
         AgentCard: {
@@ -77,7 +80,7 @@ export function openApiDocument(version: string) {
         },
       },
     },
-    security: [{ adminToken: [] }],
+    security: [{ adminToken: [] }, { consoleSession: [] }],
     paths: {
       '/v1/agents': {
         get: {
@@ -134,6 +137,10 @@ export function openApiDocument(version: string) {
         ['post', '/v1/approvals/{id}/deny', 'Deny a held call'],
         ['post', '/v1/approvals/{id}/consent', 'The person the agent acts for approves or denies their own consent-marked call (person token; public)'],
         ['get', '/v1/audit/events', 'Query the audit trail (cursor pagination)'],
+        ['get', '/v1/audit/decisions', 'Decisions per minute since a time (default 15m): allowed, and refused by error code'],
+        ['get', '/v1/mandates', 'Live mandates (not revoked, not expired) with their parent: the delegation tree'],
+        ['post', '/v1/mandates/{id}/revoke', 'Revoke a mandate by id and every mandate derived from it, on every replica'],
+        ['get', '/v1/stream', 'Server-sent events: audit events as appended (readers of the trail) and pending approvals (approvers)'],
         ['get', '/v1/audit/export', 'Stream the trail as JSON lines, OCSF or CEF'],
         ['get', '/v1/audit/verify', 'Verify every chain and the Merkle tree against the signed checkpoints'],
         ['get', '/v1/audit/checkpoints', 'Signed checkpoints and the verifier key (public)'],
@@ -176,6 +183,12 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/sinks/{name}', 'Remove a notification sink'],
         ['post', '/v1/sinks/{name}/pause', 'Pause delivery to a sink (events wait in the trail)'],
         ['post', '/v1/sinks/{name}/resume', 'Resume delivery to a sink from where it stopped'],
+        ['get', '/v1/trail/sinks', 'List trail sinks (syslog, webhook, Splunk HEC, NATS JetStream, OTLP logs) with their lag and last error (never their secret)'],
+        ['post', '/v1/trail/sinks', 'Add a trail sink: kind, format (jsonl, ocsf, cef), filter (events, environments), from (now or start), settings; the secret is sealed'],
+        ['get', '/v1/trail/sinks/{name}', 'Show a trail sink and its delivery state'],
+        ['delete', '/v1/trail/sinks/{name}', 'Remove a trail sink (its cursor goes with it)'],
+        ['post', '/v1/trail/sinks/{name}/pause', 'Pause streaming to a trail sink (events wait in the trail)'],
+        ['post', '/v1/trail/sinks/{name}/resume', 'Resume streaming to a trail sink from where it stopped'],
         ['get', '/v1/alerts', 'Alerts raised, newest first (alert.raised events of the trail; rule, limit, cursor)'],
         ['get', '/v1/alerts/rules', 'The alert rules in force (alerts.yaml in the data directory over the defaults)'],
         ['get', '/v1/issuers', 'List OIDC issuers trusted for person tokens'],
@@ -195,6 +208,25 @@ export function openApiDocument(version: string) {
           summary: "Operator single sign-on: redirect (303) to the operators' OpenID provider (code flow, PKCE, state, nonce); return_to: a CLI's loopback listener",
           security: [],
           responses: { '303': { description: 'to the provider' }, '404': { description: 'ERR_SSO_NOT_CONFIGURED' }, '503': { description: 'ERR_IDP_UNAVAILABLE' } },
+        },
+      },
+      '/v1/console/session': {
+        ...operations([
+          ['get', '/v1/console/session', 'The signed-in operator, roles and CSRF token of this console session'],
+          ['delete', '/v1/console/session', 'Sign out: the console session ends on the server'],
+        ])['/v1/console/session'],
+        post: {
+          summary: 'Console sign-in with an operator token pasted once: answers the session cookie (HttpOnly, SameSite=Strict) and its CSRF token; the token is not kept by the browser',
+          security: [],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } } },
+          responses: { '201': { description: 'operator, roles, csrf_token, expires_at; Set-Cookie' }, ...errors(400, 401, 403, 429) },
+        },
+      },
+      '/v1/console/login': {
+        get: {
+          summary: "Console single sign-on: redirect (303) to the operators' OpenID provider; the callback ends in a console session cookie and a redirect to /console/",
+          security: [],
+          responses: { '303': { description: 'to the provider' }, '404': { description: 'ERR_SSO_NOT_CONFIGURED' } },
         },
       },
       '/v1/login/callback': {
@@ -223,7 +255,7 @@ export function openApiDocument(version: string) {
       },
       '/readyz': {
         get: {
-          summary: 'Readiness: the store answers and the replica is synchronized with the others',
+          summary: 'Readiness: the store answers and the replica is synchronized with the others; status degraded (still 200) names failing trail sinks',
           security: [],
           responses: { '200': { description: 'ready' }, '503': { description: 'ERR_STORE_UNAVAILABLE or ERR_NOT_SYNCHRONIZED' } },
         },

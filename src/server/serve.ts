@@ -17,7 +17,9 @@ import { FollowedCache } from '../cluster/followed-cache.ts';
 import { StandingCache } from '../cluster/standing-cache.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { openAuthorizer, policyDirOf } from '../policy/runtime.ts';
+import { argsSchema } from './args-schema.ts';
 import { DpopNonces } from '../tokens/dpop-nonce.ts';
+import { RecentProofs } from '../tokens/pending-proof.ts';
 import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
@@ -25,9 +27,10 @@ import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
 import { startTracing } from '../telemetry/sdk.ts';
 import { Alerts } from '../alerts/alerts.ts';
 import { loadAlertConfig } from '../alerts/config.ts';
-import { notificationSinkLag, type SinkLagSource } from '../alerts/sink-lag.ts';
+import { type SinkLagSource, sinkLagOf } from '../alerts/sink-lag.ts';
 import { observedWriter } from '../audit/observed.ts';
 import { allSinks } from '../notify/sinks.ts';
+import { allTrailSinks } from '../stream/sinks.ts';
 import { buildApp, VERSION } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';
@@ -62,7 +65,7 @@ export async function startServer(
   const prepared: Prepared = await prepare(config, now(), options.pgSchema, { mintAdminToken: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
-  const authorizer = await openAuthorizer(prepared.store, now);
+  const authorizer = await openAuthorizer(prepared.store, now, await argsSchema(prepared.store.db));
   const transport =
     config.deployment === 'replicated' && config.databaseUrl
       ? new PostgresTransport({ databaseUrl: config.databaseUrl, schema: await currentSchema(prepared.store) })
@@ -84,7 +87,7 @@ export async function startServer(
       now,
       logger,
       feed: changes,
-      sinkLags: [notificationSinkLag(() => allSinks(prepared.store.db), now), ...(options.sinkLags ?? [])],
+      sinkLags: [sinkLagOf(() => allSinks(prepared.store.db), now), sinkLagOf(() => allTrailSinks(prepared.store.db, now()), now, 'trail/'), ...(options.sinkLags ?? [])],
     },
     loadAlertConfig(config.dataDir),
   );
@@ -98,6 +101,7 @@ export async function startServer(
     keys,
     issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
     replay: new StoreReplayCache(prepared.store, now),
+    recentProofs: new RecentProofs(now),
     // Alert rules watch the trail as it is written.
     audit: observedWriter(auditWriter, (event) => alerts.observe(event)),
     alerts,

@@ -4,6 +4,7 @@ import { loadMasterKey, type MasterKey } from '../identity/master-key.ts';
 import { activeSigningKey, createSigningKey } from '../identity/signing-keys.ts';
 import { openStore } from '../store/open.ts';
 import { seedPolicySet } from '../policy/runtime.ts';
+import { argsSchema } from './args-schema.ts';
 import { lockInTransaction } from '../store/locks.ts';
 import { initSetting } from '../store/settings.ts';
 import type { Queryable, Store } from '../store/store.ts';
@@ -42,7 +43,7 @@ export async function prepare(
   try {
     const result = await store.transaction(async (trx) => {
       await preparationLock(store, trx);
-      await seedPolicySet(trx, config.deployment, config.dataDir, now);
+      await seedPolicySet(trx, config.deployment, config.dataDir, now, await argsSchema(trx));
       const trustDomain = await initSetting(trx, 'trust_domain', config.trustDomain);
       if (!(await activeSigningKey(trx, masterKey))) await createSigningKey(trx, masterKey, now);
       return { trustDomain };

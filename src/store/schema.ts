@@ -51,6 +51,19 @@ export interface EntitlementsTable {
 }
 
 /** Operator logins in flight between GET /v1/login and its callback (migration 0012_sso). */
+/** A signed-in operator console (see migration 0015). */
+export interface ConsoleSessionsTable {
+  /** SHA-256 (hex) of the cookie's session id; the id itself is never stored. */
+  id_hash: string;
+  /** The operator API token the session acts with. */
+  token_id: string;
+  csrf_token: string;
+  /** 1 when the token was issued for this session alone (single sign-on) and ends with it. */
+  owns_token: number;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface LoginStatesTable {
   /** SHA-256 (hex) of the OIDC `state`; the state itself is never stored. */
   state_hash: string;
@@ -324,6 +337,37 @@ export interface PolicySetsTable {
 }
 
 /** A notification sink and its durable delivery state (issue 15). */
+/** A trail sink (issue 19): the trail streamed to a SIEM; see migration 0018. */
+export interface TrailSinksTable {
+  name: string;
+  /** syslog-tcp, syslog-tls, http-webhook, splunk-hec, nats-jetstream or otlp-logs. */
+  kind: string;
+  /** jsonl, ocsf or cef. */
+  format: string;
+  /** JSON object: what the kind needs that is not secret (address, URL, subject, CA). */
+  settings: string;
+  /** JSON arrays; empty for every event type / every environment. */
+  events: string;
+  environments: string;
+  /** The kind's one secret sealed under the master key (HEC token, webhook key, TLS client key). */
+  secret_sealed: string | null;
+  paused_at: string | null;
+  /** Global log position (audit leaf index) of the last event delivered or passed over; -1 for none. */
+  delivered_through: number | string;
+  delivered_count: number | string;
+  last_delivered_at: string | null;
+  /** Failed attempts since the last success. */
+  failures: number;
+  /** Failed attempts ever. */
+  errors_count: number | string;
+  last_error: string | null;
+  last_error_at: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface NotifySinksTable {
   name: string;
   url: string;
@@ -353,6 +397,7 @@ export interface Database {
   policy_sets: PolicySetsTable;
   audit_events: AuditEventsTable;
   notify_sinks: NotifySinksTable;
+  trail_sinks: TrailSinksTable;
   audit_head: AuditHeadTable;
   audit_chains: AuditChainsTable;
   audit_checkpoints: AuditCheckpointsTable;
@@ -372,6 +417,7 @@ export interface Database {
   entitlements: EntitlementsTable;
   alert_cooldowns: AlertCooldownsTable;
   login_states: LoginStatesTable;
+  console_sessions: ConsoleSessionsTable;
   agents: AgentsTable;
   signing_keys: SigningKeysTable;
   mandate_budgets: MandateBudgetsTable;

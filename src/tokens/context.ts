@@ -6,6 +6,7 @@ import type { AgentCard } from '../registry/agent-card.ts';
 import type { KeyRing } from '../identity/key-ring.ts';
 import type { Store } from '../store/store.ts';
 import type { DpopNonces } from './dpop-nonce.ts';
+import type { RecentProofs } from './pending-proof.ts';
 import type { ReplayCache } from './replay-cache.ts';
 import type { PresentedTokens } from './presented-tokens.ts';
 import type { VerifiedMandates } from './verified-mandates.ts';
@@ -28,6 +29,11 @@ export interface TokenContext {
   issuer: string;
   now: () => Date;
   replay: ReplayCache;
+  /**
+   * When set, enforcement points record a governed call's DPoP proof with its decision (one
+   * commit), and these recent proofs refuse a replay on this replica at once.
+   */
+  recentProofs?: RecentProofs;
   audit: AuditWriter;
   devIssuer: boolean;
   /** Development person tokens are accepted for agents in `prod` only when set. */

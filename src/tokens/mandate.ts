@@ -1,6 +1,7 @@
 // RFC 9068 — JWT profile for OAuth 2.0 access tokens: the claims of a mandate
 import { type VerificationKeys, verifyJws } from '../jose/jws.ts';
 import { TYP } from '../jose/token-types.ts';
+import type { RecordConstraints } from './records.ts';
 
 /** One hop of the delegation chain (RFC 8693 §4.1): the current actor, with prior actors nested. */
 export interface ActClaim {
@@ -34,6 +35,11 @@ export interface MandateClaims {
    * enforcement points read them without the subject token. Absent when the person has none.
    */
   groups?: string[];
+  /**
+   * RFC 9396 §9.1: the record constraints granted (`mandate_record`), checked against every call's
+   * arguments; a child carries its parent's or narrower ones. Absent when the mandate has none.
+   */
+  authorization_details?: RecordConstraints[];
 }
 
 /** The chain person → agent → sub-agent, outermost first, from the nested `act`. */

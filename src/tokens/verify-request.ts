@@ -3,6 +3,8 @@ import { isMandateError, MandateError } from '../errors.ts';
 import type { TokenContext } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { delegationPath, type MandateClaims, verifyMandateJwt } from './mandate.ts';
+import type { ReplayCache } from './replay-cache.ts';
+import { DeferringReplay, type PendingProof } from './pending-proof.ts';
 import { mandateEnding, mandateStanding } from './revocation.ts';
 import { parseScope, type ScopeItem } from './scope.ts';
 
@@ -17,6 +19,8 @@ export interface Principal {
   groups: string[];
   agentId: string;
   instanceId: string;
+  /** The DPoP proof, verified but not yet recorded as seen: the call it authorizes records it. */
+  proof?: PendingProof;
 }
 
 export interface PresentedCredentials {
@@ -26,6 +30,11 @@ export interface PresentedCredentials {
   htu: string;
   /** The resource identifier of this enforcement point (the mandate's `aud` must include it). */
   resource: string;
+  /**
+   * A governed call: the proof's `jti` is recorded with the call's decision (`Principal.proof`),
+   * not on its own. Only where the context keeps recent proofs (`recentProofs`).
+   */
+  deferProof?: boolean;
 }
 
 const invalidToken = (message: string) => new MandateError('ERR_TOKEN_INVALID', message);
@@ -62,7 +71,8 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     }
     ctx.verified?.set(presented.resource, token, claims);
   }
-  await checkProof(ctx, presented, token, claims, now);
+  const deferring = presented.deferProof && ctx.recentProofs ? new DeferringReplay(ctx.recentProofs, ctx.replay) : undefined;
+  await checkProof(ctx, presented, token, claims, now, deferring);
   const read = () => mandateStanding(ctx.store.db, claims.jti);
   const live = ctx.standing ? await ctx.standing.isLive(claims.jti, claims.exp, now, read) : (await read()) === 'live';
   if (!live) {
@@ -71,7 +81,9 @@ export async function verifyPresentedMandate(ctx: TokenContext, presented: Prese
     if (ending?.agentStatus === 'suspended') throw new MandateRefused('ERR_AGENT_SUSPENDED', suspendedMessage(ending.agentId), principalOf(claims));
     throw new MandateRefused('ERR_TOKEN_REVOKED', 'mandate has been revoked', principalOf(claims));
   }
-  return principalOf(claims);
+  const principal = principalOf(claims);
+  if (deferring?.pending) principal.proof = deferring.pending;
+  return principal;
 }
 
 /**
@@ -103,7 +115,7 @@ export const principalOf = (claims: MandateClaims): Principal => ({
   instanceId: claims.act.instance_id,
 });
 
-async function checkProof(ctx: TokenContext, presented: PresentedCredentials, token: string, claims: MandateClaims, now: Date): Promise<void> {
+async function checkProof(ctx: TokenContext, presented: PresentedCredentials, token: string, claims: MandateClaims, now: Date, replay: ReplayCache = ctx.replay): Promise<void> {
   if (typeof claims.cnf?.jkt !== 'string') throw invalidToken('mandate is not bound to a key');
   if (!presented.dpop) throw new MandateError('ERR_DPOP_INVALID', 'a DPoP proof is required with a mandate');
   await verifyDpopProof(presented.dpop, {
@@ -112,7 +124,7 @@ async function checkProof(ctx: TokenContext, presented: PresentedCredentials, to
     accessToken: token,
     expectedJkt: claims.cnf.jkt,
     now,
-    replay: ctx.replay,
+    replay,
     ...(ctx.dpopNonces ? { nonce: ctx.dpopNonces.accepted(now) } : {}),
   });
 }

@@ -11,7 +11,7 @@ export type Severity = 'informational' | 'low' | 'medium' | 'high';
  * | any other `failure`                     | low           |
  * | everything else                         | informational |
  */
-export function severityOf(event: AuditEvent): Severity {
+export function severityOf(event: Pick<AuditEvent, 'type' | 'decision' | 'status'>): Severity {
   if (event.type.startsWith('anomaly.') || event.type.startsWith('alert.')) return 'high';
   if (event.decision === 'deny' || event.type === 'lifecycle.suspended') return 'medium';
   if (event.status === 'failure') return 'low';

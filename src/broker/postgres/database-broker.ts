@@ -81,6 +81,8 @@ export class DatabaseBroker {
       label,
       args: { sql: input.sql, params: input.params, tables },
       allowArgs: ['tables'],
+      // Which rows a SQL text reaches cannot be read from it: under record constraints it is refused.
+      callArgumentsUnreadable: 'a SQL query cannot be checked against record constraints',
       traceId: call.traceId,
       trace,
     };

@@ -16,6 +16,7 @@ import {
   streamEvents,
 } from '../../audit/log-store.ts';
 import { searchDigest } from '../../audit/redact.ts';
+import { decisionsPerMinute } from '../../audit/decision-rate.ts';
 import { verifyAuditLog } from '../../audit/verify-log.ts';
 import { SYSTEM_CHAIN } from '../../audit/writer.ts';
 import { refusal } from '../../errors.ts';
@@ -68,6 +69,7 @@ const verifyBody = z.strictObject({
   checkpoints: z.array(z.string().min(1).max(64 * 1024)).max(16).optional(),
 });
 const digestBody = z.strictObject({ value: z.json() });
+const decisionsQuery = z.strictObject({ since: instant.default('15m') });
 
 /**
  * The audit trail (issue 5): query, export, verify, checkpoints and RFC 9162 proofs. Reads need
@@ -81,6 +83,12 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/audit/events', async (request) => {
     const { limit, cursor, order, ...filter } = parseOrThrow(eventsQuery, request.query, 'query');
     return queryEvents(ctx.store.db, toFilter(filter, ctx.now()), { limit, cursor, order });
+  });
+
+  app.get('/v1/audit/decisions', async (request) => {
+    const query = parseOrThrow(decisionsQuery, request.query, 'query');
+    const since = instantFrom(query.since, ctx.now(), 'since')!;
+    return { since, ...(await decisionsPerMinute(ctx.store.db, since)) };
   });
 
   app.get('/v1/audit/export', async (request, reply) => {

@@ -32,7 +32,7 @@ export function gatewayAdminRoutes(app: FastifyInstance, ctx: ServerContext) {
   app.get('/v1/servers/:name', async (request) => {
     const { name } = parseOrThrow(nameParams, request.params, 'path');
     const spec = await getServer(ctx.store.db, name);
-    return { ...spec, pins: [...(await loadPins(ctx.store.db, name)).values()].map(({ tool, hash, status }) => ({ tool, hash, status })) };
+    return { ...spec, pins: [...(await loadPins(ctx.store.db, name)).values()].map(({ tool, hash, status, definition, pending }) => ({ tool, hash, status, definition, pending })) };
   });
 
   app.delete('/v1/servers/:name', async (request, reply) => {

@@ -10,8 +10,12 @@ import { findOperator, insertOperator, updateOperator } from '../../store/operat
 import type { LoginStateRow } from '../../store/repositories/login-states.ts';
 import { parseOrThrow } from '../../validation.ts';
 import { createAdminToken } from '../admin-tokens.ts';
+import { bindConsoleLogin, clearConsoleLogin, consoleLoginBound, openConsoleSession } from '../console-session.ts';
 import { FailureLimit } from '../failure-limit.ts';
 import type { ServerContext } from '../context.ts';
+
+/** Where a console sign-in returns (a login state's `return_to`; never a caller's input). */
+export const CONSOLE_RETURN = '/console/';
 
 const loginQuery = z.object({ return_to: z.string().max(2000).optional() });
 const callbackQuery = z.object({ state: z.string().max(512).optional() });
@@ -67,19 +71,40 @@ export function loginRoutes(app: FastifyInstance, ctx: ServerContext) {
     return reply.redirect(url.href, 303);
   });
 
+  // The console signs in through the same provider flow; the callback ends in a session cookie.
+  app.get('/v1/console/login', async (request, reply) => {
+    throttle(request, reply);
+    const url = await operatorSso().begin(ctx.store.db, CONSOLE_RETURN, ctx.now());
+    bindConsoleLogin(ctx, request, reply, url.searchParams.get('state')!);
+    return reply.redirect(url.href, 303);
+  });
+
   app.get('/v1/login/callback', async (request, reply) => {
     const { state } = parseOrThrow(callbackQuery, request.query, 'query');
     const provider = operatorSso();
     let login: LoginStateRow | undefined;
     try {
       login = await provider.takeLogin(ctx.store.db, state ?? null, ctx.now());
+      if (login.return_to === CONSOLE_RETURN && !consoleLoginBound(request, state)) {
+        throw new MandateError('ERR_LOGIN_STATE_INVALID', 'this console sign-in was not started in this browser; start again');
+      }
       const identity = await provider.complete(login, new URL(request.url, 'http://callback.invalid'));
       const session = await openSession(ctx, identity);
       await signedIn(ctx, 'GET /v1/login/callback', identity, session);
+      if (login.return_to === CONSOLE_RETURN) {
+        // The session token stays on the server: the browser gets only the session cookie.
+        await openConsoleSession(ctx, request, reply, { id: session.id, expiresAt: session.expires_at, owned: true });
+        clearConsoleLogin(reply);
+        return reply.redirect(CONSOLE_RETURN, 303);
+      }
       if (login.return_to) return reply.redirect(withParams(login.return_to, { token: session.token, id: session.id, operator: session.operator, roles: session.roles.join(','), expires_at: session.expires_at }), 303);
       return session;
     } catch (error) {
       await refused(ctx, request, 'GET /v1/login/callback', error);
+      if (login?.return_to === CONSOLE_RETURN) {
+        clearConsoleLogin(reply);
+        return reply.redirect(`${CONSOLE_RETURN}?${new URLSearchParams({ error: isMandateError(error) ? error.code : 'ERR_LOGIN_FAILED' }).toString()}`, 303);
+      }
       if (login?.return_to && isMandateError(error)) return reply.redirect(withParams(login.return_to, { error: error.code, error_description: error.message }), 303);
       throw error;
     }

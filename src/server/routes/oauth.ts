@@ -120,7 +120,7 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
     introspection_endpoint_auth_methods_supported: ['bearer'],
     revocation_endpoint_auth_methods_supported: ['bearer'],
     dpop_signing_alg_values_supported: [...DPOP_ALGS],
-    authorization_details_types_supported: ['mandate_task'],
+    authorization_details_types_supported: ['mandate_task', 'mandate_record'],
     scopes_supported: [],
   }));
 }

@@ -6,6 +6,7 @@ import { applyPolicySet, type CommitPolicySet } from '../../policy/apply.ts';
 import { recordPolicySet, runningPolicySet } from '../../policy/stored.ts';
 import { authorizeAuthZen, toAuthZen } from '../../policy/authzen.ts';
 import { explain } from '../../policy/explain.ts';
+import { formatLocation } from '../../policy/location.ts';
 import { loadPolicySet } from '../../policy/policy-set.ts';
 import { findAgent } from '../../registry/agents.ts';
 import { policyToolset } from '../../enforcement/decision-request.ts';
@@ -100,6 +101,8 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
     return {
       version: set.version,
       policies: [...set.policies.keys()],
+      // `context.args` as policies may read it, and the argument shapes Cedar cannot type.
+      arguments: { type: set.schema.args.text, notes: set.schema.args.notes },
       applied_at: stored?.appliedAt ?? null,
       applied_by: stored?.appliedBy ?? null,
       ...(ctx.config.deployment === 'single' ? { dir: ctx.policyDir } : {}),
@@ -124,7 +127,9 @@ export function policyRoutes(app: FastifyInstance, ctx: ServerContext) {
       policy_version: applied.version,
       reasons: { message: `from ${applied.previous}` },
     });
-    return { version: applied.version, previous: applied.previous, changed: applied.changed };
+    // Cedar's warnings, e.g. "policy is impossible" for a policy on an argument nothing declares.
+    const warnings = set.warnings.map((w) => `${formatLocation(w)}: ${w.policy ? `${w.policy}: ` : ''}${w.reason}`);
+    return { version: applied.version, previous: applied.previous, changed: applied.changed, ...(warnings.length > 0 ? { warnings } : {}) };
   });
 
   // The same inputs as /v1/authorize: the registry's card, never the card facts the caller sent.

@@ -13,6 +13,8 @@ import * as operators from './0011_operators.ts';
 import * as sso from './0012_sso.ts';
 import * as trustedIssuers from './0013_trusted_issuers.ts';
 import * as entitlements from './0014_entitlements.ts';
+import * as consoleSessions from './0015_console_sessions.ts';
+import * as trailSinks from './0018_trail_sinks.ts';
 import * as alertCooldowns from './0019_alert_cooldowns.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
@@ -31,6 +33,8 @@ export const migrations: Record<string, Migration> = {
   '0012_sso': sso,
   '0013_trusted_issuers': trustedIssuers,
   '0014_entitlements': entitlements,
+  '0015_console_sessions': consoleSessions,
+  '0018_trail_sinks': trailSinks,
   '0019_alert_cooldowns': alertCooldowns,
 };
 

@@ -81,6 +81,10 @@ export interface AuditLogRepository {
   leafHashes(from: number, to: number): Promise<Array<{ leaf_index: number; hash: string }>>;
   eventAt(leaf: number): Promise<{ chain: string; seq: number; hash: string; body: string } | undefined>;
   queryEvents(query: EventQuery): Promise<Array<{ leaf_index: number; hash: string; body: string }>>;
+  /** The leaf of the earliest event by time at or after `time` (one step down the time index). */
+  firstLeafSince(time: string): Promise<number | undefined>;
+  /** Decision events of `types` at or after `since`, past leaf `after`, in leaf order; the body only of denials. */
+  decisionRows(q: { types: readonly string[]; since: string; after?: number | undefined; limit: number }): Promise<Array<{ time: string; decision: string | null; body: string | null }>>;
   /** A page of leaves after `after` and below `size`, in leaf order, optionally of one chain; `deep` adds every query column. */
   leavesPage(options: { after: number; size: number; chain?: string | undefined; deep: boolean; limit: number }): Promise<Array<Partial<AuditEventsTable> & Pick<AuditEventsTable, 'leaf_index' | 'chain' | 'seq' | 'hash' | 'body'>>>;
   /** Every event of one chain below `size`, in leaf order. */
@@ -153,6 +157,19 @@ export function auditLogRepository(db: Queryable): AuditLogRepository {
       if (q.after !== undefined) query = query.where('leaf_index', q.order === 'asc' ? '>' : '<', q.after);
       const rows = await query.orderBy('leaf_index', q.order).limit(q.limit).execute();
       return rows.map((r) => ({ ...r, leaf_index: Number(r.leaf_index) }));
+    },
+    firstLeafSince: async (time) => {
+      const row = await db.selectFrom('audit_events').select('leaf_index').where('time', '>=', time).orderBy('time').limit(1).executeTakeFirst();
+      return row ? Number(row.leaf_index) : undefined;
+    },
+    decisionRows: async ({ types, since, after, limit }) => {
+      let query = db
+        .selectFrom('audit_events')
+        .select(['time', 'decision', sql<string | null>`case when decision = 'deny' then body end`.as('body')])
+        .where('type', 'in', [...types])
+        .where('time', '>=', since);
+      if (after !== undefined) query = query.where('leaf_index', '>', after);
+      return query.orderBy('leaf_index').limit(limit).execute();
     },
     leavesPage: async ({ after, size, chain, deep, limit }) => {
       const columns = deep

@@ -33,6 +33,8 @@ export interface MandatesRepository {
    */
   unrevokedSignedBy(kid: string, signingFrom: string, signingUntil: string | null): Promise<string[]>;
   standing(jti: string): Promise<MandateStandingRow | undefined>;
+  /** Mandates neither revoked nor expired at `now`, oldest first, at most `limit`. */
+  live(now: string, limit: number): Promise<MandateRow[]>;
 }
 
 const jtis = (rows: Array<{ jti: string }>) => rows.map((r) => r.jti);
@@ -74,6 +76,8 @@ export function mandatesRepository(db: Queryable): MandatesRepository {
           )
           .execute(),
       ),
+    live: (now, limit) =>
+      db.selectFrom('mandates').selectAll().where('revoked_at', 'is', null).where('expires_at', '>', now).orderBy('issued_at').orderBy('jti').limit(limit).execute(),
     standing: (jti) =>
       db
         .selectFrom('mandates')

@@ -6,6 +6,8 @@ export type ToolPinRow = ToolPinsTable;
 /** Pinned tool definitions per upstream MCP server. */
 export interface ToolPinsRepository {
   listOf(server: string): Promise<ToolPinRow[]>;
+  /** Every pin of every server, by server and tool. */
+  listAll(): Promise<ToolPinRow[]>;
   find(server: string, tool: string): Promise<ToolPinRow | undefined>;
   /** Pin a tool seen for the first time; a pin written meanwhile (another replica) stays. */
   pinFirst(row: ToolPinRow): Promise<void>;
@@ -16,6 +18,7 @@ export interface ToolPinsRepository {
 export function toolPinsRepository(db: Queryable): ToolPinsRepository {
   return {
     listOf: (server) => db.selectFrom('tool_pins').selectAll().where('server', '=', server).execute(),
+    listAll: () => db.selectFrom('tool_pins').selectAll().orderBy('server').orderBy('tool').execute(),
     find: (server, tool) => db.selectFrom('tool_pins').selectAll().where('server', '=', server).where('tool', '=', tool).executeTakeFirst(),
     pinFirst: async (row) => {
       await db

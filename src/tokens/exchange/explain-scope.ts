@@ -57,7 +57,7 @@ export async function explainScope(db: Queryable, question: ScopeQuestion): Prom
   // Exchange reads only the card of the actor and the person's subject and groups here.
   const actor = { agent } as Actor;
   const subject: Subject = { kind: 'person', sub, exp: 0, dev: false, groups: [...groups] };
-  const request = { scope: question.scope, subjectToken: '', subjectTokenType: '', actorToken: '', resources: [], task: undefined };
+  const request = { scope: question.scope, subjectToken: '', subjectTokenType: '', actorToken: '', resources: [], task: undefined, records: undefined };
 
   const items = requested.map((asked): ScopeItemExplanation => {
     const item = formatScopeItem(asked);

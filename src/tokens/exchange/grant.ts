@@ -7,6 +7,7 @@ import { formatScope, formatScopeItem, intersect, narrow, parseScope, type Scope
 import { DEFAULT_MANDATE_SECONDS } from '../../jose/token-types.ts';
 import type { Actor, Subject } from './parties.ts';
 import type { ExchangeRequest } from './request.ts';
+import { narrowRecords, recordsOf, type RecordConstraints } from '../records.ts';
 
 const fail = (code: ErrorCode, message: string) => new MandateError(code, message);
 
@@ -113,6 +114,11 @@ export function grantBudget(request: ExchangeRequest, actor: Actor, subject: Sub
     throw fail('ERR_BUDGET_EXCEEDS_PARENT', `budget ${asked} exceeds the parent mandate's budget ${ceiling}`);
   }
   return Math.min(asked ?? actor.agent.default_budget, ceiling);
+}
+
+/** Record constraints: those asked for, never wider than the parent's (which a child keeps when it asks for none). */
+export function grantRecords(request: ExchangeRequest, subject: Subject): RecordConstraints | undefined {
+  return narrowRecords(subject.kind === 'mandate' ? recordsOf(subject.parent) : undefined, request.records);
 }
 
 export { formatScope };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { MandateError } from '../../errors.ts';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../../jose/token-types.ts';
+import { parseRecordDetail, RECORD_DETAIL_TYPE, type RecordConstraints } from '../records.ts';
 
 const MAX_TOKEN = 8 * 1024;
 const one = (v: unknown) => (Array.isArray(v) ? v : [v]);
@@ -33,6 +34,8 @@ export interface ExchangeRequest {
   scope: string;
   resources: string[];
   task: z.infer<typeof taskDetail> | undefined;
+  /** Record constraints asked for (`mandate_record`, RFC 9396), if any. */
+  records: RecordConstraints | undefined;
 }
 
 const invalid = (message: string) => new MandateError('ERR_EXCHANGE_REQUEST', message);
@@ -58,6 +61,7 @@ export function parseExchangeRequest(form: unknown): ExchangeRequest {
     throw new MandateError('ERR_TARGET_INVALID', 'resource is required: the enforcement point the mandate is for');
   }
   let task: ExchangeRequest['task'];
+  let records: RecordConstraints | undefined;
   if (p.authorization_details) {
     let details: unknown;
     try {
@@ -65,9 +69,20 @@ export function parseExchangeRequest(form: unknown): ExchangeRequest {
     } catch {
       throw invalid('authorization_details is not JSON');
     }
-    const list = z.array(taskDetail).max(1).safeParse(details);
+    if (!Array.isArray(details) || details.length > 2) throw invalid('authorization_details must be a JSON array of at most two entries');
+    const typeOf = (entry: unknown) => (entry as { type?: unknown } | null)?.type;
+    // RFC 9396 §5: a type the server does not know is `invalid_authorization_details`.
+    const unknown = details.find((entry) => typeOf(entry) !== 'mandate_task' && typeOf(entry) !== RECORD_DETAIL_TYPE);
+    if (unknown !== undefined) {
+      throw new MandateError('ERR_AUTHORIZATION_DETAILS_INVALID', `authorization_details: unknown type ${JSON.stringify(String(typeOf(unknown) ?? '')).slice(0, 80)}; known: mandate_task, ${RECORD_DETAIL_TYPE}`);
+    }
+    const tasks = details.filter((entry) => typeOf(entry) === 'mandate_task');
+    const recordEntries = details.filter((entry) => typeOf(entry) === RECORD_DETAIL_TYPE);
+    if (recordEntries.length > 1) throw new MandateError('ERR_AUTHORIZATION_DETAILS_INVALID', `authorization_details: at most one ${RECORD_DETAIL_TYPE} entry`);
+    const list = z.array(taskDetail).max(1).safeParse(tasks);
     if (!list.success) throw invalid(`authorization_details: ${list.error.issues[0]?.message}`);
     task = list.data[0];
+    records = recordEntries.length ? parseRecordDetail(recordEntries[0]) : undefined;
   }
-  return { subjectToken: p.subject_token, subjectTokenType: p.subject_token_type, actorToken: p.actor_token, scope: p.scope, resources, task };
+  return { subjectToken: p.subject_token, subjectTokenType: p.subject_token_type, actorToken: p.actor_token, scope: p.scope, resources, task, records };
 }
