@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/schema.ts';
 import { type RunningServer, startServer } from '../src/server/serve.ts';
 import type { Mandate } from '../src/sdk/runtime.ts';
+import { tracingOn } from '../src/telemetry/trace.ts';
 import { CODE_HASH, bootstrap, personToken, register } from './fixtures.ts';
 import { dialects, dropSchema, PG_URL, tempDir, type TestServer, uniqueSchema } from './harness.ts';
 
@@ -136,6 +137,22 @@ describe.each(DIALECTS)('domain metrics at /metrics move as things happen, on %s
       ['mandate_decisions_total', { point: 'broker', outcome: 'deny', code: 'ERR_BROKER_ENDPOINT_NOT_ALLOWED' }],
     );
     expect(refused).toBe(1);
+  });
+
+  it('with tracing off (no tracer installed), hands the agent’s traceparent to the MCP upstream unchanged', async () => {
+    expect(tracingOn()).toBe(false);
+    const runtime = await bootstrap(server, card.id, { environment: 'dev' });
+    const mandate = await runtime.obtainMandate({ subjectToken: await personToken(server, 'alice@example.com'), scope: 'tool:traced/*', resource: `${running.url}/mcp/traced` });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const signed = runtime.fetchWith(mandate);
+    const client = new Client({ name: card.id, version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${running.url}/mcp/traced`), { fetch: (input, init) => signed(input, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), traceparent } }) }));
+    try {
+      const result = (await client.callTool({ name: 'echo', arguments: {} })) as CallToolResult;
+      expect(JSON.parse((result.content[0] as { text: string }).text)).toEqual({ traceparent });
+    } finally {
+      await client.close();
+    }
   });
 
   it('exposes every metric the Grafana dashboard in docs/ queries', async () => {
