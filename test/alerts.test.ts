@@ -188,8 +188,9 @@ describe.each(DIALECTS)('alerts reach a webhook and the trail, on %s', (dialect)
     const rules = await cli(['alert', 'rules']);
     expect(rules.code).toBe(0);
     expect(rules.stdout).toMatch(/refusalBurst\.refusals\s+3/);
-    const bad = await cli(['alert', 'list', '--rule', 'nonsense']);
-    expect(bad.code).not.toBe(0);
+    const bad = await server.api('GET', '/v1/alerts?rule=nonsense');
+    expect(bad.status).toBe(400);
+    expect((await readJson(bad)).code).toBe('ERR_VALIDATION');
   });
 
   it('raises a critical alert when a verification of the trail finds a break', async () => {
