@@ -1,7 +1,8 @@
 // MCP tools/call round trip through the gateway (mandate + DPoP + governance + Cedar + durable
 // audit) versus directly to the same upstream server on the same transport (Streamable HTTP on
 // loopback, the upstream in its own process), in the same run; then calls/s with 50 concurrent
-// clients through the gateway and directly. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS; BENCH_DATABASE_URL for PostgreSQL)
+// clients through the gateway and directly. Run: node bench/gateway.ts  (BENCH_CALLS, BENCH_SECONDS; BENCH_DATABASE_URL for PostgreSQL;
+// BENCH_TRAIL_SINKS=on streams the trail to a syslog and a NATS JetStream sink during the run)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,6 +24,7 @@ import { addedAtMost, atLeast, either, ratioAtLeast, report, row } from './summa
 const CALLS = Number(process.env.BENCH_CALLS ?? 300);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 50;
+const TRAIL_SINKS = process.env.BENCH_TRAIL_SINKS === 'on';
 const EVERYTHING = fileURLToPath(new URL('../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url));
 
 /** A free loopback port (the upstream takes its port from PORT and does not report port 0's pick). */
@@ -34,6 +36,32 @@ const freePort = () =>
     });
     probe.on('error', reject);
   });
+
+/**
+ * Two trail sinks the server streams to while it is measured: syslog over TCP to a receiver that
+ * drops what it reads, and NATS JetStream to a server of the bench's own (skipped without one).
+ */
+async function streamToTwoSinks(admin: (method: string, route: string, body?: unknown) => Promise<Record<string, unknown>>): Promise<string> {
+  const syslogPort = await freePort();
+  const receiver = spawn(process.execPath, ['-e', `require('net').createServer((s) => s.on('data', () => {})).listen(${syslogPort}, '127.0.0.1')`], { stdio: 'ignore' });
+  process.once('exit', () => receiver.kill());
+  const sinks: unknown[] = [{ name: 'bench-syslog', kind: 'syslog-tcp', settings: { address: `127.0.0.1:${syslogPort}` } }];
+  const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => fs.existsSync(p));
+  if (natsServer) {
+    const natsPort = await freePort();
+    const natsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-gw-nats-'));
+    const nats = spawn(natsServer, ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', natsDir], { stdio: 'ignore' });
+    process.once('exit', () => {
+      nats.kill();
+      fs.rmSync(natsDir, { recursive: true, force: true });
+    });
+    sinks.push({ name: 'bench-nats', kind: 'nats-jetstream', settings: { servers: [`nats://127.0.0.1:${natsPort}`], subject: 'mandate.trail', stream: 'MANDATE_TRAIL' } });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (const sink of sinks) await admin('POST', '/v1/trail/sinks', sink);
+  console.log(`streaming the trail to ${sinks.length} trail sinks during the run`);
+  return ` with ${sinks.length} trail sinks`;
+}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 /**
@@ -82,6 +110,7 @@ try {
   const runtime = await AgentRuntime.bootstrap(server.url, { agent_id: 'bench-bot', join_token: String(join.token), code_hash: code, environment: 'dev' });
   const person = await admin('POST', '/v1/users/token', { subject: 'alice@example.com' });
   const resource = `${server.url}/mcp/everything`;
+  const sinksTag = TRAIL_SINKS ? await streamToTwoSinks(admin) : '';
   const mandate = await runtime.obtainMandate({ subjectToken: String(person.token), scope: 'tool:everything/echo', resource, task: { budget: 1e12 } });
 
   const direct = new Client({ name: 'direct', version: '1' });
@@ -109,11 +138,15 @@ try {
   console.log(`  direct               ${directLoad.rate.toFixed(0)} calls/s (${directLoad.failed} failed)`);
   console.log(`  through the gateway  ${gatedLoad.rate.toFixed(0)} calls/s (${gatedLoad.failed} refused or failed)`);
   await gated.close();
+  if (TRAIL_SINKS) {
+    const { sinks } = (await fetch(`${server.url}/v1/trail/sinks`, { headers: { authorization: `Bearer ${server.adminToken}` } }).then((r) => r.json())) as { sinks: Array<{ name: string; delivered: number; lag: { events: number }; errors: number }> };
+    for (const sink of sinks) console.log(`  trail sink ${sink.name}: ${sink.delivered} events delivered, ${sink.lag.events} waiting, ${sink.errors} failed attempts`);
+  }
 
   report([
-    row(`gateway MCP tools/call p50, sequential${store.tag}`, pct(g, 0.5), 'ms', pct(d, 0.5), addedAtMost(0.5, 'ms')),
-    row(`gateway MCP tools/call p99, sequential${store.tag}`, pct(g, 0.99), 'ms', pct(d, 0.99), addedAtMost(2, 'ms')),
-    row(`gateway MCP tools/call, ${CONCURRENCY} clients${store.tag}`, gatedLoad.rate, '/s', directLoad.rate, either(atLeast(4000, '/s'), ratioAtLeast(0.5))),
+    row(`gateway MCP tools/call p50, sequential${store.tag}${sinksTag}`, pct(g, 0.5), 'ms', pct(d, 0.5), addedAtMost(0.5, 'ms')),
+    row(`gateway MCP tools/call p99, sequential${store.tag}${sinksTag}`, pct(g, 0.99), 'ms', pct(d, 0.99), addedAtMost(2, 'ms')),
+    row(`gateway MCP tools/call, ${CONCURRENCY} clients${store.tag}${sinksTag}`, gatedLoad.rate, '/s', directLoad.rate, either(atLeast(4000, '/s'), ratioAtLeast(0.5))),
   ]);
 } finally {
   await server.close();

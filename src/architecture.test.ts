@@ -85,6 +85,12 @@ describe('the folders of src/', () => {
     expect(upward).toEqual([]);
   });
 
+  it('keeps lifecycle governance below the enforcement points, the server and the CLI', () => {
+    const above = new Set(['enforcement', 'gateway', 'broker', 'a2a', 'server', 'cli']);
+    const upward = [...(graph.get('lifecycle')?.entries() ?? [])].filter(([to]) => above.has(to)).map(([to, why]) => `lifecycle → ${to}: ${why[0]}`);
+    expect(upward).toEqual([]);
+  });
+
   it('finds a cycle when there is one (the check can fail)', () => {
     const loop = new Map([
       ['a', new Map([['b', ['a.ts → ../b/x.ts']]])],

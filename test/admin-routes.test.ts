@@ -156,6 +156,11 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('DELETE', '/v1/entitlements/finance', undefined, 'DELETE /v1/entitlements/:group', 204);
     await expectEvent('PUT', '/v1/entitlements', { entitlements: [] }, 'PUT /v1/entitlements');
 
+    const scim = await readJson(await expectEvent('POST', '/v1/scim/token', {}, 'POST /v1/scim/token', 201));
+    await expectEvent('POST', '/v1/persons/erin/offboard', {}, 'POST /v1/persons/:id/offboard');
+    await expectEvent('POST', '/v1/lifecycle/reap', { dry_run: true }, 'POST /v1/lifecycle/reap');
+    expect(JSON.stringify(server.audit.events)).not.toContain(scim.token);
+
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there);
     // logins need an OpenID provider: src/server/routes/login.test.ts and login-device.test.ts find admin.login_succeeded;
     // consent needs a consent policy and the person's token: test/consent.test.ts finds approval.granted;

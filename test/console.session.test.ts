@@ -170,7 +170,7 @@ describe.each(await dialects())('console sessions on %s', (dialect) => {
 
   it('lists live mandates and decisions per minute for the console', async () => {
     const mandates = await readJson(await server.api('GET', '/v1/mandates'));
-    expect(mandates).toMatchObject({ mandates: expect.any(Array), truncated: false });
+    expect(mandates).toMatchObject({ mandates: expect.any(Array), next_cursor: null });
     const decisions = await readJson(await server.api('GET', '/v1/audit/decisions?since=1h'));
     expect(decisions).toMatchObject({ minutes: expect.any(Array), sampled: false });
     const unknown = await server.api('POST', '/v1/mandates/no-such-jti/revoke', {});

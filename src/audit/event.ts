@@ -74,6 +74,11 @@ export const auditEventSchema = z.strictObject({
       expires_at: z.iso.datetime().optional(),
       /** The person the agent acts for may consent to this held call themselves (`approval.requested`). */
       consent: z.boolean().optional(),
+      /** The agent's owner after a lifecycle change, and before it (`lifecycle.owner_reassigned`, `lifecycle.orphaned`). */
+      owner: name.optional(),
+      previous_owner: name.optional(),
+      /** When a lifecycle follow-up falls due: an orphaned agent's suspension (`lifecycle.orphaned`). */
+      due_at: z.iso.datetime().optional(),
       /** The alert rule that fired (`alert.raised`), e.g. `refusal-burst`. */
       rule: z.string().regex(/^[a-z][a-z-]{0,63}$/).optional(),
       /** How urgent an alert is (`alert.raised`). */

@@ -26,6 +26,8 @@ import { loginCommands } from './commands/login.ts';
 import { operatorCommand } from './commands/operator.ts';
 import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
+import { agentUsageCommand, mandateCommand } from './commands/mandate.ts';
+import { ownersCommands } from './commands/owners.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -40,7 +42,10 @@ export function buildProgram(): Command {
   serveCommand(program);
   agentCommand(program);
   joinTokenCommand(program.commands.find((c) => c.name() === 'agent')!, program);
+  agentUsageCommand(program.commands.find((c) => c.name() === 'agent')!, program);
   instanceCommand(program);
+  mandateCommand(program);
+  ownersCommands(program);
   userCommand(program);
   keysCommand(program);
   operatorCommand(program);

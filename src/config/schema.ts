@@ -109,6 +109,22 @@ export const configSchema = z.strictObject({
     .max(1_000_000)
     .describe('MANDATE_LOGIN_RATE_LIMIT: login requests (start, device start and poll) per client address and minute before 429 (0: no limit; per replica)'),
   ssoSessionTtl: z.coerce.number().int().min(60).max(86_400).describe('MANDATE_SSO_SESSION_TTL: lifetime of the operator session token a login issues, in seconds'),
+  offboardReassign: z
+    .enum(['manager', 'sponsor', 'none'])
+    .describe("MANDATE_OFFBOARD_REASSIGN: when an owner leaves, hand their agents to their manager (SCIM enterprise manager; else the sponsor), to the sponsor, or to nobody (the agents stay orphaned and are suspended after the grace period)"),
+  offboardSponsor: z.string().trim().min(1).max(320).optional().describe('MANDATE_OFFBOARD_SPONSOR: the person (email or SCIM userName) who takes over agents nobody else takes'),
+  offboardGrace: z.coerce.number().int().min(0).max(90 * 86_400).describe('MANDATE_OFFBOARD_GRACE: seconds an orphaned agent keeps running before it is suspended (0: at once)'),
+  reapInterval: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 60 && n <= 86_400), 'must be 0 (off) or 60 to 86400 seconds')
+    .describe('MANDATE_REAP_INTERVAL: seconds between clean-up runs in the server (0: off; run it with POST /v1/lifecycle/reap)'),
+  reapInstanceIdle: z.coerce.number().int().min(0).max(366 * 86_400).describe('MANDATE_REAP_INSTANCE_IDLE: seconds without activity after which an instance is revoked, its mandates with it (0: never)'),
+  reapAgentUnusedDays: z.coerce.number().int().min(0).max(3650).describe('MANDATE_REAP_AGENT_UNUSED_DAYS: days without activity after which an agent is flagged stale (0: never)'),
+  reapSuspendUnused: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .describe('MANDATE_REAP_SUSPEND_UNUSED: also suspend an agent flagged stale'),
 });
 
 /** One process, or replicas sharing a PostgreSQL database: a setting, never guessed from the dialect. */
@@ -133,6 +149,12 @@ export const configDefaults = {
   ssoGroupsClaim: 'groups',
   ssoSessionTtl: 3600,
   loginRateLimit: 60,
+  offboardReassign: 'manager',
+  offboardGrace: 7 * 86_400,
+  reapInterval: 0,
+  reapInstanceIdle: 0,
+  reapAgentUnusedDays: 0,
+  reapSuspendUnused: false,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -162,6 +184,13 @@ const envNames: Record<keyof Config, string> = {
   ssoGroupsClaim: 'MANDATE_SSO_GROUPS_CLAIM',
   ssoSessionTtl: 'MANDATE_SSO_SESSION_TTL',
   loginRateLimit: 'MANDATE_LOGIN_RATE_LIMIT',
+  offboardReassign: 'MANDATE_OFFBOARD_REASSIGN',
+  offboardSponsor: 'MANDATE_OFFBOARD_SPONSOR',
+  offboardGrace: 'MANDATE_OFFBOARD_GRACE',
+  reapInterval: 'MANDATE_REAP_INTERVAL',
+  reapInstanceIdle: 'MANDATE_REAP_INSTANCE_IDLE',
+  reapAgentUnusedDays: 'MANDATE_REAP_AGENT_UNUSED_DAYS',
+  reapSuspendUnused: 'MANDATE_REAP_SUSPEND_UNUSED',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

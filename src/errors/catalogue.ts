@@ -347,6 +347,18 @@ export const CATALOGUE = {
   ERR_TRAIL_SINK_NOT_FOUND: e(404, 'No trail sink has this name.'),
   ERR_TRAIL_SINK_EXISTS: e(409, 'A trail sink with this name exists already.'),
   ERR_TRAIL_SINK_INVALID: e(400, "A trail sink's settings do not fit its kind: a missing or malformed address, URL, subject, or secret."),
+
+  // Lifecycle governance: inventory, owners (SCIM 2.0), clean-up
+  ERR_CURSOR_INVALID: e(400, 'The page cursor is not one this API returned.'),
+  ERR_PERSON_NOT_FOUND: e(404, 'No person or operator has this id, userName, subject or email.'),
+  // RFC 7644 §3.12: SCIM refusals, answered as SCIM error bodies with their scimType.
+  ERR_SCIM_UNAUTHENTICATED: e(401, 'The SCIM endpoint needs the SCIM bearer token an admin configured.'),
+  ERR_SCIM_INVALID_VALUE: e(400, 'A SCIM attribute is missing or has a value the schema does not allow.'),
+  ERR_SCIM_INVALID_SYNTAX: e(400, 'The SCIM request body is not a valid User resource or PatchOp.'),
+  ERR_SCIM_INVALID_FILTER: e(400, 'The SCIM filter is not supported: only userName eq and externalId eq are.'),
+  ERR_SCIM_INVALID_PATH: e(400, 'The SCIM PATCH path or attribute is not supported.'),
+  ERR_SCIM_NOT_FOUND: e(404, 'No SCIM User has this id.'),
+  ERR_SCIM_UNIQUENESS: e(409, 'Another SCIM User has this userName.'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

@@ -162,4 +162,19 @@ export async function changeAgentStatus(
   return getAgent(db, id);
 }
 
+/**
+ * Hand an agent to a new owner (its previous owner left). Compare-and-set on the owner: false when
+ * someone changed it meanwhile. A later GitOps apply of the old card brings the old owner back.
+ */
+export async function changeAgentOwner(db: Queryable, id: string, from: string | null, to: string, now: Date): Promise<boolean> {
+  const agent = await getAgent(db, id);
+  const { status: _s, created_at: _c, updated_at: _u, flags: _f, ...spec } = agent;
+  return agentsRepository(db).changeOwner(id, from, to, specHash({ ...spec, owner: to }), now.toISOString());
+}
+
+/** Cards (not retired) whose owner is one of these names, compared case-insensitively. */
+export async function agentsOwnedBy(db: Queryable, owners: readonly string[]): Promise<AgentCard[]> {
+  return (await agentsRepository(db).ownedBy(owners)).map(fromRow);
+}
+
 export { agentStatuses };

@@ -63,7 +63,6 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/instances': read,
   'GET /v1/instances/:id': read,
   'POST /v1/instances/:id/revoke': secure('admin.instance_revoked'),
-  'GET /v1/mandates': read,
   'POST /v1/mandates/:id/revoke': secure('admin.mandate_revoked'),
   'POST /v1/users/token': write('admin.person_token_issued'),
   'POST /v1/keys/rotate': secure('admin.key_rotated'),
@@ -157,6 +156,17 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'PUT /v1/entitlements': secure('admin.entitlements_applied'),
   'PUT /v1/entitlements/:group': secure('admin.entitlement_set'),
   'DELETE /v1/entitlements/:group': secure('admin.entitlement_removed'),
+
+  // Lifecycle governance: the inventory, owners who leave, clean-up.
+  'GET /v1/mandates': { roles: AGENT_READ, target: 'listed' },
+  'GET /v1/agents/:id/usage': { roles: AGENT_READ, target: 'agent' },
+  'POST /v1/scim/token': write('admin.scim_token_rotated'),
+  'GET /v1/persons': read,
+  // The handler's own lifecycle.owner_left, orphaned and owner_reassigned events follow the operator's.
+  'POST /v1/persons/:id/offboard': secure('admin.person_offboarded'),
+  'GET /v1/lifecycle/flags': { roles: AGENT_READ, target: 'listed' },
+  // Each revocation, flag, suspension and purge of the run is an event of its own (lifecycle.*).
+  'POST /v1/lifecycle/reap': secure('admin.lifecycle_reaped'),
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

@@ -21,6 +21,9 @@ import { trailSinkRoutes } from './routes/trail-sinks.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
+import { mandateRoutes } from './routes/mandates.ts';
+import { scimRoutes } from './routes/scim.ts';
+import { reaperRoutes } from './routes/reaper.ts';
 import { identityRoutes } from './routes/identity.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { operatorRoutes } from './routes/operators.ts';
@@ -31,7 +34,6 @@ import { watchPolicyDir } from '../policy/apply.ts';
 import { healthRoutes } from './routes/health.ts';
 import { consoleRoutes } from './console.ts';
 import { consoleSessionRoutes } from './routes/console.ts';
-import { mandateRoutes } from './routes/mandates.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { wellKnownRoutes } from './routes/well-known.ts';
 
@@ -125,6 +127,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   alertRoutes(app, ctx);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
+  scimRoutes(app, ctx);
+  reaperRoutes(app, ctx);
   const gateway = new Gateway(ctx);
   gatewayAdminRoutes(app, ctx);
   const sessions = gatewayRoutes(app, ctx, gateway);

@@ -393,7 +393,41 @@ export interface NotifySinksTable {
   updated_at: string;
 }
 
+/** A person provisioned by an identity provider over SCIM 2.0 (migration 0016_lifecycle). */
+export interface PersonsTable {
+  /** The SCIM `id` Mandate assigned. */
+  id: string;
+  user_name: string;
+  external_id: string | null;
+  /** The primary (or first) email. */
+  email: string | null;
+  display_name: string | null;
+  /** The enterprise extension's `manager.value`: the SCIM id of the person's manager. */
+  manager: string | null;
+  active: number;
+  /** The RFC 7643 User resource as last written (JSON), without `meta`. */
+  resource: string;
+  /** Increases with every write: the resource's ETag (RFC 7644 §3.14). */
+  version: number;
+  created_at: string;
+  updated_at: string;
+  /** When the person was deactivated or deleted; the row stays for the trail. */
+  left_at: string | null;
+}
+
+/** A lifecycle flag on an agent: `orphaned` (its owner left) or `stale` (unused). */
+export interface AgentFlagsTable {
+  agent_id: string;
+  flag: string;
+  since: string;
+  reason: string;
+  /** When the follow-up (suspension) is due; null when none is. */
+  due_at: string | null;
+}
+
 export interface Database {
+  persons: PersonsTable;
+  agent_flags: AgentFlagsTable;
   policy_sets: PolicySetsTable;
   audit_events: AuditEventsTable;
   notify_sinks: NotifySinksTable;

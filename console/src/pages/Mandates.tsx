@@ -6,11 +6,10 @@ interface Mandate {
   jti: string;
   parent_jti: string | null;
   person: string;
-  agent_id: string;
-  instance_id: string;
+  agent: string;
+  instance: string;
   scope: string[];
-  budget: number;
-  budget_left: number;
+  budget: { limit: number; spent: number; left: number };
   depth: number;
   expires_at: string;
 }
@@ -30,7 +29,7 @@ function tree(mandates: Mandate[]) {
 }
 
 export function Mandates({ can }: { can: Permissions }) {
-  const { data, error, reload } = useLoad(() => api<{ mandates: Mandate[]; truncated: boolean }>('GET', '/v1/mandates'));
+  const { data, error, reload } = useLoad(() => api<{ mandates: Mandate[]; next_cursor: string | null }>('GET', '/v1/mandates?state=live&limit=500'));
   useLive('audit', (item) => {
     const type = (item as { event: { type: string } }).event.type;
     if (type.startsWith('token.') || type.startsWith('lifecycle.') || type === 'admin.mandate_revoked' || type === 'admin.instance_revoked') void reload();
@@ -40,14 +39,14 @@ export function Mandates({ can }: { can: Permissions }) {
   const node = (m: Mandate) => (
     <li key={m.jti} data-jti={m.jti}>
       <div className="node">
-        <strong>{m.agent_id}</strong> <span className="mono">instance {m.instance_id}</span>
+        <strong>{m.agent}</strong> <span className="mono">instance {m.instance}</span>
         <span className="sub">
-          scope {m.scope.join(' ') || '—'} · budget left {m.budget_left} of {m.budget} · expires {when(m.expires_at)} · mandate <span className="mono">{m.jti}</span>
+          scope {m.scope.join(' ') || '—'} · budget left {m.budget.left} of {m.budget.limit} · expires {when(m.expires_at)} · mandate <span className="mono">{m.jti}</span>
         </span>
         {can.revoke && (
           <span className="actions">
             <Action label={`Revoke mandate ${m.jti}`} text="Revoke mandate" kind="danger" run={() => api('POST', `/v1/mandates/${encodeURIComponent(m.jti)}/revoke`, {})} onDone={reload} />
-            {m.depth === 0 && <Action label={`Revoke instance ${m.instance_id}`} text="Revoke instance" kind="danger" run={() => api('POST', `/v1/instances/${encodeURIComponent(m.instance_id)}/revoke`, {})} onDone={reload} />}
+            {m.depth === 0 && <Action label={`Revoke instance ${m.instance}`} text="Revoke instance" kind="danger" run={() => api('POST', `/v1/instances/${encodeURIComponent(m.instance)}/revoke`, {})} onDone={reload} />}
           </span>
         )}
       </div>
@@ -60,7 +59,7 @@ export function Mandates({ can }: { can: Permissions }) {
       <h1>Live mandates</h1>
       <ErrorNote error={error} />
       {data && data.mandates.length === 0 && <p>No live mandates.</p>}
-      {data?.truncated && <p role="status">Showing the oldest {data.mandates.length} live mandates.</p>}
+      {data?.next_cursor && <p role="status">Showing the newest {data.mandates.length} live mandates.</p>}
       {shape && shape.persons.length > 0 && (
         <ul aria-label="Delegation tree: person, agent instance, sub-agents" className="tree">
           {shape.persons.map(([person, roots]) => (

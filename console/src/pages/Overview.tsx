@@ -12,7 +12,7 @@ async function loadOverview(can: Permissions) {
   const [agents, instances, mandates, approvals, decisions, anomalies, ready] = await Promise.all([
     can.readAgents ? api<{ agents: Array<{ id: string; environment: string; status: string }> }>('GET', '/v1/agents') : undefined,
     can.read ? api<{ instances: Array<{ status: string }> }>('GET', '/v1/instances') : undefined,
-    can.read ? api<{ mandates: unknown[]; truncated: boolean }>('GET', '/v1/mandates') : undefined,
+    can.read ? api<{ mandates: unknown[]; next_cursor: string | null }>('GET', '/v1/mandates?state=live&limit=500') : undefined,
     can.readApprovals ? api<{ approvals: unknown[] }>('GET', '/v1/approvals?status=pending') : undefined,
     can.read ? api<{ minutes: Minute[] }>('GET', '/v1/audit/decisions?since=15m') : undefined,
     can.read ? api<{ events: AuditItem[] }>('GET', '/v1/audit/events?type=anomaly.*&since=24h&order=desc&limit=10') : undefined,
@@ -135,7 +135,7 @@ export function Overview({ can }: { can: Permissions }) {
               {data.mandates && (
                 <>
                   <dt>Live mandates</dt>
-                  <dd data-testid="live-mandates">{data.mandates.mandates.length}{data.mandates.truncated ? '+' : ''}</dd>
+                  <dd data-testid="live-mandates">{data.mandates.mandates.length}{data.mandates.next_cursor ? '+' : ''}</dd>
                 </>
               )}
               {data.approvals && (

@@ -23,10 +23,11 @@ export function instanceCommand(program: Command) {
     .command('list')
     .description('list instances, oldest first')
     .option('--agent <id>', 'only instances of this agent')
-    .action(async (opts: { agent?: string }) => {
-      const qs = opts.agent ? `?${new URLSearchParams({ agent: opts.agent })}` : '';
-      const { instances } = await client().request<{ instances: Instance[] }>('GET', `/v1/instances${qs}`);
-      print(instances, !!globals().json, () => table(instances as unknown as Array<Record<string, unknown>>, columns));
+    .option('--activity', 'with each instance\'s last activity from the trail')
+    .action(async (opts: { agent?: string; activity?: boolean }) => {
+      const query = new URLSearchParams({ ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.activity ? { activity: 'true' } : {}) });
+      const { instances } = await client().request<{ instances: Instance[] }>('GET', `/v1/instances${query.size > 0 ? `?${query}` : ''}`);
+      print(instances, !!globals().json, () => table(instances as unknown as Array<Record<string, unknown>>, opts.activity ? [...columns.slice(0, 4), 'last_activity', 'spiffe_id'] : columns));
     });
 
   instance

@@ -137,7 +137,7 @@ export function trailCommand(program: Command) {
         ...(secret === undefined ? {} : { secret }),
       };
       const s = await client().request<TrailSink>('POST', '/v1/trail/sinks', body);
-      print(s, !!globals().json, () => `trail sink ${s.name} added: ${s.kind} ${s.format} to ${s.target} for ${all(s.events)} events (secret ${s.secret})`);
+      print(s, !!globals().json, () => `trail sink ${s.name} added: ${s.kind} ${s.format} to ${s.target} for ${all(s.events)} events${s.secret === 'sealed' ? ' (secret sealed)' : ''}`);
     });
 
   sink

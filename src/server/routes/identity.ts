@@ -12,6 +12,7 @@ import { verifyDpopProof } from '../../tokens/dpop.ts';
 import { revokeAnnounced } from '../../cluster/revoke.ts';
 import { withdrawSigningKey } from '../../tokens/key-withdrawal.ts';
 import { revokeInstance } from '../../tokens/revocation.ts';
+import { withLastActivity } from '../../lifecycle/inventory.ts';
 import { agentSuspended } from '../../tokens/verify-request.ts';
 import { parseOrThrow } from '../../validation.ts';
 import type { ServerContext } from '../context.ts';
@@ -71,8 +72,10 @@ export function identityRoutes(app: FastifyInstance, ctx: ServerContext) {
   });
 
   app.get('/v1/instances', async (request) => {
-    const { agent } = parseOrThrow(z.strictObject({ agent: z.string().optional() }), request.query, 'query');
-    return { instances: await listInstances(ctx.store.db, { agentId: agent }) };
+    const { agent, activity } = parseOrThrow(z.strictObject({ agent: z.string().optional(), activity: z.enum(['true', 'false']).optional() }), request.query, 'query');
+    const instances = await listInstances(ctx.store.db, { agentId: agent });
+    // With activity=true, each instance's latest own event in the trail (the inventory's view).
+    return { instances: activity === 'true' ? await withLastActivity(ctx.store.db, instances) : instances };
   });
 
   app.get('/v1/instances/:id', async (request) => {

@@ -14,6 +14,7 @@ import * as sso from './0012_sso.ts';
 import * as trustedIssuers from './0013_trusted_issuers.ts';
 import * as entitlements from './0014_entitlements.ts';
 import * as consoleSessions from './0015_console_sessions.ts';
+import * as lifecycle from './0016_lifecycle.ts';
 import * as trailSinks from './0018_trail_sinks.ts';
 import * as alertCooldowns from './0019_alert_cooldowns.ts';
 
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '0013_trusted_issuers': trustedIssuers,
   '0014_entitlements': entitlements,
   '0015_console_sessions': consoleSessions,
+  '0016_lifecycle': lifecycle,
   '0018_trail_sinks': trailSinks,
   '0019_alert_cooldowns': alertCooldowns,
 };

@@ -11,8 +11,8 @@ export interface InstancesRepository {
   findByJkt(jkt: string): Promise<InstanceRow | undefined>;
   /** Ordered by creation, then id. */
   list(filter?: { agentId?: string | undefined }): Promise<InstanceRow[]>;
-  /** Revoke an active instance; one already revoked keeps its first revocation time. */
-  revoke(id: string, at: string): Promise<void>;
+  /** Revoke an active instance; one already revoked keeps its first revocation time. True when this call revoked it. */
+  revoke(id: string, at: string): Promise<boolean>;
   /** Revoke every active instance of an agent. */
   revokeOfAgent(agentId: string, at: string): Promise<void>;
 }
@@ -30,7 +30,8 @@ export function instancesRepository(db: Queryable): InstancesRepository {
       return query.execute();
     },
     revoke: async (id, at) => {
-      await db.updateTable('instances').set({ status: 'revoked', revoked_at: at }).where('id', '=', id).where('status', '=', 'active').execute();
+      const result = await db.updateTable('instances').set({ status: 'revoked', revoked_at: at }).where('id', '=', id).where('status', '=', 'active').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
     revokeOfAgent: async (agentId, at) => {
       await db.updateTable('instances').set({ status: 'revoked', revoked_at: at }).where('agent_id', '=', agentId).where('status', '=', 'active').execute();

@@ -1,0 +1,20 @@
+import type { AuditWriter } from '../audit/writer.ts';
+import type { ChangeFeed } from '../cluster/feed.ts';
+import type { Store } from '../store/store.ts';
+
+/** What lifecycle governance acts through: the store, the change feed (so every replica follows), the trail, the clock. */
+export interface LifecycleDeps {
+  store: Store;
+  changes: Pick<ChangeFeed, 'transaction'>;
+  audit: AuditWriter;
+  now: () => Date;
+}
+
+/** The event every lifecycle change leaves in the `system` chain, about one agent. */
+export const onAgent = (agentId: string, by: string) => ({
+  chain: 'system',
+  actor: { instance: null, agent: agentId, person: null, delegation: [] as string[], token: null },
+  resource: agentId,
+  status: 'success' as const,
+  by,
+});
