@@ -108,6 +108,10 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('POST', '/v1/connections', { name: 'walk', base_url: 'https://api.example.com/', inject: ['header:authorization=Bearer {{secret:walk_token}}'], allow: ['GET /**'] }, 'POST /v1/connections', 201);
     await expectEvent('PUT', '/v1/connections/walk', { base_url: 'https://api.example.com/', inject: ['header:authorization=Bearer {{secret:walk_token}}'], allow: ['GET /v2/**'] }, 'PUT /v1/connections/:name');
     await expectEvent('DELETE', '/v1/connections/walk', undefined, 'DELETE /v1/connections/:name', 204);
+    const peer = { url: 'https://agents.example.com/a2a', card: { name: 'Walker' }, agent: 'walker' };
+    await expectEvent('POST', '/v1/peers', { name: 'walk', ...peer }, 'POST /v1/peers', 201);
+    await expectEvent('PUT', '/v1/peers/walk', { ...peer, timeout_ms: 5000 }, 'PUT /v1/peers/:name');
+    await expectEvent('DELETE', '/v1/peers/walk', undefined, 'DELETE /v1/peers/:name', 204);
     await expectEvent('DELETE', '/v1/secrets/walk_token', undefined, 'DELETE /v1/secrets/:name', 204);
     await expectEvent('POST', '/v1/broker/sweep', {}, 'POST /v1/broker/sweep');
 

@@ -12,6 +12,7 @@ describe('examples', () => {
     ['mcp-agent', ['tools/list → echo', 'echo → Echo: Hello through Mandate', 'OK: the MCP agent listed its tools and called echo through the gateway']],
     ['http-broker', ['upstream saw the injected secret: yes', "agent's response contains the secret: no", 'OK: the agent called the API through the broker without ever holding its credential']],
     ['delegation', ['wider child mandate refused: invalid_scope', 'child introspection after revoking the parent: {"active":false}', 'OK: narrower delegation granted, wider refused, revoking the parent ended the child']],
+    ['agent-to-agent', ['billing answered through Mandate: invoice for customer 42', 'scope http:ledger:GET:/invoices/**', 'tasks/cancel refused: the mandate does not cover a2a:billing/tasks/cancel', 'OK: the planner called the billing agent through Mandate']],
   ])('%s runs to completion and exits 0', async (name, lines) => {
     // execFile rejects on a non-zero exit or a timeout, failing the test.
     const { stdout } = await run([path.join(ROOT, 'examples', name, 'main.ts')]);

@@ -10,6 +10,7 @@ import { type InstanceRow, instancesRepository } from '../src/store/repositories
 import { joinTokensRepository } from '../src/store/repositories/join-tokens.ts';
 import { type MandateRow, mandatesRepository } from '../src/store/repositories/mandates.ts';
 import { mcpServersRepository } from '../src/store/repositories/mcp-servers.ts';
+import { a2aPeersRepository } from '../src/store/repositories/a2a-peers.ts';
 import { policySetsRepository } from '../src/store/repositories/policy-sets.ts';
 import { rateWindowsRepository } from '../src/store/repositories/rate-windows.ts';
 import { replayRepository } from '../src/store/repositories/replay.ts';
@@ -473,6 +474,7 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
   describe.each([
     ['server specs', mcpServersRepository],
     ['connection specs', connectionsRepository],
+    ['A2A peer specs', a2aPeersRepository],
   ] as const)('%s', (_name, repository) => {
     it('keeps specs by name, replaces and removes them', async () => {
       const specs = repository(store.db);

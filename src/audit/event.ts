@@ -11,10 +11,12 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * Event types are `<noun>.<past-verb>` within these families; enforcement points write
  * `tool.decision` / `http.decision` before forwarding a call and `tool.result` / `http.result`
- * after it. `lifecycle.sealed` closes a chain for good; `alert.raised` is an alert rule firing.
+ * after it; the A2A enforcement point writes `a2a.decision` / `a2a.result` on the caller's chain and
+ * `a2a.received` on the callee's (the hop, with the derived mandate it was handed).
+ * `lifecycle.sealed` closes a chain for good; `alert.raised` is an alert rule firing.
  */
 export const EVENT_TYPE =
-  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin|alert)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result))$/;
+  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin|alert)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result)|a2a\.(?:decision|result|received))$/;
 export const SEALED_TYPE = 'lifecycle.sealed';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');

@@ -13,6 +13,7 @@ import { demoCommand } from './commands/demo.ts';
 import { policyCommand } from './commands/policy.ts';
 import { serveCommand } from './commands/serve.ts';
 import { serverCommand } from './commands/server.ts';
+import { peerCommand } from './commands/peer.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
 import { trailCommand } from './commands/trail.ts';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   serverCommand(program);
   secretCommand(program);
   connectionCommand(program);
+  peerCommand(program);
   approvalsCommand(program);
   sinkCommand(program);
   trailCommand(program);

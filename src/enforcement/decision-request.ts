@@ -2,12 +2,13 @@ import type { AgentCard } from '../registry/agent-card.ts';
 import type { DecisionRequest, ResourceInput } from '../policy/request.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 
-/** Card toolset in the policy's vocabulary: `tool:s/t` → `s/t`, `http:c:M:/p` → `c` (the connection). */
+/** Card toolset in the policy's vocabulary: `tool:s/t` → `s/t`, `http:c:M:/p` → `c` (the connection), `a2a:p/m` → `a2a:p` (the peer). */
 export function policyToolset(card: AgentCard): string[] {
   return [
     ...new Set(
       card.toolset.map((item) => {
         if (item.startsWith('tool:')) return item.slice(5);
+        if (item.startsWith('a2a:')) return `a2a:${item.slice(4).split('/')[0]!}`;
         return item.slice(5).split(':')[0]!;
       }),
     ),

@@ -10,8 +10,8 @@ import { DECISION_PATH } from './pipeline.ts';
  * or a second copy of the path, fails here.
  */
 const src = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-/** The adapters over the kit; the next enforcement point (a2a) is added here. */
-const ADAPTERS = ['gateway', 'broker'];
+/** The adapters over the kit. */
+const ADAPTERS = ['gateway', 'broker', 'a2a'];
 
 const sources = (folder: string) =>
   readdirSync(path.join(src, folder), { recursive: true, encoding: 'utf8' })
@@ -32,7 +32,7 @@ describe('the enforcement-point kit', () => {
   });
 
   it('builds every resource identifier from its resource kind', () => {
-    expect(offending(ADAPTERS, /\$\{ctx\.issuer\}\/(mcp|broker)/)).toEqual([]);
+    expect(offending(ADAPTERS, /\$\{ctx\.issuer\}\/(mcp|broker|a2a)/)).toEqual([]);
   });
 
   it('takes what it needs from the host as its own interface, never from the server', () => {

@@ -44,5 +44,6 @@ export function toolKey(resource: ResourceInput): string {
   if (resource.type === 'endpoint') return `${resource.connection}/${resource.name}`;
   if (resource.type === 'server') return resource.server;
   if (resource.type === 'connection') return resource.connection;
+  if (resource.type === 'peer') return `a2a:${resource.peer}`;
   return `agent:${resource.agent.id}`;
 }

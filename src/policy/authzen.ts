@@ -39,7 +39,7 @@ export const authZenRequestSchema = z.object({
   }),
   action: z.object({ name }),
   resource: z.object({
-    type: z.enum(['tool', 'server', 'endpoint', 'connection', 'agent']),
+    type: z.enum(['tool', 'server', 'endpoint', 'connection', 'peer', 'agent']),
     id: name,
     properties: z.record(z.string(), z.unknown()).optional(),
   }),
@@ -120,6 +120,8 @@ function resourceOf(
       return { type, server: id, ...priced } as DecisionRequest['resource'];
     case 'connection':
       return { type, connection: id, ...priced } as DecisionRequest['resource'];
+    case 'peer':
+      return { type, peer: id, highImpact, ...priced } as DecisionRequest['resource'];
     default: {
       const card = Object.fromEntries(Object.entries(properties).filter(([k]) => k in agentCardSchema.shape));
       return {

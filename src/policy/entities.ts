@@ -105,6 +105,12 @@ export function resourceEntities(resource: ResourceInput, card: AgentCardFacts):
         closure: parents,
       };
     }
+    case 'peer': {
+      // The card lists `a2a:<peer>/…` items; the policy toolset names them `a2a:<peer>`.
+      const parents = inToolset(card.toolset.includes(`a2a:${resource.peer}`));
+      const self: EntityJson = { uid: uid('Peer', resource.peer), attrs: { highImpact: resource.highImpact }, parents };
+      return { uid: self.uid as Uid, entities: [self], ancestors: [], closure: parents };
+    }
     case 'agent': {
       const child = resource.agent;
       const parents = child.roles.map((r) => uid('Role', r));

@@ -9,6 +9,19 @@ import { identifierProblem } from '../validation.ts';
 export const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
 export const APPROVAL_STATES = ['none', 'pending', 'granted', 'denied'] as const;
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+/** What an agent may ask of another agent through Mandate (A2A JSON-RPC methods, v0.3 spelling). */
+export const A2A_ACTIONS = [
+  'a2a:message/send',
+  'a2a:message/stream',
+  'a2a:tasks/get',
+  'a2a:tasks/cancel',
+  'a2a:tasks/resubscribe',
+  'a2a:tasks/pushNotificationConfig/set',
+  'a2a:tasks/pushNotificationConfig/get',
+  'a2a:tasks/pushNotificationConfig/list',
+  'a2a:tasks/pushNotificationConfig/delete',
+] as const;
+
 export const ACTIONS = [
   'tools/call',
   'tools/list',
@@ -16,7 +29,14 @@ export const ACTIONS = [
   'http:request',
   'token:exchange',
   'delegate',
+  ...A2A_ACTIONS,
 ] as const;
+
+/**
+ * The actions synthetic worlds (benchmarks, slicing and conformance tests) draw from: every action
+ * but the A2A methods, so their seeded worlds stay what they were (A2A is covered by its own tests).
+ */
+export const SYNTHETIC_ACTIONS = ACTIONS.filter((action) => !action.startsWith('a2a:'));
 
 const name = z.string().min(1).max(256);
 /** A name a decision is about: refused (the request denied) unless in its canonical form. */
@@ -76,6 +96,13 @@ export const resourceSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('connection'),
     connection: segment,
+    ...priced,
+  }),
+  z.strictObject({
+    type: z.literal('peer'),
+    /** An agent reached over A2A through Mandate (`/a2a/<peer>`). */
+    peer: segment,
+    highImpact: z.boolean(),
     ...priced,
   }),
   z.strictObject({

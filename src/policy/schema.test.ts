@@ -6,6 +6,15 @@ describe('the Mandate Cedar schema', () => {
 
   it('declares the actions an enforcement point can ask about', () => {
     expect([...schema.actions.keys()].sort()).toEqual([
+      'a2a:message/send',
+      'a2a:message/stream',
+      'a2a:tasks/cancel',
+      'a2a:tasks/get',
+      'a2a:tasks/pushNotificationConfig/delete',
+      'a2a:tasks/pushNotificationConfig/get',
+      'a2a:tasks/pushNotificationConfig/list',
+      'a2a:tasks/pushNotificationConfig/set',
+      'a2a:tasks/resubscribe',
       'delegate',
       'http:request',
       'resources/read',
@@ -15,9 +24,11 @@ describe('the Mandate Cedar schema', () => {
     ]);
   });
 
-  it('puts tool calls and HTTP requests in the "call" group and MCP actions in the "mcp" group', () => {
+  it('puts tool calls, HTTP requests and A2A work in the "call" group, MCP actions in "mcp", A2A methods in "a2a"', () => {
     expect(schema.actions.get('tools/call')?.groups).toEqual(['call', 'mcp']);
-    expect([...(schema.covers.get('call') ?? [])].sort()).toEqual(['http:request', 'tools/call']);
+    expect([...(schema.covers.get('call') ?? [])].sort()).toEqual(['a2a:message/send', 'a2a:message/stream', 'a2a:tasks/cancel', 'http:request', 'tools/call']);
+    expect(schema.covers.get('a2a')?.length).toBe(9);
+    expect(schema.actions.get('a2a:tasks/get')?.resourceTypes).toEqual(['Mandate::Peer']);
     expect([...(schema.covers.get('mcp') ?? [])].sort()).toEqual([
       'resources/read',
       'tools/call',

@@ -24,8 +24,8 @@ const codeHash = z
 const scopeItem = z
   .string()
   .regex(
-    /^(tool:[^\s/]+\/\S+|http:[^\s:]+:[A-Z*]+:\/\S*)$/,
-    'must be tool:<server>/<tool> or http:<connection>:<METHOD>:<path>',
+    /^(tool:[^\s/]+\/\S+|http:[^\s:]+:[A-Z*]+:\/\S*|a2a:[^\s/]+\/\S+)$/,
+    'must be tool:<server>/<tool>, http:<connection>:<METHOD>:<path> or a2a:<peer>/<method>',
   );
 
 export const environments = ['dev', 'staging', 'prod'] as const;

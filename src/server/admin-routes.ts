@@ -110,6 +110,12 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'DELETE /v1/connections/:name': secure('admin.connection_removed', 'handler'),
   'POST /v1/broker/sweep': secure('admin.broker_swept'),
 
+  'GET /v1/peers': read,
+  'GET /v1/peers/:name': read,
+  'POST /v1/peers': secure('admin.peer_added'),
+  'PUT /v1/peers/:name': secure('admin.peer_changed'),
+  'DELETE /v1/peers/:name': secure('admin.peer_removed'),
+
   'GET /v1/operators': read,
   'GET /v1/operators/:subject': read,
   'POST /v1/operators': { ...write('admin.operator_added'), target: 'grants' },

@@ -9,6 +9,9 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { gatewayRoutes } from '../gateway/routes.ts';
+import { A2aProxy } from '../a2a/proxy.ts';
+import { a2aRoutes } from '../a2a/routes.ts';
+import { a2aAdminRoutes } from './routes/a2a-admin.ts';
 import { registerBroker } from './broker.ts';
 import { registerFormParser, registerJsonParser } from './form.ts';
 import { jsonTooDeep, valueTooDeep } from '../json-depth.ts';
@@ -138,6 +141,8 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
   app.decorate('gateway', gateway);
   const broker = registerBroker(app, ctx);
+  a2aAdminRoutes(app, ctx);
+  a2aRoutes(app, ctx, new A2aProxy(ctx));
   followChanges(ctx.changes, { ...ctx, gateway, broker });
   return app;
 }

@@ -184,6 +184,14 @@ export interface SecretsTable {
   updated_at: string;
 }
 
+export interface A2aPeersTable {
+  name: string;
+  /** The peer spec as JSON (A2A endpoint, published agent card, the agent and instance it runs as). */
+  spec: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface McpServersTable {
   name: string;
   /** The server spec as JSON (transport, command or URL, injected credentials, tool metadata). */
@@ -437,6 +445,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   secrets: SecretsTable;
   mcp_servers: McpServersTable;
+  a2a_peers: A2aPeersTable;
   tool_pins: ToolPinsTable;
   connections: ConnectionsTable;
   broker_db_roles: BrokerDbRolesTable;

@@ -16,12 +16,18 @@ const httpItem = fc.record({
     .tuple(fc.array(fc.constantFrom('p', 'q', '*'), { maxLength: 3 }), fc.boolean())
     .map(([segments, deep]) => (deep ? [...segments, '**'] : segments)),
 });
-const scopeItem: fc.Arbitrary<ScopeItem> = fc.oneof(toolItem, httpItem);
+const a2aItem = fc.record({
+  kind: fc.constant('a2a' as const),
+  peer: fc.constantFrom('a', 'e'),
+  method: fc.constantFrom('message/send', 'tasks/get', '*'),
+});
+const scopeItem: fc.Arbitrary<ScopeItem> = fc.oneof(toolItem, httpItem, a2aItem);
 const scopeSet = fc.array(scopeItem, { maxLength: 6 });
 
 /** An item at least as wide as `item`, built by the moves that widen: `*` for a name, a shorter `**` path. */
 const widen = (item: ScopeItem): fc.Arbitrary<ScopeItem> => {
   if (item.kind === 'tool') return fc.constantFrom(item, { ...item, tool: '*' });
+  if (item.kind === 'a2a') return fc.constantFrom(item, { ...item, method: '*' });
   const fixed = item.path.filter((s) => s !== '**');
   return fc
     .record({
@@ -55,6 +61,7 @@ const triple = fc.oneof(
 const universe: ScopeItem[] = (() => {
   const out: ScopeItem[] = [];
   for (const server of ['a', 'b']) for (const tool of ['x', 'y', 'z']) out.push({ kind: 'tool', server, tool });
+  for (const peer of ['a', 'e']) for (const method of ['message/send', 'tasks/get', 'tasks/cancel']) out.push({ kind: 'a2a', peer, method });
   let paths: string[][] = [[]];
   const all = [[]] as string[][];
   for (let depth = 1; depth <= 5; depth++) {
@@ -73,6 +80,9 @@ const globs = new WeakMap<ScopeItem, RegExp>();
 function matches(item: ScopeItem, x: ScopeItem): boolean {
   if (item.kind === 'tool' || x.kind === 'tool') {
     return item.kind === 'tool' && x.kind === 'tool' && item.server === x.server && (item.tool === '*' || item.tool === x.tool);
+  }
+  if (item.kind === 'a2a' || x.kind === 'a2a') {
+    return item.kind === 'a2a' && x.kind === 'a2a' && item.peer === x.peer && (item.method === '*' || item.method === x.method);
   }
   let glob = globs.get(item);
   if (!glob) {

@@ -4,8 +4,10 @@ import { formatPathGlob, type PathGlob, parsePathGlob, pathCovers } from './scop
 
 /*
  * scope      = item *( SP item )                      ; RFC 6749 §3.3, case-sensitive
- * item       = tool-item / http-item                  ; nothing else: no plain names such as admin
+ * item       = tool-item / http-item / a2a-item       ; nothing else: no plain names such as admin
  * tool-item  = "tool:" name "/" ( name / "*" )
+ * a2a-item   = "a2a:" name "/" ( a2a-method / "*" )    ; an A2A peer and one method (`message/send`)
+ * a2a-method = 1*64( ALPHA / DIGIT ) *4( "/" 1*64( ALPHA / DIGIT ) )
  * http-item  = "http:" name ":" ( 1*20UPALPHA / "*" ) ":" path-glob
  * path-glob  = "/" / 1*( "/" segment ) [ "/**" ]      ; segment = pchar literal (not . or ..) or "*"
  * name       = 1*128( ALPHA / DIGIT / "_" / "." / "-" )
@@ -26,11 +28,19 @@ export interface HttpScope {
   path: PathGlob;
 }
 
-export type ScopeItem = ToolScope | HttpScope;
+/** `a2a:<peer>/<method>` (`a2a:billing/message/send`), or `a2a:<peer>/*` for every method of a peer. */
+export interface A2aScope {
+  kind: 'a2a';
+  peer: string;
+  method: string;
+}
+
+export type ScopeItem = ToolScope | HttpScope | A2aScope;
 
 /** MCP tool name characters; servers and connections use the same alphabet. */
 const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const METHOD = /^[A-Z]{1,20}$/;
+const A2A_METHOD = /^[A-Za-z0-9]{1,64}(?:\/[A-Za-z0-9]{1,64}){0,4}$/;
 const MAX_ITEM_LENGTH = 1024;
 const MAX_ITEMS = 256;
 
@@ -58,13 +68,21 @@ export function parseScopeItem(text: string): ScopeItem {
     if (typeof path === 'string') throw invalid(text, path);
     return { kind: 'http', connection, method, path };
   }
-  throw invalid(text, 'unknown kind; expected tool:… or http:…');
+  if (text.startsWith('a2a:')) {
+    const slash = text.indexOf('/');
+    const peer = text.slice(4, slash);
+    const method = text.slice(slash + 1);
+    if (slash < 0 || !NAME.test(peer)) throw invalid(text, 'expected a2a:<peer>/<method>');
+    if (method !== '*' && !A2A_METHOD.test(method)) throw invalid(text, 'method must be an A2A method (message/send) or *');
+    return { kind: 'a2a', peer, method };
+  }
+  throw invalid(text, 'unknown kind; expected tool:…, http:… or a2a:…');
 }
 
 export function formatScopeItem(item: ScopeItem): string {
-  return item.kind === 'tool'
-    ? `tool:${item.server}/${item.tool}`
-    : `http:${item.connection}:${item.method}:${formatPathGlob(item.path)}`;
+  if (item.kind === 'tool') return `tool:${item.server}/${item.tool}`;
+  if (item.kind === 'a2a') return `a2a:${item.peer}/${item.method}`;
+  return `http:${item.connection}:${item.method}:${formatPathGlob(item.path)}`;
 }
 
 /** A space-delimited scope string (RFC 6749 §3.3) as items, normalized and without duplicates. */
@@ -87,7 +105,7 @@ export const formatScope = (items: readonly ScopeItem[]): string => items.map(fo
 export function parseScopeRequest(text: string): ScopeItem {
   const item = parseScopeItem(text);
   const wild =
-    item.kind === 'tool' ? item.tool === '*' : item.method === '*' || item.path.some((s) => s === '*' || s === '**');
+    item.kind === 'tool' ? item.tool === '*' : item.kind === 'a2a' ? item.method === '*' : item.method === '*' || item.path.some((s) => s === '*' || s === '**');
   if (wild) throw invalid(text, 'a request names one tool or one method and path, without wildcards');
   return item;
 }
@@ -103,6 +121,9 @@ export function covers(granted: ScopeItem, wanted: ScopeItem): boolean {
       granted.server === wanted.server &&
       (granted.tool === '*' || granted.tool === wanted.tool)
     );
+  }
+  if (granted.kind === 'a2a') {
+    return wanted.kind === 'a2a' && granted.peer === wanted.peer && (granted.method === '*' || granted.method === wanted.method);
   }
   return (
     wanted.kind === 'http' &&

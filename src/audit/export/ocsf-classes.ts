@@ -37,6 +37,7 @@ export function ocsfClassOf(event: AuditEvent): OcsfClass {
   switch (family) {
     case 'tool':
     case 'http':
+    case 'a2a':
       return apiActivity(event, family);
     case 'identity':
     case 'token':

@@ -102,6 +102,12 @@ describe('OCSF export', () => {
     expect(post.metadata).not.toHaveProperty('profiles');
   });
 
+  it('maps both sides of an agent-to-agent hop to API Activity', () => {
+    const decided = ocsf(event({ type: 'a2a.decision', action: 'a2a:message/send', resource: 'billing message/send', decision: 'allow' }));
+    expect(decided).toMatchObject({ class_uid: 6003, activity_id: 99, activity_name: 'a2a.decision', api: { operation: 'a2a:message/send' } });
+    expect(ocsf(event({ type: 'a2a.received', action: 'a2a:message/send', decision: 'allow' }))).toMatchObject({ class_uid: 6003, activity_name: 'a2a.received' });
+  });
+
   it('maps a broker event by the method it records, with the path of its label', () => {
     const put = ocsf(event({ type: 'http.decision', action: 'http:request', resource: 'github PUT /repos/acme/api', decision: 'allow', data: { resources: ['c-1'], method: 'PUT' } }));
     expect(put).toMatchObject({

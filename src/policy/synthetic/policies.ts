@@ -1,6 +1,6 @@
 /** Seeded policies of every scope and condition shape Cedar and the schema allow. */
 import type { PolicySource } from '../policy-file.ts';
-import { ACTIONS } from '../request.ts';
+import { SYNTHETIC_ACTIONS } from '../request.ts';
 import { chunk, DENSE, int, M, type Pools, pick, type Random, seeded, World } from './world.ts';
 
 /** Conditions that validate for every action and resource type. */
@@ -47,7 +47,7 @@ function principalScope(r: Random, w: World): string {
 
 function actionScope(r: Random): string {
   const roll = r();
-  const one = () => M('Action', pick(r, ACTIONS));
+  const one = () => M('Action', pick(r, SYNTHETIC_ACTIONS));
   if (roll < 0.25) return 'action';
   if (roll < 0.55) return `action == ${one()}`;
   if (roll < 0.8) return `action in [${[...new Set([one(), one()])].join(', ')}]`;

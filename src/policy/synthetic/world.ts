@@ -4,7 +4,7 @@
  * seed, same output.
  */
 import type { PolicySource } from '../policy-file.ts';
-import { ACTIONS, type DecisionRequest } from '../request.ts';
+import { type DecisionRequest, SYNTHETIC_ACTIONS } from '../request.ts';
 
 export type Random = () => number;
 
@@ -135,7 +135,7 @@ function card(r: Random, w: World, id: string): Card {
 export function resourceFor(
   r: Random,
   w: World,
-  action: (typeof ACTIONS)[number],
+  action: DecisionRequest['action'],
 ): DecisionRequest['resource'] {
   const priced = {
     cost: int(r, 300),
@@ -167,12 +167,13 @@ export function resourceFor(
         ? { type: 'server', server, ...priced }
         : { type: 'connection', connection, ...priced };
     default:
+      if (action.startsWith('a2a:')) return { type: 'peer', peer: server, highImpact: r() < 0.3, ...priced };
       return { type: 'server', server, ...priced };
   }
 }
 
 export function syntheticRequest(r: Random, w: World): DecisionRequest {
-  const action = pick(r, ACTIONS);
+  const action = pick(r, SYNTHETIC_ACTIONS);
   const instances = names('i', 4);
   return {
     principal: w.principal(pick(r, w.cards())),

@@ -84,7 +84,7 @@ export function limitedBy(request: ExchangeRequest, granted: readonly ScopeItem[
 
 /** Audiences must be our enforcement points; a child's must be among its parent's. */
 export function grantAudience(ctx: TokenContext, request: ExchangeRequest, subject: Subject): string[] {
-  const ours = [`${ctx.issuer}/mcp`, `${ctx.issuer}/broker`];
+  const ours = [`${ctx.issuer}/mcp`, `${ctx.issuer}/broker`, `${ctx.issuer}/a2a`];
   for (const resource of request.resources) {
     const known = ours.some((base) => resource === base || (resource.startsWith(`${base}/`) && !resource.includes('..')));
     if (!known || resource.includes('?') || resource.includes('#')) {
