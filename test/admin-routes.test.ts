@@ -164,6 +164,20 @@ describe.each(await dialects())('admin routes: roles and the trail, from one tab
     await expectEvent('POST', '/v1/persons/erin/offboard', {}, 'POST /v1/persons/:id/offboard');
     await expectEvent('POST', '/v1/lifecycle/reap', { dry_run: true }, 'POST /v1/lifecycle/reap');
     expect(JSON.stringify(server.audit.events)).not.toContain(scim.token);
+    // Access reviews over the agents left (the deployer above): certify in one campaign, trim in another.
+    const first = await readJson(await expectEvent('POST', '/v1/reviews', { environment: 'dev' }, 'POST /v1/reviews', 201));
+    await expectEvent('POST', `/v1/reviews/${first.id}/items/deployer/certify`, {}, 'POST /v1/reviews/:campaign/items/:id/certify');
+    await expectEvent('POST', `/v1/reviews/${first.id}/close`, {}, 'POST /v1/reviews/:id/close');
+    const second = await readJson(await server.api('POST', '/v1/reviews', { environment: 'dev' }));
+    await expectEvent('POST', `/v1/reviews/${second.id}/remind`, {}, 'POST /v1/reviews/:id/remind');
+    await expectEvent('POST', `/v1/reviews/${second.id}/items/deployer/trim`, { toolset: [`tool:everything/${LONG}`] }, 'POST /v1/reviews/:campaign/items/:id/trim');
+
+    // Discovery: findings reported by the CLI's config scan, the server's scanners, a claim and a dismissal.
+    const draft = (key: string) => ({ scanner: 'mcp-config', kind: 'mcp-server', severity: 'low', source: '/repo/.mcp.json', title: `server ${key}`, key: key.repeat(64), detail: { server: key } });
+    const reported = await readJson(await expectEvent('POST', '/v1/findings', { findings: [draft('a'), draft('b')] }, 'POST /v1/findings'));
+    await expectEvent('POST', '/v1/findings/scan', { scanners: ['refused-client'] }, 'POST /v1/findings/scan');
+    await expectEvent('POST', `/v1/findings/${reported.findings[0].id}/claim`, { agent_id: 'found-bot', owner: 'alice@example.com' }, 'POST /v1/findings/:id/claim', 201);
+    await expectEvent('POST', `/v1/findings/${reported.findings[1].id}/dismiss`, { reason: 'a fixture' }, 'POST /v1/findings/:id/dismiss');
 
     // Quarantined tools are approved in the gateway's rug-pull tests (admin.tool_approved there);
     // logins need an OpenID provider: src/server/routes/login.test.ts and login-device.test.ts find admin.login_succeeded;

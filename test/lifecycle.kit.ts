@@ -18,8 +18,15 @@ export type StoredServer = TestServer & { events(type?: string): Promise<Array<R
 export async function startStored(dialect: Dialect, options: { now?: () => Date; config?: Partial<Config> } = {}): Promise<StoredServer> {
   const dataDir = tempDir();
   const schema = dialect === 'postgres' ? uniqueSchema() : undefined;
-  const config = loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}), ...options.config }, {});
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), ...(schema ? { pgSchema: schema } : {}), ...(options.now ? { now: options.now } : {}) });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    const config = loadConfig({ dataDir, port: 0, devIssuerProd: true, logLevel: 'silent', authFailureLimit: 0, ...(dialect === 'postgres' ? { databaseUrl: PG_URL } : {}), ...options.config }, {});
+    server = await startServer(config, { logger: pino({ level: 'silent' }), ...(schema ? { pgSchema: schema } : {}), ...(options.now ? { now: options.now } : {}) });
+  } catch (error) {
+    if (schema) await dropSchema(schema);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const token = server.adminToken!;
   return {
     ...server,

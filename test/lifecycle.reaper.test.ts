@@ -164,3 +164,16 @@ describe.runIf((await dialects()).includes('postgres'))('the reaper on two repli
     expect(mandates.every((m) => m.revoked_at !== null)).toBe(true);
   });
 });
+
+describe('the reaper on a schedule in the server', () => {
+  it('starts with the server when configured and stops with it', async () => {
+    const server = await startStored('sqlite', { config: { reapInterval: 60, reapInstanceIdle: 60 } });
+    expect(server.ctx.config.reapInterval).toBe(60);
+    // The timer is cleared on close (a pending timer would keep the server from closing).
+    await server.close();
+  });
+
+  it('refuses an interval outside its bounds at start', async () => {
+    await expect(startStored('sqlite', { config: { reapInterval: 5 } })).rejects.toThrow(/MANDATE_REAP_INTERVAL: must be 0 \(off\) or 60 to 86400 seconds/);
+  });
+});

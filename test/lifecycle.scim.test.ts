@@ -117,6 +117,10 @@ describe.each(await dialects())('owners who leave, told over SCIM 2.0 (%s)', { t
     const config = await scim('GET', '/ServiceProviderConfig');
     expect(config.status).toBe(200);
     expect(await readJson(config)).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 200 }, bulk: { supported: false } });
+    const groups = await scim('GET', '/Groups');
+    expect(groups.status).toBe(404);
+    expect(groups.headers.get('content-type')).toContain(SCIM);
+    expect(await readJson(groups)).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404' });
   });
 
   it('provisions Users as Okta sends them, never keeping the password, and finds them by userName', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listMandates } from '../src/lifecycle/inventory.ts';
 import { agentFlagsRepository } from '../src/store/repositories/agent-flags.ts';
 import { type AgentRow, agentsRepository } from '../src/store/repositories/agents.ts';
 import { inventoryRepository } from '../src/store/repositories/inventory.ts';
@@ -117,5 +118,15 @@ describe.each(await dialects())('lifecycle repositories (%s)', (dialect) => {
     expect((await inventory.mandates({ now: T1, limit: 10, state: 'ended' })).map((m) => m.jti)).toEqual(['m4']);
     expect(Number((await inventory.mandates({ now: T1, limit: 10, person: 'cy' })).find((m) => m.jti === 'm0')!.spent)).toBe(4);
     expect((await inventory.children(['m0'])).map((c) => c.jti).sort()).toEqual(['m1', 'm2', 'm3', 'm4']);
+  });
+
+  it('counts what a delegated mandate may still spend against its parent, even when the parent is on another page', async () => {
+    await t.store.db.insertInto('mandate_budgets').values({ jti: 'm1', budget: 10, spent: 1, updated_at: T1 }).execute();
+    const first = await listMandates(t.store.db, { state: 'live', limit: 1 }, new Date(T1));
+    expect(first.mandates.map((m) => [m.jti, m.budget])).toEqual([['m3', { limit: 10, spent: 0, left: 6 }]]);
+    const all = await listMandates(t.store.db, { state: 'all', limit: 10 }, new Date(T1));
+    expect(Object.fromEntries(all.mandates.map((m) => [m.jti, m.budget.left]))).toEqual({ m4: 6, m3: 6, m2: 6, m1: 6, m0: 6 });
+    await t.store.db.updateTable('mandate_budgets').set({ spent: 10 }).where('jti', '=', 'm0').execute();
+    expect((await listMandates(t.store.db, { state: 'all', limit: 10 }, new Date(T1))).mandates.every((m) => m.budget.left === 0)).toBe(true);
   });
 });

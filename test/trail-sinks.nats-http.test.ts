@@ -1,8 +1,11 @@
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/notify/signature.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
-import { NATS_SERVER, startHttpReceiver, startNats } from './trail-receivers.kit.ts';
+import { makeCertificates, NATS_SERVER, startHttpReceiver, startNats } from './trail-receivers.kit.ts';
 import pino from 'pino';
 import { StoreAuditWriter } from '../src/audit/store-writer.ts';
 import { trailSinksRepository } from '../src/store/repositories/trail-sinks.ts';
@@ -138,6 +141,41 @@ describe.each(await dialects())('trail sinks deliver every event to NATS JetStre
       expect(sent.filter((n) => n > 0)).toEqual([200]);
     } finally {
       await receiver.stop();
+    }
+  });
+
+  it('a webhook over https trusts the private CA given, and sends nothing to a receiver another CA signed', async () => {
+    const certs = makeCertificates();
+    const bodies: string[] = [];
+    const server = https.createServer({ cert: fs.readFileSync(certs.serverCert), key: fs.readFileSync(certs.serverKey) }, (req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        bodies.push(body);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      await streamOnce({ name: 'https-hook', kind: 'http-webhook', settings: { url, ca: certs.ca }, secret: WEBHOOK_KEY });
+      expect(bodies.flatMap((b) => (JSON.parse(b) as { events: unknown[] }).events)).toHaveLength(200);
+      const streamer = streamerFor(t);
+      await addTrailSink(t.store.db, master, { name: 'https-wrong-ca', kind: 'http-webhook', format: 'jsonl', events: [], environments: [], from: 'start', settings: { url, ca: certs.otherCa }, secret: WEBHOOK_KEY }, new Date());
+      const before = bodies.length;
+      streamer.start();
+      try {
+        await until('a failure', async () => (await getTrailSink(t.store.db, 'https-wrong-ca', new Date())).failures > 0);
+      } finally {
+        await streamer.stop();
+      }
+      const refused = await getTrailSink(t.store.db, 'https-wrong-ca', new Date());
+      expect(refused.delivered).toBe(0);
+      expect(refused.last_error).toMatch(/TLS certificate was not accepted/);
+      expect(bodies.length).toBe(before);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

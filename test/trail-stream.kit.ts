@@ -28,7 +28,7 @@ export interface Restartable {
 }
 
 export function streamerFor(t: TestStore) {
-  return new TrailStreamer({ db: t.store.db, master, logger: pino({ level: 'silent' }), now: () => new Date(), productVersion: 'test', intervalMs: 30, confirmMs: 300, leaseSeconds: 5, timeoutMs: 2000, batchSize: 200 });
+  return new TrailStreamer({ db: t.store.db, master, logger: pino({ level: 'silent' }), now: () => new Date(), productVersion: 'test', intervalMs: 30, confirmMs: 300, leaseSeconds: 5, timeoutMs: 2000, batchSize: 64 });
 }
 
 export async function until(what: string, probe: () => boolean | Promise<boolean>, ms = 20_000) {

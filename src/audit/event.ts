@@ -79,8 +79,12 @@ export const auditEventSchema = z.strictObject({
       /** The agent's owner after a lifecycle change, and before it (`lifecycle.owner_reassigned`, `lifecycle.orphaned`). */
       owner: name.optional(),
       previous_owner: name.optional(),
-      /** When a lifecycle follow-up falls due: an orphaned agent's suspension (`lifecycle.orphaned`). */
+      /** When a lifecycle follow-up falls due: an orphaned agent's suspension (`lifecycle.orphaned`), a review item (`lifecycle.review_requested`, `lifecycle.review_reminded`). */
       due_at: z.iso.datetime().optional(),
+      /** The access review campaign an event is about (`lifecycle.review_*`, `lifecycle.agent_trimmed`). */
+      campaign: z.string().max(64).optional(),
+      /** A discovery finding an event is about (`lifecycle.finding_*`). */
+      finding: z.string().max(64).optional(),
       /** The alert rule that fired (`alert.raised`), e.g. `refusal-burst`. */
       rule: z.string().regex(/^[a-z][a-z-]{0,63}$/).optional(),
       /** How urgent an alert is (`alert.raised`). */

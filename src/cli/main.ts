@@ -29,6 +29,10 @@ import { userCommand } from './commands/user.ts';
 import { completionCommand } from './commands/completion.ts';
 import { agentUsageCommand, mandateCommand } from './commands/mandate.ts';
 import { ownersCommands } from './commands/owners.ts';
+import { reviewCommand } from './commands/review.ts';
+import { discoverCommand } from './commands/discover.ts';
+import { findingsCommand } from './commands/findings.ts';
+import { reportCommand } from './commands/report.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mandate')
@@ -66,6 +70,10 @@ export function buildProgram(): Command {
   mcpProxyCommand(program);
   demoCommand(program);
   policyCommand(program);
+  reviewCommand(program);
+  discoverCommand(program);
+  findingsCommand(program);
+  reportCommand(program);
   completionCommand(program);
   return program;
 }

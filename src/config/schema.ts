@@ -125,6 +125,11 @@ export const configSchema = z.strictObject({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
     .transform((v) => v === true || v === 'true' || v === '1')
     .describe('MANDATE_REAP_SUSPEND_UNUSED: also suspend an agent flagged stale'),
+  reviewCheckInterval: z.coerce.number().int().min(0).max(86_400).describe('MANDATE_REVIEW_CHECK_INTERVAL: seconds between checks that remind owners of pending access reviews and close campaigns past their due date (0: off)'),
+  reviewRemindEvery: z.coerce.number().int().min(60).max(30 * 86_400).describe('MANDATE_REVIEW_REMIND_EVERY: seconds between reminders to the owner of one pending review item'),
+  discoveryAllowRoles: z.string().max(10_000).describe('MANDATE_DISCOVERY_ALLOW_ROLES: PostgreSQL login roles discovery does not report, comma-separated (besides the connection\'s own user and Mandate\'s dynamic roles)'),
+  hygieneStaleDays: z.coerce.number().int().min(1).max(3650).describe('MANDATE_HYGIENE_STALE_DAYS: days without activity in the trail after which an agent is stale, and a granted toolset item unused'),
+  hygieneMaxKeyAge: z.coerce.number().int().min(1).max(3650).describe('MANDATE_HYGIENE_MAX_KEY_AGE: days after which a secret or a signing key is reported as old'),
 });
 
 /** One process, or replicas sharing a PostgreSQL database: a setting, never guessed from the dialect. */
@@ -155,6 +160,11 @@ export const configDefaults = {
   reapInstanceIdle: 0,
   reapAgentUnusedDays: 0,
   reapSuspendUnused: false,
+  reviewCheckInterval: 300,
+  reviewRemindEvery: 86_400,
+  discoveryAllowRoles: '',
+  hygieneStaleDays: 30,
+  hygieneMaxKeyAge: 90,
 } as const;
 
 const envNames: Record<keyof Config, string> = {
@@ -191,6 +201,11 @@ const envNames: Record<keyof Config, string> = {
   reapInstanceIdle: 'MANDATE_REAP_INSTANCE_IDLE',
   reapAgentUnusedDays: 'MANDATE_REAP_AGENT_UNUSED_DAYS',
   reapSuspendUnused: 'MANDATE_REAP_SUSPEND_UNUSED',
+  reviewCheckInterval: 'MANDATE_REVIEW_CHECK_INTERVAL',
+  reviewRemindEvery: 'MANDATE_REVIEW_REMIND_EVERY',
+  discoveryAllowRoles: 'MANDATE_DISCOVERY_ALLOW_ROLES',
+  hygieneStaleDays: 'MANDATE_HYGIENE_STALE_DAYS',
+  hygieneMaxKeyAge: 'MANDATE_HYGIENE_MAX_KEY_AGE',
 };
 
 /** Merge defaults < environment < explicit overrides, then validate. */

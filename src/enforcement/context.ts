@@ -1,3 +1,4 @@
+import type { RefusedAttempt } from '../lifecycle/discovery/refused-clients.ts';
 import type { TokenContext } from '../tokens/context.ts';
 
 /**
@@ -7,4 +8,6 @@ import type { TokenContext } from '../tokens/context.ts';
  */
 export interface EnforcementContext extends TokenContext {
   logger: { warn(details: object, message: string): void; error(details: object, message: string): void };
+  /** When set, requests refused before a mandate was accepted are noted (shadow-agent discovery). */
+  refusedClients?: { note(attempt: RefusedAttempt): void } | undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorCode } from '../errors.ts';
+import { type ErrorCode, isMandateError } from '../errors.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { auditRefusedHolder, authenticate, type Reached } from './authenticate.ts';
 import type { CallDeps } from './call-request.ts';
@@ -75,6 +75,8 @@ export function frontDoor(app: FastifyInstance, ctx: EnforcementContext, kind: R
         return principal;
       } catch (error) {
         await auditRefusedHolder(ctx, hooks.calls(), kind, request, reached, error);
+        const agent = request.headers['user-agent'];
+        ctx.refusedClients?.note({ address: request.ip, userAgent: typeof agent === 'string' ? agent : undefined, kind: kind.kind, resource: reached.name, code: isMandateError(error) ? error.code : 'unknown' });
         challenge(ctx, reply, kind, reached.name, error);
         return null;
       }

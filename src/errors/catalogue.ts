@@ -364,6 +364,17 @@ export const CATALOGUE = {
   ERR_SCIM_INVALID_PATH: e(400, 'The SCIM PATCH path or attribute is not supported.'),
   ERR_SCIM_NOT_FOUND: e(404, 'No SCIM User has this id.'),
   ERR_SCIM_UNIQUENESS: e(409, 'Another SCIM User has this userName.'),
+  // Lifecycle governance: access reviews, shadow-agent discovery, hygiene
+  ERR_REVIEW_NOT_FOUND: e(404, 'No access review campaign has this id.'),
+  ERR_REVIEW_CLOSED: e(409, 'The access review campaign is closed; its items can no longer be decided.'),
+  ERR_REVIEW_EMPTY: e(409, 'No agent is in the scope of the access review campaign.'),
+  ERR_REVIEW_ITEM_NOT_FOUND: e(404, 'The agent is not an item of this access review campaign.'),
+  ERR_REVIEW_ITEM_DECIDED: e(409, 'The review item was decided already.'),
+  ERR_REVIEW_TRIM_INVALID: e(400, 'A trim must remove at least one toolset item, role or delegation right, each one the agent holds.'),
+  ERR_REVIEW_REPORT_INVALID: e(400, 'The access review report is malformed, its signature does not verify, or it is signed by a key other than the trusted one.'),
+  ERR_FINDING_NOT_FOUND: e(404, 'No discovery finding has this id.'),
+  ERR_FINDING_DECIDED: e(409, 'The finding was claimed or dismissed already.'),
+  ERR_DISCOVERY_UNAVAILABLE: e(502, 'A discovery scanner could not reach what it scans (the database of a connection).'),
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A catalogued error code: the only codes a `MandateError` can carry. */

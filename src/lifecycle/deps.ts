@@ -9,12 +9,3 @@ export interface LifecycleDeps {
   audit: AuditWriter;
   now: () => Date;
 }
-
-/** The event every lifecycle change leaves in the `system` chain, about one agent. */
-export const onAgent = (agentId: string, by: string) => ({
-  chain: 'system',
-  actor: { instance: null, agent: agentId, person: null, delegation: [] as string[], token: null },
-  resource: agentId,
-  status: 'success' as const,
-  by,
-});

@@ -22,6 +22,7 @@ export interface MandateView {
   person: string;
   scope: string[];
   audience: string[];
+  /** `left`: what it may still spend, its ancestors' budgets counted (a child draws on its parent's). */
   budget: { limit: number; spent: number; left: number };
   depth: number;
   task: string | null;
@@ -69,7 +70,36 @@ function stateOf(row: MandateInventoryRow, now: string): MandateState {
   return 'live';
 }
 
-function viewOf(row: MandateInventoryRow, children: string[], now: string): MandateView {
+/**
+ * What each mandate may still spend: a delegated mandate also draws on every ancestor's budget
+ * (a parent's spend includes its children's), so its left is the least left along its chain, as
+ * governance counts it when a call is priced.
+ */
+async function budgetLeft(db: Queryable, page: readonly MandateInventoryRow[]): Promise<Map<string, number>> {
+  const links = new Map<string, { parent: string | null; left: number }>();
+  for (const row of page) links.set(row.jti, { parent: row.parent_jti, left: Number(row.budget) - Number(row.spent ?? 0) });
+  const inventory = inventoryRepository(db);
+  for (let depth = 0; depth < 64; depth++) {
+    const missing = [...new Set([...links.values()].map((l) => l.parent).filter((p): p is string => p !== null && !links.has(p)))];
+    if (missing.length === 0) break;
+    for (const row of await inventory.budgets(missing)) links.set(row.jti, { parent: row.parent_jti, left: Number(row.budget) - Number(row.spent ?? 0) });
+    // A parent row that is gone ends the walk there.
+    for (const jti of missing) if (!links.has(jti)) links.set(jti, { parent: null, left: Number.POSITIVE_INFINITY });
+  }
+  const memo = new Map<string, number>();
+  const leftOf = (jti: string, seen = 0): number => {
+    const cached = memo.get(jti);
+    if (cached !== undefined) return cached;
+    const link = links.get(jti);
+    if (!link) return Number.POSITIVE_INFINITY;
+    const left = Math.min(link.left, link.parent === null || seen > 64 ? Number.POSITIVE_INFINITY : leftOf(link.parent, seen + 1));
+    memo.set(jti, left);
+    return left;
+  };
+  return new Map(page.map((row) => [row.jti, Math.max(0, leftOf(row.jti))]));
+}
+
+function viewOf(row: MandateInventoryRow, children: string[], left: number, now: string): MandateView {
   const limit = Number(row.budget);
   const spent = Number(row.spent ?? 0);
   return {
@@ -81,7 +111,7 @@ function viewOf(row: MandateInventoryRow, children: string[], now: string): Mand
     person: row.sub,
     scope: row.scope.split(' ').filter((s) => s !== ''),
     audience: JSON.parse(row.aud) as string[],
-    budget: { limit, spent, left: Math.max(0, limit - spent) },
+    budget: { limit, spent, left },
     depth: Number(row.depth),
     task: row.task_id,
     issued_at: row.issued_at,
@@ -107,8 +137,9 @@ export async function listMandates(db: Queryable, query: MandateQuery, now: Date
   const page = rows.slice(0, query.limit);
   const children = new Map<string, string[]>();
   for (const child of await inventory.children(page.map((r) => r.jti))) children.set(child.parent_jti, [...(children.get(child.parent_jti) ?? []), child.jti]);
+  const left = await budgetLeft(db, page);
   return {
-    mandates: page.map((row) => viewOf(row, children.get(row.jti) ?? [], at)),
+    mandates: page.map((row) => viewOf(row, children.get(row.jti) ?? [], left.get(row.jti)!, at)),
     next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!) : null,
   };
 }

@@ -29,7 +29,8 @@ const scopeItem = z
   );
 
 export const environments = ['dev', 'staging', 'prod'] as const;
-export const agentStatuses = ['active', 'suspended', 'retired'] as const;
+/** `draft`: registered from a discovery finding, not yet reviewed; it gets no instance until resumed. */
+export const agentStatuses = ['active', 'suspended', 'retired', 'draft'] as const;
 export const onBehalfOfModes = ['required', 'optional', 'none'] as const;
 
 export const agentCardSpecSchema = z.strictObject({

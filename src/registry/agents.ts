@@ -91,10 +91,10 @@ export async function listAgents(db: Queryable, filter: AgentFilter = {}): Promi
   return (await agentsRepository(db).list(filter)).map(fromRow);
 }
 
-export async function registerAgent(db: Queryable, spec: AgentCardSpec, now: Date): Promise<AgentCard> {
+export async function registerAgent(db: Queryable, spec: AgentCardSpec, now: Date, status: 'active' | 'draft' = 'active'): Promise<AgentCard> {
   if (await findAgent(db, spec.id)) throw refusal('ERR_AGENT_EXISTS', `agent ${spec.id} already exists`);
   const at = now.toISOString();
-  await agentsRepository(db).insert({ ...toRow(spec), status: 'active', created_at: at, updated_at: at });
+  await agentsRepository(db).insert({ ...toRow(spec), status, created_at: at, updated_at: at });
   return getAgent(db, spec.id);
 }
 
@@ -141,8 +141,8 @@ export async function applyAgents(
 
 export const lifecycleActions = {
   suspend: { from: ['active'], to: 'suspended' },
-  resume: { from: ['suspended'], to: 'active' },
-  retire: { from: ['active', 'suspended'], to: 'retired' },
+  resume: { from: ['suspended', 'draft'], to: 'active' },
+  retire: { from: ['active', 'suspended', 'draft'], to: 'retired' },
 } as const satisfies Record<string, { from: readonly AgentStatus[]; to: AgentStatus }>;
 
 export type LifecycleAction = keyof typeof lifecycleActions;

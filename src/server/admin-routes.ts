@@ -173,6 +173,25 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'GET /v1/lifecycle/flags': { roles: AGENT_READ, target: 'listed' },
   // Each revocation, flag, suspension and purge of the run is an event of its own (lifecycle.*).
   'POST /v1/lifecycle/reap': secure('admin.lifecycle_reaped'),
+  // Access reviews: security opens and closes campaigns; each owner decides the items of their agents.
+  'GET /v1/reviews': { roles: AGENT_READ, target: 'listed' },
+  'POST /v1/reviews': secure('admin.review_started'),
+  'GET /v1/reviews/:id': { roles: AGENT_READ, target: 'listed' },
+  'POST /v1/reviews/:campaign/items/:id/certify': { roles: LIFECYCLE, target: 'agent', event: { type: 'lifecycle.review_certified', by: 'handler' } },
+  'POST /v1/reviews/:campaign/items/:id/trim': { roles: LIFECYCLE, target: 'agent', event: { type: 'lifecycle.agent_trimmed', by: 'handler' } },
+  'POST /v1/reviews/:id/remind': secure('admin.review_reminded'),
+  'POST /v1/reviews/:id/close': secure('lifecycle.review_closed', 'handler'),
+  'GET /v1/reviews/:id/report': read,
+
+  // Shadow-agent discovery: one findings queue; security reports, scans, claims and dismisses.
+  'GET /v1/findings': read,
+  'GET /v1/findings/:id': read,
+  'POST /v1/findings': secure('admin.findings_reported'),
+  'POST /v1/findings/scan': secure('admin.discovery_ran'),
+  'POST /v1/findings/:id/claim': secure('lifecycle.finding_claimed', 'handler'),
+  'POST /v1/findings/:id/dismiss': secure('lifecycle.finding_dismissed', 'handler'),
+
+  'GET /v1/reports/hygiene': read,
 };
 
 /** The rule for a route as fastify names it (`POST /v1/agents/:id/suspend`). */

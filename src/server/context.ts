@@ -13,6 +13,7 @@ import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
 import type { Alerts } from '../alerts/alerts.ts';
 import type { FailureLimit } from './failure-limit.ts';
+import type { RefusedClients } from '../lifecycle/discovery/refused-clients.ts';
 
 /** What every route and component reads at run time. The clock is injectable for tests. */
 export interface ServerContext extends TokenContext {
@@ -37,6 +38,8 @@ export interface ServerContext extends TokenContext {
   governance: Governance;
   /** Failed token requests and admin authentications per client address (this replica's count). */
   authFailures: FailureLimit;
+  /** Requests the enforcement points refused before accepting a mandate, noted for discovery (set by the findings routes). */
+  refusedClients?: RefusedClients;
   /** Alert rules over the trail, the approval backlog, sinks and this replica (`alerts.yaml`). */
   alerts?: Alerts;
 }

@@ -433,6 +433,83 @@ export interface AgentFlagsTable {
   due_at: string | null;
 }
 
+/** An access review campaign (issue 18): one item per agent in scope, decided by its owner. */
+export interface ReviewCampaignsTable {
+  id: string;
+  environment: string | null;
+  /** `open`; `closing` while the due-date action runs (from `closed_at`); `closed` once the report is signed. */
+  status: string;
+  /** What an item nobody decided gets at close: `suspend` or `trim` (its unused toolset items). */
+  action: string;
+  unused_days: number;
+  due_at: string;
+  created_by: string | null;
+  created_at: string;
+  closed_at: string | null;
+  /** The signed outcome (JSON), once closed. */
+  report: string | null;
+}
+
+export interface ReviewItemsTable {
+  campaign_id: string;
+  agent_id: string;
+  owner: string | null;
+  /** pending, certified, trimmed, suspended (by the due-date action), expired (agent gone). */
+  status: string;
+  /** JSON: the toolset, roles and delegation rights at the start of the campaign. */
+  granted: string;
+  /** JSON `{ toolset, may_delegate_to }`: rights unused over the campaign's window (the least-privilege suggestion). */
+  unused: string;
+  /** JSON: what a trim removed. */
+  removed: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  note: string | null;
+  reminded_at: string | null;
+}
+
+/** One finding of shadow-agent discovery; `fingerprint` dedupes repeated scans. */
+export interface FindingsTable {
+  id: string;
+  scanner: string;
+  kind: string;
+  fingerprint: string;
+  /** open, claimed, dismissed. */
+  status: string;
+  severity: string;
+  title: string;
+  source: string;
+  /** JSON; never a secret in clear (a keyed fingerprint and a redacted hint instead). */
+  detail: string;
+  first_seen: string;
+  last_seen: string;
+  seen_count: number;
+  agent_id: string | null;
+  owner: string | null;
+  reason: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+/** Requests an enforcement point refused before any mandate was accepted, grouped by source. */
+export interface RefusedClientsTable {
+  source: string;
+  kind: string;
+  resource: string;
+  code: string;
+  /** The client's User-Agent (clipped), '' when it sent none: part of what a source is. */
+  user_agent: string;
+  attempts: number;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface HygieneSnapshotsTable {
+  taken_at: string;
+  /** JSON: the report's counts at that time. */
+  counts: string;
+}
+
 export interface Database {
   persons: PersonsTable;
   agent_flags: AgentFlagsTable;
@@ -467,6 +544,11 @@ export interface Database {
   rate_windows: RateWindowsTable;
   behavior_baselines: BehaviorBaselinesTable;
   approvals: ApprovalsTable;
+  review_campaigns: ReviewCampaignsTable;
+  review_items: ReviewItemsTable;
+  findings: FindingsTable;
+  refused_clients: RefusedClientsTable;
+  hygiene_snapshots: HygieneSnapshotsTable;
 }
 
 export type { Generated };

@@ -129,18 +129,30 @@ export class TrailStreamer {
     const state = this.#stateOf(row);
     const filter = filterOf(row);
     let renewed = Date.now();
+    // The next batch is read while this one is sent (a store in another process works meanwhile).
+    const read = async (after: number) => {
+      const size = await this.#repo.trailSize();
+      return { after, size, rows: await this.#repo.trailAfter(after, size, filter, batchSize) };
+    };
+    let ahead: ReturnType<typeof read> | undefined;
     while (!this.#stopped) {
       if (Date.now() - renewed > (this.#o.leaseSeconds * 1000) / 3) {
         if (!(await this.#repo.claimLease(row.name, this.#owner, now(), this.#o.leaseSeconds))) return this.#drop(row.name, false);
         renewed = Date.now();
       }
       if (!(await this.#confirm(state))) return;
-      const size = await this.#repo.trailSize();
-      const rows = await this.#repo.trailAfter(state.position, size, filter, batchSize);
+      // A read ahead from another position (a lost connection rewound it) is dropped.
+      const batch = ahead ? await ahead : undefined;
+      ahead = undefined;
+      const { size, rows } = batch && batch.after === state.position ? batch : await read(state.position);
       if (rows.length > 0) {
-        const sent = await this.#send(state, rows);
-        if (!sent) return;
-        if (rows.length === batchSize) continue;
+        if (rows.length === batchSize) {
+          ahead = read(rows.at(-1)!.position);
+          // Awaited next time round, or dropped: never an unhandled rejection.
+          ahead.catch(() => undefined);
+        }
+        if (!(await this.#send(state, rows))) return;
+        if (ahead) continue;
       }
       // Caught up with the committed end: pass over what the sink does not take.
       await this.#passOver(state, size - 1);

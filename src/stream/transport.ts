@@ -22,5 +22,8 @@ export class TransportError extends Error {}
 export function reachFailure(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   const e = error as { code?: string; cause?: { code?: string }; name?: string };
-  return new TransportError(`the receiver could not be reached (${e.code ?? e.cause?.code ?? e.name ?? 'error'})`);
+  const code = e.code ?? e.cause?.code ?? e.name ?? 'error';
+  // Certificate failures are named: an operator fixes them differently from a receiver that is down.
+  if (/CERT|SELF_SIGNED|ALTNAME|ISSUER|VERIFY/.test(code)) return new TransportError(`the receiver's TLS certificate was not accepted (${code})`);
+  return new TransportError(`the receiver could not be reached (${code})`);
 }

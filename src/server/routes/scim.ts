@@ -65,6 +65,8 @@ export function scimRoutes(app: FastifyInstance, ctx: ServerContext) {
         return sendScim(reply, problem.status, scimErrorBody(problem.status, problem.detail, scimType));
       });
       scim.addHook('onRequest', async (request, reply) => authenticateScim(ctx, request, reply));
+      // Groups, Bulk, /Me and the rest are not offered: a SCIM 404, so an IdP reads it as such.
+      scim.setNotFoundHandler((request, reply) => sendScim(reply, 404, scimErrorBody(404, `no SCIM resource at ${request.method} ${request.url.split('?')[0]}`)));
 
       // RFC 7643 §5: what this service provider supports, for IdPs that ask before provisioning.
       scim.get('/ServiceProviderConfig', async (_request, reply) =>

@@ -18,6 +18,7 @@ import * as lifecycle from './0016_lifecycle.ts';
 import * as trailSinks from './0018_trail_sinks.ts';
 import * as alertCooldowns from './0019_alert_cooldowns.ts';
 import * as a2aPeers from './0020_a2a_peers.ts';
+import * as reviewsFindings from './0017_reviews_findings.ts';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 export const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ export const migrations: Record<string, Migration> = {
   '0018_trail_sinks': trailSinks,
   '0019_alert_cooldowns': alertCooldowns,
   '0020_a2a_peers': a2aPeers,
+  '0017_reviews_findings': reviewsFindings,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -37,6 +37,8 @@ const USED = ['tool.result', 'http.result'];
 /** Reads for the lifecycle inventory: mandates with their standing, last activity and usage from the trail. */
 export interface InventoryRepository {
   mandates(filter: MandateInventoryFilter): Promise<MandateInventoryRow[]>;
+  /** Budget rows of the given mandates (limit, spend, parent), for walking a delegation chain. */
+  budgets(jtis: readonly string[]): Promise<Array<{ jti: string; parent_jti: string | null; budget: number | string; spent: number | string | null }>>;
   /** Direct children (delegated mandates) of the given mandates. */
   children(parents: readonly string[]): Promise<Array<{ jti: string; parent_jti: string }>>;
   /** Time of the instance's latest own activity in the trail, if any. */
@@ -98,6 +100,15 @@ export function inventoryRepository(db: Queryable): InventoryRepository {
       }
       return query.execute();
     },
+    budgets: async (list) =>
+      list.length === 0
+        ? []
+        : db
+            .selectFrom('mandates')
+            .leftJoin('mandate_budgets', 'mandate_budgets.jti', 'mandates.jti')
+            .select(['mandates.jti as jti', 'mandates.parent_jti as parent_jti', 'mandates.budget as budget', 'mandate_budgets.spent as spent'])
+            .where('mandates.jti', 'in', [...list])
+            .execute(),
     children: async (parents) =>
       parents.length === 0
         ? []

@@ -114,7 +114,7 @@ export class SyslogTransport implements TrailTransport {
       const timer = setTimeout(() => socket.destroy(new TransportError('the receiver did not answer in time')), timeoutMs);
       const fail = (error: Error) => {
         clearTimeout(timer);
-        reject(error instanceof TransportError ? error : tlsFailure(error) ?? reachFailure(error));
+        reject(reachFailure(error));
       };
       socket.once('error', fail);
       socket.once(secure ? 'secureConnect' : 'connect', () => {
@@ -134,11 +134,4 @@ export class SyslogTransport implements TrailTransport {
       });
     });
   }
-}
-
-/** Certificate failures are named: an operator fixes them differently from a receiver that is down. */
-function tlsFailure(error: Error): TransportError | undefined {
-  const code = (error as { code?: string }).code ?? '';
-  if (/CERT|SELF_SIGNED|ALTNAME|ISSUER|VERIFY/.test(code)) return new TransportError(`the receiver's TLS certificate was not accepted (${code})`);
-  return undefined;
 }
