@@ -75,7 +75,7 @@ describe('the decision path', () => {
       },
       ...(recordsRefusals ? { recordsRefusals: true as const } : {}),
     });
-    const context = { refusal: null, governor: undefined } as unknown as CallContext;
+    const context = { refusal: null, governor: undefined, request: {} } as unknown as CallContext;
     await runDecisionPath(context, [spy('a'), spy('b', true), spy('c'), spy('d', false, true)]);
     expect(ran).toEqual(['a', 'b', 'd']);
     expect(context.refusal?.code).toBe('ERR_SCOPE_NOT_GRANTED');

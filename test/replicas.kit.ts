@@ -41,9 +41,11 @@ export function clusterEnv(databaseUrl: string, schema: string): NodeJS.ProcessE
   };
 }
 
-export function startReplica(name: string, env: NodeJS.ProcessEnv, governance = QUIET_GOVERNANCE): Promise<Replica> {
+/** `files`: more files for its data directory (`alerts.yaml`…). */
+export function startReplica(name: string, env: NodeJS.ProcessEnv, governance = QUIET_GOVERNANCE, files: Record<string, string> = {}): Promise<Replica> {
   const dataDir = tempDir();
   fs.writeFileSync(path.join(dataDir, 'governance.yaml'), governance);
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dataDir, file), text);
   const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, MANDATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let seen = '';
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? String(code))));

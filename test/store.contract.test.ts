@@ -19,6 +19,7 @@ import { type SigningKeyRow, signingKeysRepository } from '../src/store/reposito
 import { type ToolPinRow, toolPinsRepository } from '../src/store/repositories/tool-pins.ts';
 import { trustedIssuersRepository } from '../src/store/repositories/trusted-issuers.ts';
 import { entitlementsRepository } from '../src/store/repositories/entitlements.ts';
+import { alertCooldownsRepository } from '../src/store/repositories/alert-cooldowns.ts';
 import type { Store } from '../src/store/store.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
 
@@ -321,6 +322,17 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       expect(await ids({ instanceId: 'i1', limit: 1 })).toEqual(['p2']);
     });
 
+    it('counts the pending backlog and names its oldest request', async () => {
+      const approvals = approvalsRepository(store.db);
+      const at = '2026-01-05T00:00:00.000Z';
+      expect(await approvals.backlog(at)).toEqual({ pending: 0, oldest: null });
+      await approvals.insert(approval('p1', { requested_at: '2026-01-02T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      await approvals.insert(approval('p2', { requested_at: '2026-01-03T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      await approvals.insert(approval('gone', { requested_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:00:01.000Z' }));
+      await approvals.insert(approval('done', { status: 'denied', requested_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-02-01T00:00:00.000Z' }));
+      expect(await approvals.backlog(at)).toEqual({ pending: 2, oldest: '2026-01-02T00:00:00.000Z' });
+    });
+
     it('lands one decision, consumes a grant once, and restores it', async () => {
       const approvals = approvalsRepository(store.db);
       await approvals.insert(approval('a'));
@@ -426,6 +438,26 @@ describe.each(await dialects())('repository contracts on %s', (dialect) => {
       expect(await entitlements.remove('x')).toBe(true);
       expect(await entitlements.remove('x')).toBe(false);
       expect(await entitlements.configured()).toBe(false);
+    });
+  });
+
+  describe('alert cooldowns', () => {
+    it('lets one claim of a rule and subject through per cooldown, among concurrent claims too', async () => {
+      const cooldowns = alertCooldownsRepository(store.db);
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+      const claims = await Promise.all(Array.from({ length: 4 }, () => alertCooldownsRepository(store.db).claim('refusal-burst:bot', at(0), at(-60))));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      // Within the cooldown (last raised after `before`): refused; another subject: its own.
+      expect(await cooldowns.claim('refusal-burst:bot', at(30), at(-30))).toBe(false);
+      expect(await cooldowns.claim('refusal-burst:other', at(30), at(-30))).toBe(true);
+      // Once the cooldown has passed: raised again, once.
+      expect(await cooldowns.claim('refusal-burst:bot', at(61), at(1))).toBe(true);
+      expect(await cooldowns.claim('refusal-burst:bot', at(62), at(2))).toBe(false);
+      // A claim given back (the alert could not be recorded) can be taken again at once; a stale release changes nothing.
+      await cooldowns.release('refusal-burst:bot', at(0));
+      expect(await cooldowns.claim('refusal-burst:bot', at(63), at(3))).toBe(false);
+      await cooldowns.release('refusal-burst:bot', at(61));
+      expect(await cooldowns.claim('refusal-burst:bot', at(63), at(3))).toBe(true);
     });
   });
 

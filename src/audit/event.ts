@@ -13,10 +13,10 @@ export const GENESIS_HASH = '0'.repeat(64);
  * `tool.decision` / `http.decision` before forwarding a call and `tool.result` / `http.result`
  * after it; the A2A enforcement point writes `a2a.decision` / `a2a.result` on the caller's chain and
  * `a2a.received` on the callee's (the hop, with the derived mandate it was handed).
- * `lifecycle.sealed` closes a chain for good.
+ * `lifecycle.sealed` closes a chain for good; `alert.raised` is an alert rule firing.
  */
 export const EVENT_TYPE =
-  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result)|a2a\.(?:decision|result|received))$/;
+  /^(?:(?:identity|token|approval|anomaly|lifecycle|policy|admin|alert)\.[a-z][a-z_]*|(?:tool|http)\.(?:decision|result)|a2a\.(?:decision|result|received))$/;
 export const SEALED_TYPE = 'lifecycle.sealed';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
@@ -85,6 +85,10 @@ export const auditEventSchema = z.strictObject({
       campaign: z.string().max(64).optional(),
       /** A discovery finding an event is about (`lifecycle.finding_*`). */
       finding: z.string().max(64).optional(),
+      /** The alert rule that fired (`alert.raised`), e.g. `refusal-burst`. */
+      rule: z.string().regex(/^[a-z][a-z-]{0,63}$/).optional(),
+      /** How urgent an alert is (`alert.raised`). */
+      severity: z.enum(['warning', 'critical']).optional(),
     })
     .nullish(),
   cost: z.number().min(0).nullish(),

@@ -4,6 +4,7 @@ import { refusal } from '../errors.ts';
 import { type AuditEventRow, auditAppendRepository, auditLogRepository } from '../store/repositories/audit-log.ts';
 import { inSavepoint } from '../store/savepoint.ts';
 import type { Store, Queryable } from '../store/store.ts';
+import { auditBatchSize, auditCommitSeconds } from '../telemetry/metrics.ts';
 import type { CheckpointKey } from './checkpoint-key.ts';
 import { type AuditEvent, EVENT_TYPE, GENESIS_HASH, SEALED_TYPE, type UnhashedAuditEvent } from './event.ts';
 import { canonicalize } from './jcs.ts';
@@ -198,8 +199,11 @@ export class StoreAuditWriter implements AuditWriter {
 
   async #commit(batch: Pending[]): Promise<void> {
     const outcomes: Array<AuditEvent | null | { error: unknown }> = [];
+    const started = performance.now();
     try {
       this.#known = await this.#store.transaction((trx) => this.#write(trx, batch, outcomes));
+      auditCommitSeconds.observe((performance.now() - started) / 1000);
+      auditBatchSize.observe(batch.length);
     } catch (error) {
       this.#known = undefined;
       for (const item of batch) item.reject(error);

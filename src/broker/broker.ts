@@ -11,6 +11,7 @@ import { isMandateError, MandateError } from '../errors.ts';
 import { type FeedState, FollowedCache } from '../cluster/followed-cache.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
+import { endSpan, inSpan, SpanKind, startTrace, type Traced, traceparentFor } from '../telemetry/trace.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkBaseUrl } from './address-guard.ts';
 import { pinnedLookup, type Resolver } from '../net/addresses.ts';
@@ -116,10 +117,32 @@ export class Broker {
     if (change.secret !== undefined) this.#sealed?.delete(change.secret);
   }
 
+  /** A brokered call, in a span whose parent is the agent's `traceparent` (tracing on). */
   async call(call: BrokerCall): Promise<BrokerReply> {
+    const traceparent = typeof call.headers.traceparent === 'string' ? call.headers.traceparent : undefined;
+    const traced = startTrace(`broker ${call.method.slice(0, 20)}`, traceparent, {
+      'mandate.enforcement_point': 'broker',
+      'mandate.agent': call.principal.agentId,
+      'mandate.instance': call.principal.instanceId,
+      'mandate.connection': call.spec.name,
+    });
+    if (!traced) return this.#call(call, undefined);
+    try {
+      const reply = await this.#call(call, traced);
+      traced.span.setAttribute('http.response.status_code', reply.status);
+      endSpan(traced);
+      return reply;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      endSpan(traced, typeof code === 'string' && code.startsWith('ERR_') ? { code } : { error: 'the broker failed' });
+      throw error;
+    }
+  }
+
+  async #call(call: BrokerCall, trace: Traced | undefined): Promise<BrokerReply> {
     const { spec, principal, method } = call;
     const label = `${spec.name} ${method} ${call.rawPath.slice(0, 300) || '/'}`;
-    const refusalBase = { principal, action: 'http:request' as const, httpMethod: method, scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection' as const, connection: spec.name } };
+    const refusalBase = { principal, action: 'http:request' as const, httpMethod: method, scopeItem: '', label, traceId: call.traceId, trace, resource: { type: 'connection' as const, connection: spec.name } };
     let path: BrokerPath;
     let upstream: Upstream | undefined;
     let headers: http.OutgoingHttpHeaders = {};
@@ -145,7 +168,7 @@ export class Broker {
       if (isMandateError(error)) await recordRefusal(this.deps, refusalBase, error.code, error.message);
       throw error;
     });
-    if (spec.type === 'postgres') return this.databases.query(spec, call, body);
+    if (spec.type === 'postgres') return this.databases.query(spec, call, body, trace);
 
     const meta = endpointMetaOf(spec, method, path.segments);
     // Read only when something reads them: record constraints, or a policy on `context.args`.
@@ -164,6 +187,7 @@ export class Broker {
       ...(read === undefined ? {} : 'values' in read ? { callArguments: read.values } : { callArgumentsUnreadable: read.unreadable }),
       destination: upstream!.base.host,
       traceId: call.traceId,
+      trace,
     };
     const outcome = await decideCall(this.deps, request);
     if (!outcome.allowed) throw new BrokerDenial(outcome);
@@ -172,7 +196,7 @@ export class Broker {
     try {
       // Under constraints, the JSON body as it was checked (duplicate keys cannot smuggle another value).
       const checked = constrained && read !== undefined && 'canonicalBody' in read ? read.canonicalBody : undefined;
-      reply = await this.#exchange(upstream!, call, path, query, headers, checked ?? body);
+      reply = await inSpan(trace, 'upstream http', (upstreamSpan) => this.#exchange(upstream!, call, path, query, headers, checked ?? body, upstreamSpan), { 'mandate.connection': spec.name, 'http.request.method': method }, SpanKind.CLIENT);
     } catch (error) {
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: isMandateError(error) ? error.code : 'ERR_BROKER_INTERNAL' });
       throw error;
@@ -182,7 +206,7 @@ export class Broker {
     return reply;
   }
 
-  async #exchange(upstream: Upstream, call: BrokerCall, path: BrokerPath, query: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<BrokerReply> {
+  async #exchange(upstream: Upstream, call: BrokerCall, path: BrokerPath, query: string, headers: http.OutgoingHttpHeaders, body: Buffer, trace: Traced | undefined): Promise<BrokerReply> {
     const { spec, inject } = upstream.connection;
     const injection = await fillInjection(this.#secrets, this.deps.masterKey, inject, call.principal.person).catch((error: unknown) => {
       if (isMandateError(error) && error.code === 'ERR_SECRET_NOT_FOUND') {
@@ -196,7 +220,14 @@ export class Broker {
     const response = await forward(spec.name, {
       url,
       method: call.method,
-      headers: { ...headers, ...injection.headers, 'accept-encoding': 'identity', ...(body.length > 0 ? { 'content-length': String(body.length) } : {}) },
+      headers: {
+        ...headers,
+        // The upstream joins the trace under the broker's span (the agent's own traceparent without tracing).
+        ...(trace ? { traceparent: traceparentFor(trace, undefined) } : {}),
+        ...injection.headers,
+        'accept-encoding': 'identity',
+        ...(body.length > 0 ? { 'content-length': String(body.length) } : {}),
+      },
       body: body.length > 0 ? body : undefined,
       timeoutMs: spec.timeout_ms,
       bodyLimit: spec.body_limit,

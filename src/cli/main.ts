@@ -17,6 +17,7 @@ import { peerCommand } from './commands/peer.ts';
 import { secretCommand } from './commands/secret.ts';
 import { sinkCommand } from './commands/sink.ts';
 import { trailCommand } from './commands/trail.ts';
+import { alertCommand } from './commands/alert.ts';
 import { issuerCommand } from './commands/issuer.ts';
 import { entitlementCommand } from './commands/entitlement.ts';
 import { connectionCommand } from './commands/connection.ts';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   approvalsCommand(program);
   sinkCommand(program);
   trailCommand(program);
+  alertCommand(program);
   issuerCommand(program);
   entitlementCommand(program);
   mcpProxyCommand(program);

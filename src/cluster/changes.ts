@@ -27,8 +27,21 @@ export function mandatesRevoked(jtis: readonly string[]): Change {
   return jtis.length <= MAX_JTIS ? { kind: 'mandates.revoked', jtis: [...jtis] } : { kind: 'mandates.revoked' };
 }
 
-/** On the wire a change names the replica that sent it, which then ignores its own echo. */
-export const encodeChange = (change: Change, from: string): string => JSON.stringify({ ...change, from });
+/**
+ * On the wire a change names the replica that sent it, which then ignores its own echo, and when
+ * it was sent (ms since the epoch), from which receivers measure propagation.
+ */
+export const encodeChange = (change: Change, from: string, at: number = Date.now()): string => JSON.stringify({ ...change, from, at });
+
+/** When a change was sent, or undefined for a payload without a usable time. */
+export const sentAtOf = (payload: string): number | undefined => {
+  try {
+    const at = (JSON.parse(payload) as { at?: unknown }).at;
+    return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 export const senderOf = (payload: string): string | undefined => {
   try {

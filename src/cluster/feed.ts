@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
-import { type Change, decodeChange, encodeChange, senderOf } from './changes.ts';
+import { feedLag, feedLosses, feedResyncs, revocationPropagation } from '../telemetry/metrics.ts';
+import { type Change, decodeChange, encodeChange, senderOf, sentAtOf } from './changes.ts';
 
 /** `local`: this replica made the change (it alone does the work that must happen once). */
 export type ChangeHandler = (change: Change, origin: 'local' | 'remote') => Promise<void> | void;
@@ -22,6 +23,9 @@ export interface FeedStatus {
   /** Why the replica is not synchronized, when it is not. */
   reason?: string;
 }
+
+/** Changes that end access: their propagation time is what a security team is promised. */
+const REVOCATIONS = new Set<Change['kind']>(['mandates.revoked', 'instance.revoked', 'keys.revoked']);
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
@@ -87,23 +91,25 @@ export class ChangeFeed {
    * NOTIFY only when the transaction commits, never on rollback) and applied here before returning.
    */
   async transaction<T>(work: (trx: Transaction<Database>, emit: (change: Change) => Promise<void>) => Promise<T>): Promise<T> {
-    const changes: Change[] = [];
+    const changes: Array<{ change: Change; at: number }> = [];
     const result = await this.#store.transaction((trx) =>
       work(trx, async (change) => {
-        changes.push(change);
-        await this.#transport.notify(trx, encodeChange(change, this.id));
+        const at = Date.now();
+        changes.push({ change, at });
+        await this.#transport.notify(trx, encodeChange(change, this.id, at));
       }),
     );
-    for (const change of changes) await this.#enqueue(change, 'local');
+    for (const { change, at } of changes) await this.#enqueue(change, 'local', undefined, at);
     return result;
   }
 
   /** Sends and applies a change whose state is already committed. */
   async publish(change: Change): Promise<void> {
+    const at = Date.now();
     try {
-      await this.#transport.notify(this.#store.db, encodeChange(change, this.id));
+      await this.#transport.notify(this.#store.db, encodeChange(change, this.id, at));
     } finally {
-      await this.#enqueue(change, 'local');
+      await this.#enqueue(change, 'local', undefined, at);
     }
   }
 
@@ -119,7 +125,7 @@ export class ChangeFeed {
     const losses = this.#losses;
     await this.#transport.listen(
       (payload) => {
-        if (senderOf(payload) !== this.id) void this.#enqueue(decodeChange(payload), 'remote');
+        if (senderOf(payload) !== this.id) void this.#enqueue(decodeChange(payload), 'remote', undefined, sentAtOf(payload));
       },
       (error) => this.#lost(error),
     );
@@ -127,18 +133,25 @@ export class ChangeFeed {
     if (!this.#synchronized) throw new Error(`could not resynchronize: ${this.#reason}`);
   }
 
-  /** `losses`: how many losses the listening connection this change depends on had seen. */
-  #enqueue(change: Change, origin: 'local' | 'remote', losses?: number): Promise<void> {
-    const run = this.#queue.then(() => this.#apply(change, origin, losses ?? this.#losses));
+  /** `losses`: how many losses the listening connection this change depends on had seen; `at`: when it was sent. */
+  #enqueue(change: Change, origin: 'local' | 'remote', losses?: number, at?: number): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(change, origin, losses ?? this.#losses, at));
     this.#queue = run;
     return run;
   }
 
-  async #apply(change: Change, origin: 'local' | 'remote', losses: number): Promise<void> {
+  async #apply(change: Change, origin: 'local' | 'remote', losses: number, at: number | undefined): Promise<void> {
     this.#epoch++;
     try {
       for (const handler of this.#handlers) await handler(change, origin);
+      if (at !== undefined) {
+        // Clocks of two replicas may disagree by a little: a change is never applied before it was sent.
+        const seconds = Math.max(0, Date.now() - at) / 1000;
+        feedLag.labels(origin).observe(seconds);
+        if (REVOCATIONS.has(change.kind)) revocationPropagation.labels(change.kind, origin).observe(seconds);
+      }
       if (change.kind === 'resync' && !this.#closed && losses === this.#losses) {
+        feedResyncs.inc();
         this.#synchronized = true;
         this.#since = new Date().toISOString();
         this.#reason = undefined;
@@ -159,6 +172,7 @@ export class ChangeFeed {
   /** Changes may have been missed: stop trusting memory, reconnect, resync. */
   #lost(error: Error): void {
     if (this.#closed) return;
+    feedLosses.inc();
     this.#losses++;
     this.#unsynchronized(error.message || 'change feed lost');
     this.#onError(error);

@@ -3,6 +3,7 @@ import type { digestArguments } from '../audit/redact.ts';
 import type { Refusal } from '../governance/governed-call.ts';
 import type { CallGovernor } from '../governance/governor.ts';
 import type { Decision } from '../policy/decision.ts';
+import type { Traced } from '../telemetry/trace.ts';
 import type { CallDeps, CallRequest } from './call-request.ts';
 
 /** One call as it goes down the decision path: what each step learned, and its refusal if any. */
@@ -30,6 +31,8 @@ export interface CallContext {
   refusal: Refusal | null;
   /** The decision's audit event, once durable. */
   event: AuditEvent | null;
+  /** The span of the step running now (tracing on). */
+  step?: Traced | undefined;
 }
 
 /** A named step: it passes the call on (null) or refuses it with a catalogued code. */

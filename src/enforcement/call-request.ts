@@ -10,6 +10,7 @@ import type { DecisionRequest, ResourceInput } from '../policy/request.ts';
 import type { AgentCard } from '../registry/agent-card.ts';
 import { getAgent } from '../registry/agents.ts';
 import type { Store } from '../store/store.ts';
+import type { Traced } from '../telemetry/trace.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 
 /**
@@ -60,6 +61,8 @@ export interface CallRequest {
   /** Outbound host the call reaches (the broker's connection host): a behavior signal. */
   destination?: string;
   traceId?: string | null;
+  /** The call's span (tracing on): the steps, the upstream call and the audit commits are its children. */
+  trace?: Traced | undefined;
   /** Without governance, what the policy sees; with it, governance's own figures prevail. */
   budgetRemaining?: number | null;
   risk?: number;

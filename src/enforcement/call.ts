@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import { digestArguments } from '../audit/redact.ts';
 import { isMandateError } from '../errors.ts';
+import { decisions } from '../telemetry/metrics.ts';
 import type { CallDeps, CallOutcome, CallRequest } from './call-request.ts';
+import { pointOf } from './kinds.ts';
 import { runDecisionPath } from './pipeline.ts';
 import { recordRefusal } from './trail.ts';
 
@@ -42,6 +44,8 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
   });
   const { refusal, decision, event, governor } = call;
   if (refusal) {
+    request.trace?.span.setAttribute('mandate.code', refusal.code);
+    decisions.inc([pointOf(request.action), 'deny', refusal.code]);
     return {
       allowed: false,
       code: refusal.code,
@@ -54,6 +58,7 @@ export async function decideCall(deps: CallDeps, request: CallRequest): Promise<
       ...(refusal.approval ? { approval: refusal.approval } : {}),
     };
   }
+  decisions.inc([pointOf(request.action), 'allow', '']);
   const budget = governor?.budget;
   const approvalId = governor?.approvalUsed;
   return { allowed: true, decision: decision!, event: event!, callId, ...(budget ? { budget } : {}), ...(approvalId ? { approvalId } : {}) };

@@ -82,3 +82,9 @@ export const wholeAudienceOf = (issuer: string, kind: ResourceKind) => `${issuer
  */
 export const auditFamilyOf = (action: string): ResourceKind['auditFamily'] =>
   (KINDS.find((k) => (k.actions as readonly string[]).includes(action)) ?? (action.startsWith(a2aPeers.scopePrefix) ? a2aPeers : mcpTools)).auditFamily;
+
+/** The enforcement point an action goes through, as metrics name it (`gateway`, `broker`, `a2a`). */
+export const pointOf = (action: string): 'gateway' | 'broker' | 'a2a' => {
+  const family = auditFamilyOf(action);
+  return family === 'http' ? 'broker' : family === 'a2a' ? 'a2a' : 'gateway';
+};

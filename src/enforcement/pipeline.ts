@@ -1,3 +1,5 @@
+import { stepTimer } from '../telemetry/metrics.ts';
+import { endSpan, startChild } from '../telemetry/trace.ts';
 import type { CallContext, Step } from './call-context.ts';
 import { records } from './records.ts';
 import { approval, audit, behavior, budget, commit, policy, rate, scope, settle } from './steps.ts';
@@ -27,15 +29,27 @@ export const DECISION_PATH: readonly Step[] = [
  * decision cannot be recorded, so nothing is forwarded unaudited.
  */
 export async function runDecisionPath(call: CallContext, path: readonly Step[] = DECISION_PATH): Promise<CallContext> {
+  // One clock reading per step: where one step ends the next begins.
+  let clock = performance.now();
   for (const step of path) {
     if (call.refusal && !step.recordsRefusals) continue;
+    // One child span per step of the call's span (none when tracing is off).
+    call.step = startChild(call.request.trace, `step ${step.name}`);
+    const refusedBefore = call.refusal;
+    const started = clock;
     try {
       call.refusal = (await step.run(call)) ?? call.refusal;
+      clock = performance.now();
+      stepTimer(step.name).observe((clock - started) / 1000);
+      endSpan(call.step, { code: call.refusal !== refusedBefore ? call.refusal?.code : null });
     } catch (error) {
+      endSpan(call.step, { error: 'step failed' });
       if (!call.governor || step.recordsRefusals) throw error;
       await call.governor.rollback().catch(() => {});
       call.refusal = { code: 'ERR_GOVERNANCE_UNAVAILABLE', message: 'budget, rate and behavior checks could not run, so the call is refused' };
+      clock = performance.now();
     }
   }
+  call.step = undefined;
   return call;
 }

@@ -2,6 +2,7 @@ import { type AuditRecord, instanceChain } from '../audit/writer.ts';
 import type { Refusal } from '../governance/governed-call.ts';
 import type { ApprovalState } from '../governance/governed-call.ts';
 import type { Decision } from '../policy/decision.ts';
+import { inSpan } from '../telemetry/trace.ts';
 import { permits } from '../tokens/scope.ts';
 import { actorOf, methodOf } from './trail.ts';
 import { decisionRequest } from './decision-request.ts';
@@ -82,16 +83,18 @@ export async function audit(call: CallContext): Promise<Refusal | null> {
   const proof = call.request.principal.proof?.recorded === false ? call.request.principal.proof : undefined;
   try {
     if (ridesWithDecision(call) && (governor || proof)) {
-      call.event = await call.deps.audit.appendWithin!(
-        async (db) => {
-          await governor?.commitWithin(db);
-          if (proof && !(await proof.recordWithin(db, call.now))) throw new ProofReplayed();
-          return decisionRecord(call);
-        },
-        (error) => {
-          call.refusal = error instanceof ProofReplayed ? REPLAYED : governor ? governor.refusalOf(error) : UNAVAILABLE;
-          return decisionRecord(call);
-        },
+      call.event = await inSpan(call.step, 'audit commit', () =>
+        call.deps.audit.appendWithin!(
+          async (db) => {
+            await governor?.commitWithin(db);
+            if (proof && !(await proof.recordWithin(db, call.now))) throw new ProofReplayed();
+            return decisionRecord(call);
+          },
+          (error) => {
+            call.refusal = error instanceof ProofReplayed ? REPLAYED : governor ? governor.refusalOf(error) : UNAVAILABLE;
+            return decisionRecord(call);
+          },
+        ),
       );
       if (proof && !call.refusal) proof.committed();
       // Refused within the transaction: its writes, the proof's record among them, went back.
@@ -102,7 +105,7 @@ export async function audit(call: CallContext): Promise<Refusal | null> {
       call.refusal = REPLAYED;
       await governor?.rollback();
     }
-    call.event = await call.deps.audit.append(decisionRecord(call));
+    call.event = await inSpan(call.step, 'audit commit', () => call.deps.audit.append(decisionRecord(call)));
     return null;
   } catch {
     await governor?.rollback().catch(() => {});

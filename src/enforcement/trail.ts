@@ -1,9 +1,11 @@
 import type { AuditEvent } from '../audit/event.ts';
 import { instanceChain } from '../audit/writer.ts';
 import type { ErrorCode } from '../errors.ts';
+import { decisions } from '../telemetry/metrics.ts';
+import { inSpan } from '../telemetry/trace.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import type { CallDeps, CallRequest } from './call-request.ts';
-import { auditFamilyOf } from './kinds.ts';
+import { auditFamilyOf, pointOf } from './kinds.ts';
 
 // What enforcement points put in the trail besides the decision itself (the `audit` step).
 
@@ -21,7 +23,7 @@ export async function recordResult(
   callId: string,
   result: { ok: boolean; bytes: number; error?: ErrorCode; upstreamStatus?: number; resources?: readonly string[] },
 ): Promise<void> {
-  await deps.audit.append({
+  await inSpan(request.trace, 'audit commit', () => deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.result` as const,
     actor: actorOf(request.principal),
@@ -32,7 +34,7 @@ export async function recordResult(
     trace_id: request.traceId ?? null,
     cost: request.resource.cost ?? 0,
     data: { resources: [callId, ...(result.resources ?? [])], bytes: result.bytes, ...methodOf(request), ...(result.upstreamStatus === undefined ? {} : { upstream_status: result.upstreamStatus }) },
-  });
+  }));
 }
 
 /**
@@ -41,9 +43,11 @@ export async function recordResult(
  * name any MCP method (`prompts/get`), not only the ones policy decides.
  */
 export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, 'card' | 'action'> & { action: string }, code: ErrorCode, message: string): Promise<AuditEvent> {
+  request.trace?.span.setAttribute('mandate.code', code);
+  decisions.inc([pointOf(request.action), 'deny', code]);
   // The proof is spent all the same (RFC 9449 §11.1): its replay is refused as a replay.
   await request.principal.proof?.record();
-  return deps.audit.append({
+  return inSpan(request.trace, 'audit commit', () => deps.audit.append({
     chain: instanceChain(request.principal.instanceId),
     type: `${auditFamilyOf(request.action)}.decision`,
     actor: actorOf(request.principal),
@@ -55,7 +59,7 @@ export async function recordRefusal(deps: CallDeps, request: Omit<CallRequest, '
     trace_id: request.traceId ?? null,
     reasons: { message },
     ...(methodOf(request).method ? { data: methodOf(request) } : {}),
-  });
+  }));
 }
 
 /** The trace id of a W3C `traceparent` header, or null. */

@@ -10,6 +10,7 @@ import { identifierProblem } from '../validation.ts';
 import { type ErrorCode, isMandateError, MandateError } from '../errors.ts';
 import type { MasterKey } from '../identity/master-key.ts';
 import type { Store } from '../store/store.ts';
+import { endSpan, inSpan, SpanKind, startTrace, type Traced, traceparentFor } from '../telemetry/trace.ts';
 import { permits } from '../tokens/scope.ts';
 import type { Principal } from '../tokens/verify-request.ts';
 import { checkArguments } from './arguments.ts';
@@ -150,9 +151,29 @@ export class Gateway {
     return (await this.#upstream(server)).upstream;
   }
 
+  /** A governed `tools/call`, in a span whose parent is the agent's `traceparent` (tracing on). */
   async callTool(server: string, principal: Principal, name: string, args: Record<string, unknown>, traceparent?: string): Promise<CallToolResult> {
+    const traced = startTrace('mcp tools/call', traceparent, {
+      'mandate.enforcement_point': 'gateway',
+      'mandate.agent': principal.agentId,
+      'mandate.instance': principal.instanceId,
+      'mcp.server': server,
+      'mcp.tool': name,
+    });
+    if (!traced) return this.#callTool(server, principal, name, args, traceparent, undefined);
+    try {
+      const result = await this.#callTool(server, principal, name, args, traceparent, traced);
+      endSpan(traced);
+      return result;
+    } catch (error) {
+      endSpan(traced, { error: 'the gateway failed' });
+      throw error;
+    }
+  }
+
+  async #callTool(server: string, principal: Principal, name: string, args: Record<string, unknown>, traceparent: string | undefined, trace: Traced | undefined): Promise<CallToolResult> {
     const traceId = traceIdOf(traceparent);
-    const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, callArguments: args, traceId };
+    const base = { principal, action: 'tools/call' as const, scopeItem: `tool:${server}/${name}`, label: `${server}/${name}`, args, callArguments: args, traceId, trace };
     // A tool or server name in another spelling is refused before any upstream is reached.
     const problem = identifierProblem(name) ?? identifierProblem(server);
     if (problem) {
@@ -192,7 +213,17 @@ export class Gateway {
 
     let result: CallToolResult;
     try {
-      result = (await upstream.client.callTool({ name, arguments: args }, undefined, { timeout: spec.timeout_ms })) as CallToolResult;
+      // The upstream joins the trace through `params._meta.traceparent` (MCP's place for it, on stdio and HTTP alike).
+      result = await inSpan(
+        trace,
+        'upstream tools/call',
+        async (upstreamSpan) => {
+          const parent = traceparentFor(upstreamSpan, traceparent);
+          return (await upstream.client.callTool({ name, arguments: args, ...(parent ? { _meta: { traceparent: parent } } : {}) }, undefined, { timeout: spec.timeout_ms })) as CallToolResult;
+        },
+        { 'mcp.server': server, 'mcp.tool': name },
+        SpanKind.CLIENT,
+      );
     } catch (error) {
       const code = (error as { code?: unknown }).code === -32001 ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_FAILED';
       await recordResult(this.deps, request, outcome.callId, { ok: false, bytes: 0, error: code });

@@ -134,6 +134,12 @@ export async function listApprovals(db: Queryable, filter: ApprovalFilter, now: 
   return rows.map((row) => toApproval(row, now));
 }
 
+/** Approvals waiting for a person: how many, and the age in seconds of the oldest (0 when none). */
+export async function approvalBacklog(db: Queryable, now: Date): Promise<{ pending: number; oldestSeconds: number }> {
+  const { pending, oldest } = await approvalsRepository(db).backlog(now.toISOString());
+  return { pending, oldestSeconds: oldest ? Math.max(0, (now.getTime() - Date.parse(oldest)) / 1000) : 0 };
+}
+
 /** A person's decision on a pending approval; only one decision ever lands. */
 export async function decideApproval(
   db: Queryable,

@@ -6,6 +6,7 @@ import { revokeAnnounced } from '../cluster/revoke.ts';
 import type { Database } from '../store/schema.ts';
 import type { Queryable } from '../store/store.ts';
 import { revokeInstance, revokeMandates } from '../tokens/revocation.ts';
+import { anomalies, budgetSpent } from '../telemetry/metrics.ts';
 import { type Anomaly, detectAnomalies, ruleLabel } from './anomalies.ts';
 import { type Approval, approvalForCall, type CallBinding, consumeApproval, insertApproval, newApprovalId, restoreApproval } from './approvals.ts';
 import { type Baseline, type CallShape, learnCall, localTime, readBaseline } from './baseline.ts';
@@ -107,7 +108,10 @@ export class CallGovernor {
     const config = this.#gov.config.behavior;
     this.#anomalies = detectAnomalies({ agentId: principal.agentId, now: this.#now, shape: this.#shape, args: this.#call.args }, baseline, config);
     this.#risk = Math.min(100, this.#anomalies.reduce((sum, a) => sum + a.risk, 0));
-    for (const anomaly of this.#anomalies) await this.#audit.append(anomalyDetected(this.#call, anomaly));
+    for (const anomaly of this.#anomalies) {
+      anomalies.inc({ rule: ruleLabel[anomaly.rule], response: anomaly.response });
+      await this.#audit.append(anomalyDetected(this.#call, anomaly));
+    }
     const suspending = this.#anomalies.filter((a) => a.response === 'suspend');
     if (suspending.length === 0) return null;
     const revoked = await this.#revoke((trx) => revokeInstance(trx, principal.instanceId, this.#now), [{ kind: 'instance.revoked', id: principal.instanceId }]);
@@ -256,6 +260,7 @@ export class CallGovernor {
   async #settle(allowed: boolean): Promise<void> {
     if (this.#requested) await this.#audit.append(approvalRequested(this.#call, this.#requested));
     if (!allowed) return;
+    if (this.#debit) budgetSpent.inc([], this.#cost);
     if (this.#used && this.#use) await this.#audit.append(approvalConsumed(this.#call, this.#use));
     if (this.#debit && this.#debit.exhausted.length > 0) {
       const exhausted = this.#debit.exhausted;

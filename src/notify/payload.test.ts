@@ -66,6 +66,20 @@ describe('notification payloads', () => {
 });
 
 describe('sink views', () => {
+  it('renders an alert in chat text with its severity, rule and message', () => {
+    const alert: AuditEvent = {
+      ...held,
+      type: 'alert.raised',
+      chain: 'system',
+      status: 'success',
+      resource: 'deployer',
+      reasons: { message: 'agent deployer had 20 calls refused within 60 s' },
+      data: { rule: 'refusal-burst', severity: 'critical', resources: ['ev-0'] },
+    };
+    expect(slackText(alert, BASE)).toBe(':rotating_light: Mandate alert (critical, refusal-burst): agent deployer had 20 calls refused within 60 s (event ev-1)');
+    expect(jsonPayload(alert, BASE)).toEqual({ id: 'ev-1', type: 'alert.raised', time: held.time, event: alert });
+  });
+
   it('show a webhook URL without the path or query that may carry its credential', () => {
     expect(displayUrl('https://hooks.slack.com/services/T000/B000/XXXXSECRET')).toBe('https://hooks.slack.com/services/…');
     expect(displayUrl('https://example.webhook.office.com/webhookb2?token=SECRET')).toBe('https://example.webhook.office.com/webhookb2/…');

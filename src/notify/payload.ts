@@ -45,6 +45,9 @@ const reasonsOf = (event: AuditEvent) => (event.reasons?.message ?? '').replace(
 
 export function slackText(event: AuditEvent, baseUrl: string): string {
   const who = `agent *${event.actor.agent ?? event.actor.instance ?? 'unknown'}*${event.actor.person ? ` acting for *${event.actor.person}*` : ''}`;
+  if (event.type === 'alert.raised') {
+    return `${event.data?.severity === 'critical' ? ':rotating_light:' : ':warning:'} Mandate alert (${event.data?.severity ?? 'warning'}, ${event.data?.rule ?? 'rule'}): ${event.reasons?.message ?? ''} (event ${event.id})`;
+  }
   const decide = decideOf(event, baseUrl);
   if (!decide) {
     return `Mandate: ${event.type} ${event.status} — ${who}${event.resource ? ` on \`${event.resource}\`` : ''}${event.reasons?.message ? `: ${event.reasons.message}` : ''} (event ${event.id})`;

@@ -137,6 +137,8 @@ export const ADMIN_ROUTES: Readonly<Record<string, AdminRoute>> = {
   'POST /v1/tokens': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_created', by: 'server' } },
   'DELETE /v1/tokens/:id': { roles: EVERYONE, target: 'own', event: { type: 'admin.token_revoked', by: 'server' } },
 
+  'GET /v1/alerts': read,
+  'GET /v1/alerts/rules': read,
   'GET /v1/sinks': read,
   'GET /v1/sinks/:name': read,
   'POST /v1/sinks': secure('admin.sink_added'),

@@ -21,6 +21,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { sinkRoutes } from './routes/sinks.ts';
 import { trailSinkRoutes } from './routes/trail-sinks.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { issuerRoutes } from './routes/issuers.ts';
 import { entitlementRoutes } from './routes/entitlements.ts';
 import { mandateRoutes } from './routes/mandates.ts';
@@ -101,7 +102,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   });
   registerAdminAudit(app, ctx);
 
-  const metrics = registerMetrics(app);
+  const metrics = registerMetrics(app, ctx);
   healthRoutes(app, ctx);
   consoleRoutes(app);
   wellKnownRoutes(app, ctx);
@@ -129,6 +130,7 @@ export async function buildApp(ctx: ServerContext): Promise<FastifyInstance> {
   streamRoutes(app, ctx);
   sinkRoutes(app, ctx, metrics);
   trailSinkRoutes(app, ctx, metrics);
+  alertRoutes(app, ctx);
   issuerRoutes(app, ctx);
   entitlementRoutes(app, ctx);
   scimRoutes(app, ctx);

@@ -11,6 +11,7 @@ import type { MasterKey } from '../identity/master-key.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { Authorizer } from '../policy/authorizer.ts';
 import type { TokenContext } from '../tokens/context.ts';
+import type { Alerts } from '../alerts/alerts.ts';
 import type { FailureLimit } from './failure-limit.ts';
 import type { RefusedClients } from '../lifecycle/discovery/refused-clients.ts';
 
@@ -39,4 +40,6 @@ export interface ServerContext extends TokenContext {
   authFailures: FailureLimit;
   /** Requests the enforcement points refused before accepting a mandate, noted for discovery (set by the findings routes). */
   refusedClients?: RefusedClients;
+  /** Alert rules over the trail, the approval backlog, sinks and this replica (`alerts.yaml`). */
+  alerts?: Alerts;
 }

@@ -195,6 +195,8 @@ export function openApiDocument(version: string) {
         ['delete', '/v1/trail/sinks/{name}', 'Remove a trail sink (its cursor goes with it)'],
         ['post', '/v1/trail/sinks/{name}/pause', 'Pause streaming to a trail sink (events wait in the trail)'],
         ['post', '/v1/trail/sinks/{name}/resume', 'Resume streaming to a trail sink from where it stopped'],
+        ['get', '/v1/alerts', 'Alerts raised, newest first (alert.raised events of the trail; rule, limit, cursor)'],
+        ['get', '/v1/alerts/rules', 'The alert rules in force (alerts.yaml in the data directory over the defaults)'],
         ['get', '/v1/issuers', 'List OIDC issuers trusted for person tokens'],
         ['post', '/v1/issuers', 'Trust an issuer: discovery, a JWKS URI or inline JWKS; audiences, algorithms, claim mapping, allow_loopback'],
         ['get', '/v1/issuers/{issuer}', 'Show a trusted issuer (the issuer URL percent-encoded)'],

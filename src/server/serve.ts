@@ -24,7 +24,14 @@ import { StoreReplayCache } from '../tokens/replay-store.ts';
 import { PresentedTokens } from '../tokens/presented-tokens.ts';
 import { VerifiedMandates } from '../tokens/verified-mandates.ts';
 import { DEFAULT_DELEGATION_DEPTH } from '../jose/token-types.ts';
-import { buildApp } from './app.ts';
+import { startTracing } from '../telemetry/sdk.ts';
+import { Alerts } from '../alerts/alerts.ts';
+import { loadAlertConfig } from '../alerts/config.ts';
+import { type SinkLagSource, sinkLagOf } from '../alerts/sink-lag.ts';
+import { observedWriter } from '../audit/observed.ts';
+import { allSinks } from '../notify/sinks.ts';
+import { allTrailSinks } from '../stream/sinks.ts';
+import { buildApp, VERSION } from './app.ts';
 import type { ServerContext } from './context.ts';
 import { mintFirstAdminToken, type Prepared, prepare } from './setup.ts';
 
@@ -50,9 +57,11 @@ export function createLogger(level: Config['logLevel']): Logger {
 /** Prepare storage and keys, then listen. Used by `mandate serve`, the demo and the tests. */
 export async function startServer(
   config: Config,
-  options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter } = {},
+  options: { logger?: Logger; now?: () => Date; pgSchema?: string; audit?: AuditWriter; sinkLags?: readonly SinkLagSource[] } = {},
 ): Promise<RunningServer> {
   const now = options.now ?? (() => new Date());
+  // Off unless OTEL_TRACES_EXPORTER asks for it; then the SDK is loaded, once per process.
+  const tracing = await startTracing(VERSION);
   const prepared: Prepared = await prepare(config, now(), options.pgSchema, { mintAdminToken: false });
   const logger = options.logger ?? createLogger(config.logLevel);
   const keys = await new KeyRing(prepared.store, prepared.masterKey).load(now());
@@ -71,6 +80,17 @@ export async function startServer(
       checkpointKey: deriveCheckpointKey(prepared.masterKey.bytes, prepared.trustDomain),
       onError: (error) => logger.error({ err: error }, 'audit checkpoint failed'),
     });
+  const alerts = new Alerts(
+    {
+      audit: auditWriter,
+      db: prepared.store.db,
+      now,
+      logger,
+      feed: changes,
+      sinkLags: [sinkLagOf(() => allSinks(prepared.store.db), now), sinkLagOf(() => allTrailSinks(prepared.store.db, now()), now, 'trail/'), ...(options.sinkLags ?? [])],
+    },
+    loadAlertConfig(config.dataDir),
+  );
   const ctx: ServerContext = {
     config,
     store: prepared.store,
@@ -82,7 +102,9 @@ export async function startServer(
     issuer: config.publicUrl ?? `http://${config.host}:${config.port}`,
     replay: new StoreReplayCache(prepared.store, now),
     recentProofs: new RecentProofs(now),
-    audit: auditWriter,
+    // Alert rules watch the trail as it is written.
+    audit: observedWriter(auditWriter, (event) => alerts.observe(event)),
+    alerts,
     devIssuer: config.devIssuer,
     devIssuerProd: config.devIssuerProd,
     issuerKeys: new IssuerKeys({
@@ -109,10 +131,12 @@ export async function startServer(
   };
   const app = await buildApp(ctx);
   const shutdown = async () => {
+    await alerts.stop();
     await app.close();
     await changes.close();
     if (auditWriter instanceof StoreAuditWriter) await auditWriter.close();
     await prepared.store.close();
+    await tracing?.flush().catch(() => {});
   };
   let adminToken: string | undefined;
   try {
@@ -120,6 +144,7 @@ export async function startServer(
     await app.listen({ host: config.host, port: config.port });
     // Only a server that listens hands out its first admin token: a failed bind spends nothing.
     adminToken = await mintFirstAdminToken(prepared.store, now());
+    alerts.start();
   } catch (error) {
     await shutdown();
     throw error;

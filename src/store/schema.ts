@@ -36,6 +36,12 @@ export interface OperatorsTable {
   created_by: string | null;
 }
 
+/** When an alert rule last raised for a subject (`<rule>:<subject>`), shared by replicas. */
+export interface AlertCooldownsTable {
+  rule_key: string;
+  raised_at: string;
+}
+
 /** A group's entitlements: the scope items its members' agents may be granted. */
 export interface EntitlementsTable {
   group_name: string;
@@ -529,6 +535,7 @@ export interface Database {
   admin_tokens: AdminTokensTable;
   operators: OperatorsTable;
   entitlements: EntitlementsTable;
+  alert_cooldowns: AlertCooldownsTable;
   login_states: LoginStatesTable;
   console_sessions: ConsoleSessionsTable;
   agents: AgentsTable;

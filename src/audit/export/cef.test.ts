@@ -47,6 +47,7 @@ describe('CEF export', () => {
     expect(severity({ decision: null, status: 'failure' })).toBe('3');
     expect(severity({ decision: 'deny' })).toBe('5');
     expect(severity({ type: 'anomaly.detected' })).toBe('8');
+    expect(severity({ type: 'alert.raised' })).toBe('8');
   });
 
   it('gives a broker event its HTTP method as requestMethod', () => {

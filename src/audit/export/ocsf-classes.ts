@@ -45,6 +45,7 @@ export function ocsfClassOf(event: AuditEvent): OcsfClass {
     case 'lifecycle':
       return accountChange(event, verb);
     case 'anomaly':
+    case 'alert':
       return detectionFinding(event);
     default:
       return { category: [0, 'Uncategorized'], class: [0, 'Base Event'], activity: other(event), attributes: {} };

@@ -8,6 +8,7 @@ import { scrubSecrets } from '../../audit/redact.ts';
 import { decideCall } from '../../enforcement/call.ts';
 import { type CallRequest, cardOf } from '../../enforcement/call-request.ts';
 import { recordRefusal, recordResult } from '../../enforcement/trail.ts';
+import { inSpan, SpanKind, type Traced } from '../../telemetry/trace.ts';
 import { isMandateError, MandateError } from '../../errors.ts';
 import { seal, unseal } from '../../identity/seal.ts';
 import { jsonTooDeep, nestsTooDeep } from '../../json-depth.ts';
@@ -54,7 +55,8 @@ export class DatabaseBroker {
     this.#deps = deps;
   }
 
-  async query(spec: PostgresConnectionSpec, call: BrokerCall, body: Buffer): Promise<BrokerReply> {
+  /** `trace`: the brokered call's span (tracing on): the steps, the statement and the audit commits are its children. */
+  async query(spec: PostgresConnectionSpec, call: BrokerCall, body: Buffer, trace?: Traced): Promise<BrokerReply> {
     const { principal } = call;
     const label = `${spec.name} POST /query`;
     let input: z.output<typeof queryBody>;
@@ -64,7 +66,7 @@ export class DatabaseBroker {
       input = queryBody.parse(JSON.parse(text || 'null'));
     } catch (error) {
       const refused = isMandateError(error) ? error : new MandateError('ERR_BROKER_QUERY_INVALID', 'the body must be JSON {"sql": "…", "params": [ … ]}');
-      await recordRefusal(this.#deps, { principal, action: 'http:request', httpMethod: 'POST', scopeItem: '', label, traceId: call.traceId, resource: { type: 'connection', connection: spec.name } }, refused.code, refused.message);
+      await recordRefusal(this.#deps, { principal, action: 'http:request', httpMethod: 'POST', scopeItem: '', label, traceId: call.traceId, trace, resource: { type: 'connection', connection: spec.name } }, refused.code, refused.message);
       throw refused;
     }
     const tables = tablesTouched(input.sql);
@@ -82,6 +84,7 @@ export class DatabaseBroker {
       // Which rows a SQL text reaches cannot be read from it: under record constraints it is refused.
       callArgumentsUnreadable: 'a SQL query cannot be checked against record constraints',
       traceId: call.traceId,
+      trace,
     };
     const outcome = await decideCall(this.#deps, request);
     if (!outcome.allowed) throw new BrokerDenial(outcome);
@@ -92,7 +95,7 @@ export class DatabaseBroker {
       const admin = await this.#adminPool(spec);
       const { role, password } = await this.#role(spec, principal);
       secrets = [password, ...adminPassword(admin.dsn)];
-      const result = await runQuery(this.#rolePool(role, password, admin.dsn), input.sql, input.params, { timeoutMs: spec.timeout_ms, maxRows: spec.max_rows });
+      const result = await inSpan(trace, 'upstream query', () => runQuery(this.#rolePool(role, password, admin.dsn), input.sql, input.params, { timeoutMs: spec.timeout_ms, maxRows: spec.max_rows }), { 'mandate.connection': spec.name, 'db.system.name': 'postgresql' }, SpanKind.CLIENT);
       const json = Buffer.from(JSON.stringify(scrubSecrets(result, secrets)));
       if (json.length > spec.body_limit) throw new MandateError('ERR_UPSTREAM_TOO_LARGE', `the result is larger than the connection's limit of ${spec.body_limit} bytes`, { expose: true });
       await recordResult(this.#deps, request, outcome.callId, { ok: true, bytes: json.length, resources });

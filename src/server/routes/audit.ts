@@ -161,7 +161,9 @@ export function auditRoutes(app: FastifyInstance, ctx: ServerContext) {
 }
 
 async function verify(ctx: ServerContext, key: CheckpointKey, options: { chain?: string | undefined; deep: boolean; saved?: string[] }) {
-  return verifyAuditLog(ctx.store.db, { ...options, trusted: [key.verifier], origin: key.origin });
+  const report = await verifyAuditLog(ctx.store.db, { ...options, trusted: [key.verifier], origin: key.origin });
+  if (!report.ok) await ctx.alerts?.verificationFailed(report.breaks.length, options.chain ? `chain ${options.chain}` : 'the whole trail');
+  return report;
 }
 
 /** Proofs default to the latest signed checkpoint's size: the one witnesses hold. */

@@ -13,6 +13,8 @@ import type { AdminPrincipal } from '../admin-tokens.ts';
 import type { ServerContext } from '../context.ts';
 import { tooManyFailures } from '../failure-limit.ts';
 import { toProblem } from '../problem.ts';
+import { exchanges } from '../../telemetry/metrics.ts';
+import { endSpan, startTrace } from '../../telemetry/trace.ts';
 
 /**
  * OAuth endpoints (RFC 8693, 7662, 7009, 8414); errors are RFC 6749 §5.2 JSON, also for bodies
@@ -48,12 +50,18 @@ function oauthEndpoints(app: FastifyInstance, ctx: ServerContext) {
       const { body } = toOAuthError(new MandateError('ERR_TOO_MANY_FAILURES', `too many refused token requests from this address; retry in ${wait} s`), 'token_endpoint');
       return tooManyFailures(reply, wait, body);
     }
+    const traceparent = request.headers.traceparent;
+    const traced = startTrace('oauth token exchange', typeof traceparent === 'string' ? traceparent : undefined, { 'mandate.endpoint': 'token' });
     try {
       const dpop = request.headers.dpop;
       const response = await exchangeToken(ctx, request.body, typeof dpop === 'string' ? dpop : undefined, `${ctx.issuer}/oauth/token`);
+      endSpan(traced);
+      exchanges.inc(['issued', '']);
       return reply.header('cache-control', 'no-store').send(response);
     } catch (error) {
+      endSpan(traced, isMandateError(error) ? { code: error.code } : { error: 'the exchange failed' });
       const refused = !(isMandateError(error) && error.code === 'ERR_DPOP_NONCE') && toOAuthError(error, 'token_endpoint').status < 500;
+      exchanges.inc([toOAuthError(error, 'token_endpoint').status < 500 ? 'refused' : 'failed', isMandateError(error) ? error.code : '']);
       if (refused) ctx.authFailures.failed(client);
       return oauthError(reply, error);
     }

@@ -16,6 +16,7 @@ import * as entitlements from './0014_entitlements.ts';
 import * as consoleSessions from './0015_console_sessions.ts';
 import * as lifecycle from './0016_lifecycle.ts';
 import * as trailSinks from './0018_trail_sinks.ts';
+import * as alertCooldowns from './0019_alert_cooldowns.ts';
 import * as a2aPeers from './0020_a2a_peers.ts';
 import * as reviewsFindings from './0017_reviews_findings.ts';
 
@@ -38,6 +39,7 @@ export const migrations: Record<string, Migration> = {
   '0015_console_sessions': consoleSessions,
   '0016_lifecycle': lifecycle,
   '0018_trail_sinks': trailSinks,
+  '0019_alert_cooldowns': alertCooldowns,
   '0020_a2a_peers': a2aPeers,
   '0017_reviews_findings': reviewsFindings,
 };

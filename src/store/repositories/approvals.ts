@@ -28,6 +28,8 @@ export interface ApprovalsRepository {
   consume(id: string, at: string): Promise<boolean>;
   /** consumed → granted. */
   restore(id: string): Promise<void>;
+  /** Approvals pending and unexpired at `at`: how many, and when the oldest was requested (null when none). */
+  backlog(at: string): Promise<{ pending: number; oldest: string | null }>;
 }
 
 export function approvalsRepository(db: Queryable): ApprovalsRepository {
@@ -48,6 +50,15 @@ export function approvalsRepository(db: Queryable): ApprovalsRepository {
         .orderBy('requested_at', 'desc')
         .limit(1)
         .executeTakeFirst(),
+    backlog: async (at) => {
+      const row = await db
+        .selectFrom('approvals')
+        .select((eb) => [eb.fn.countAll<number | string>().as('pending'), eb.fn.min('requested_at').as('oldest')])
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', at)
+        .executeTakeFirstOrThrow();
+      return { pending: Number(row.pending), oldest: (row.oldest as string | null) ?? null };
+    },
     list: async (filter, at) => {
       let query = db.selectFrom('approvals').selectAll().orderBy('requested_at', 'desc').limit(filter.limit);
       const status = filter.status;
