@@ -38,10 +38,10 @@ export const migrations: Record<string, Migration> = {
   '0014_entitlements': entitlements,
   '0015_console_sessions': consoleSessions,
   '0016_lifecycle': lifecycle,
+  '0017_reviews_findings': reviewsFindings,
   '0018_trail_sinks': trailSinks,
   '0019_alert_cooldowns': alertCooldowns,
   '0020_a2a_peers': a2aPeers,
-  '0017_reviews_findings': reviewsFindings,
 };
 
 export const migrationProvider: MigrationProvider = {
