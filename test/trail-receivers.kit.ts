@@ -13,6 +13,16 @@ import { tempDir } from './harness.ts';
 export const RSYSLOGD = '/usr/sbin/rsyslogd';
 export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => fs.existsSync(p));
 
+/**
+ * The receivers these tests start are Debian's packages (`.ci/run` installs them). Without them a
+ * local run skips those tests; under CI (CI=true) they must run.
+ */
+export function requireReceiver(present: boolean, what: string): boolean {
+  if (!present && process.env.CI === 'true') throw new Error(`the trail sink tests need ${what} (apt-get install rsyslog rsyslog-gnutls nats-server)`);
+  return present;
+}
+export const HAVE_RSYSLOG = fs.existsSync(RSYSLOGD);
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

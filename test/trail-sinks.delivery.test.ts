@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trailSinksRepository } from '../src/store/repositories/trail-sinks.ts';
 import { addTrailSink, getTrailSink } from '../src/stream/sinks.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
-import { type Certificates, makeCertificates, startRsyslog } from './trail-receivers.kit.ts';
+import { type Certificates, HAVE_RSYSLOG, makeCertificates, requireReceiver, startRsyslog } from './trail-receivers.kit.ts';
 import { CHAINS, expectComplete, fromSyslog, master, streamerFor, streamThroughRestart, until } from './trail-stream.kit.ts';
 
 /**
  * Every event reaches rsyslog (Debian's package, started here) while it is killed and started
  * again mid-stream: over TCP with octet counting and over TLS with its certificate verified.
  */
-describe.each(await dialects())('trail sinks deliver every event to rsyslog through restarts (%s)', { timeout: 60_000 }, (dialect) => {
+describe.runIf(requireReceiver(HAVE_RSYSLOG, 'rsyslogd')).each(await dialects())('trail sinks deliver every event to rsyslog through restarts (%s)', { timeout: 60_000 }, (dialect) => {
   let t: TestStore;
   let certs: Certificates;
   beforeAll(async () => {

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/notify/signature.ts';
 import { dialects, openTestStore, type TestStore } from './harness.ts';
-import { makeCertificates, NATS_SERVER, startHttpReceiver, startNats } from './trail-receivers.kit.ts';
+import { makeCertificates, NATS_SERVER, requireReceiver, startHttpReceiver, startNats } from './trail-receivers.kit.ts';
 import pino from 'pino';
 import { StoreAuditWriter } from '../src/audit/store-writer.ts';
 import { trailSinksRepository } from '../src/store/repositories/trail-sinks.ts';
@@ -27,7 +27,7 @@ describe.each(await dialects())('trail sinks deliver every event to NATS JetStre
   });
   afterAll(() => t.cleanup());
 
-  it.skipIf(!NATS_SERVER)('NATS JetStream, killed and restarted', async () => {
+  it.skipIf(!requireReceiver(NATS_SERVER !== undefined, 'nats-server'))('NATS JetStream, killed and restarted', async () => {
     const nats = await startNats();
     let nc: NatsConnection | undefined;
     try {
