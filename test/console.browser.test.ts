@@ -263,6 +263,9 @@ afterAll(async () => {
     await visit(page, 'Agents', 'Agents');
     await page.locator('tr[data-agent="billing-agent"]').waitFor();
     expect(await page.getByRole('button', { name: 'Suspend billing-agent' }).isVisible()).toBe(true);
+    // Last activity from the trail: the worker has called tools, billing-agent never has.
+    await expect.poll(async () => page.locator('tr[data-agent="worker"] td').nth(4).textContent(), { timeout: 5000 }).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(await page.locator('tr[data-agent="billing-agent"] td').nth(4).textContent()).toBe('—');
     await page.getByRole('button', { name: 'triage-bot', exact: true }).click();
     await page.getByRole('heading', { name: 'Agent card: triage-bot' }).waitFor();
     await accessible(page, 'agents');
@@ -284,6 +287,7 @@ afterAll(async () => {
     await visit(page, 'Overview', 'Overview');
     await page.getByTestId('allowed-count').waitFor();
     expect(Number(await page.getByTestId('allowed-count').textContent())).toBeGreaterThan(0);
+    expect(await page.getByTestId('budget-burn').textContent()).toMatch(/^\d+ of \d+ \(\d+%\)$|^—$/);
     await accessible(page, 'overview-with-decisions');
     await shoot(page, 'overview');
     await visit(page, 'Policies', 'Policies');

@@ -15,18 +15,42 @@ interface Agent {
   [key: string]: unknown;
 }
 
+/** What the hygiene report (GET /v1/reports/hygiene) says about agents, as flags on their rows. */
+interface Hygiene {
+  orphaned: Array<{ agent: string }>;
+  stale: Array<{ agent: string }>;
+  over_privileged: Array<{ agent: string; unused: string[] }>;
+}
+
+/** Governance flags per agent: orphaned, stale, over-privileged (toolset items never used in the window). */
+function governanceFlags(hygiene: Hygiene | undefined): Map<string, Array<{ flag: string; title: string }>> {
+  const flags = new Map<string, Array<{ flag: string; title: string }>>();
+  const add = (agent: string, flag: string, title: string) => flags.set(agent, [...(flags.get(agent) ?? []), { flag, title }]);
+  for (const a of hygiene?.orphaned ?? []) add(a.agent, 'orphaned', 'its owner is not a person Mandate knows, or has left');
+  for (const a of hygiene?.stale ?? []) add(a.agent, 'stale', 'no activity in the trail within the window');
+  for (const a of hygiene?.over_privileged ?? []) add(a.agent, 'over-privileged', `never used: ${a.unused.join(', ')}`);
+  return flags;
+}
+
 /** Rows drawn at once: the inventory stays quick with ten thousand agents; the filter narrows. */
 const SHOWN = 200;
 
 export function Agents({ can }: { can: Permissions }) {
   const { data, error, reload } = useLoad(async () => {
-    const [agents, instances] = await Promise.all([
+    const [agents, instances, hygiene] = await Promise.all([
       api<{ agents: Agent[] }>('GET', '/v1/agents'),
-      can.read ? api<{ instances: Array<{ agent_id: string; status: string }> }>('GET', '/v1/instances') : Promise.resolve({ instances: [] }),
+      can.read
+        ? api<{ instances: Array<{ agent_id: string; status: string; last_activity?: string | null }> }>('GET', '/v1/instances?activity=true')
+        : Promise.resolve({ instances: [] }),
+      can.read ? api<Hygiene>('GET', '/v1/reports/hygiene').catch(() => undefined) : Promise.resolve(undefined),
     ]);
     const live = new Map<string, number>();
-    for (const i of instances.instances) if (i.status === 'active') live.set(i.agent_id, (live.get(i.agent_id) ?? 0) + 1);
-    return { agents: agents.agents, live };
+    const lastActivity = new Map<string, string>();
+    for (const i of instances.instances) {
+      if (i.status === 'active') live.set(i.agent_id, (live.get(i.agent_id) ?? 0) + 1);
+      if (i.last_activity && (lastActivity.get(i.agent_id) ?? '') < i.last_activity) lastActivity.set(i.agent_id, i.last_activity);
+    }
+    return { agents: agents.agents, live, lastActivity, governance: governanceFlags(hygiene) };
   }, [can.read]);
   const [filter, setFilter] = useState('');
   const [status, setStatus] = useState('');
@@ -71,6 +95,7 @@ export function Agents({ can }: { can: Permissions }) {
             <th scope="col">Environment</th>
             <th scope="col">Status</th>
             <th scope="col">Live instances</th>
+            <th scope="col">Last activity</th>
             <th scope="col">Flags</th>
             <th scope="col">Actions</th>
           </tr>
@@ -90,7 +115,15 @@ export function Agents({ can }: { can: Permissions }) {
                 <Badge value={a.status} />
               </td>
               <td>{data?.live.get(a.id) ?? 0}</td>
-              <td>{(a.flags ?? []).map((f) => <Badge key={f} value={f} />)}</td>
+              <td>{data?.lastActivity.has(a.id) ? when(data.lastActivity.get(a.id)) : '—'}</td>
+              <td>
+                {(a.flags ?? []).map((f) => <Badge key={f} value={f} />)}
+                {(data?.governance.get(a.id) ?? []).map((f) => (
+                  <span key={f.flag} title={f.title}>
+                    <Badge value={f.flag} />
+                  </span>
+                ))}
+              </td>
               <td>
                 {can.lifecycle && a.status === 'active' && <Action label={`Suspend ${a.id}`} text="Suspend" kind="danger" run={() => act(a.id, 'suspend')} onDone={reload} />}
                 {can.lifecycle && a.status === 'suspended' && <Action label={`Resume ${a.id}`} text="Resume" run={() => act(a.id, 'resume')} onDone={reload} />}

@@ -12,13 +12,20 @@ async function loadOverview(can: Permissions) {
   const [agents, instances, mandates, approvals, decisions, anomalies, ready] = await Promise.all([
     can.readAgents ? api<{ agents: Array<{ id: string; environment: string; status: string }> }>('GET', '/v1/agents') : undefined,
     can.read ? api<{ instances: Array<{ status: string }> }>('GET', '/v1/instances') : undefined,
-    can.read ? api<{ mandates: unknown[]; next_cursor: string | null }>('GET', '/v1/mandates?state=live&limit=500') : undefined,
+    can.read ? api<{ mandates: Array<{ budget: { limit: number; spent: number } }>; next_cursor: string | null }>('GET', '/v1/mandates?state=live&limit=500') : undefined,
     can.readApprovals ? api<{ approvals: unknown[] }>('GET', '/v1/approvals?status=pending') : undefined,
     can.read ? api<{ minutes: Minute[] }>('GET', '/v1/audit/decisions?since=15m') : undefined,
     can.read ? api<{ events: AuditItem[] }>('GET', '/v1/audit/events?type=anomaly.*&since=24h&order=desc&limit=10') : undefined,
     fetch('/readyz').then(async (r) => ({ ok: r.ok, body: (await r.json().catch(() => ({}))) as Record<string, unknown> })),
   ]);
   return { agents, instances, mandates, approvals, decisions, anomalies, ready };
+}
+
+/** Budget spent of budget granted, over the live mandates shown (each mandate's own figure). */
+function burn(mandates: Array<{ budget: { limit: number; spent: number } }>): string {
+  const limit = mandates.reduce((sum, m) => sum + m.budget.limit, 0);
+  const spent = mandates.reduce((sum, m) => sum + m.budget.spent, 0);
+  return limit > 0 ? `${spent} of ${limit} (${Math.round((spent / limit) * 100)}%)` : '—';
 }
 
 function byEnvironment(agents: Array<{ environment: string; status: string }>) {
@@ -136,6 +143,12 @@ export function Overview({ can }: { can: Permissions }) {
                 <>
                   <dt>Live mandates</dt>
                   <dd data-testid="live-mandates">{data.mandates.mandates.length}{data.mandates.next_cursor ? '+' : ''}</dd>
+                </>
+              )}
+              {data.mandates && (
+                <>
+                  <dt>Budget burn</dt>
+                  <dd data-testid="budget-burn">{burn(data.mandates.mandates)}</dd>
                 </>
               )}
               {data.approvals && (
