@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import type { Finding as FindingRecord } from '../../lifecycle/findings.ts';
 import { apiClient } from '../client.ts';
 import { print, table } from '../output.ts';
+
+/** A finding as the API answers it (a mapped copy, so tables take it as a plain record). */
+type Finding = { [K in keyof FindingRecord]: FindingRecord[K] };
 
 interface GlobalOpts {
   addr?: string;
@@ -8,15 +12,6 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-type Finding = {
-  id: string;
-  scanner: string;
-  kind: string;
-  status: string;
-  severity: string;
-  title: string;
-  seen: number;
-};
 
 interface Outcome {
   new: number;

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import type { Finding as FindingRecord } from '../../lifecycle/findings.ts';
 import { apiClient, CliError } from '../client.ts';
 import { keyValues, print, table } from '../output.ts';
+
+/** A finding as the API answers it (a mapped copy, so tables take it as a plain record). */
+type Finding = { [K in keyof FindingRecord]: FindingRecord[K] };
 
 interface GlobalOpts {
   addr?: string;
@@ -8,23 +12,6 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-type Finding = {
-  id: string;
-  scanner: string;
-  kind: string;
-  status: string;
-  severity: string;
-  title: string;
-  source: string;
-  detail: Record<string, unknown>;
-  first_seen: string;
-  last_seen: string;
-  seen: number;
-  agent: string | null;
-  owner: string | null;
-  reason: string | null;
-  decided_by: string | null;
-};
 
 const detailText = (detail: Record<string, unknown>) => Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('; ');
 
