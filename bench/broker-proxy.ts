@@ -85,8 +85,7 @@ async function main() {
   const pino = (await import('pino')).default;
   const { loadConfig } = await import('../src/config/schema.ts');
   const { startServer } = await import('../src/server/serve.ts');
-  const { AgentRuntime } = await import('../src/sdk/runtime.ts');
-  const { generateDpopKeyPair } = await import('../src/sdk/dpop.ts');
+  const { brokerAgent } = await import('./broker-agent.ts');
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mandate-bench-broker-'));
   // Rate limits and the burst rule would (rightly) throttle a benchmark; everything else runs as shipped.
@@ -99,24 +98,11 @@ async function main() {
     ...(store.pgSchema ? { pgSchema: store.pgSchema } : {}),
   });
   try {
-    const admin = async (method: string, route: string, body: unknown) => {
-      const res = await fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-      return res.json() as Promise<Record<string, string>>;
-    };
-    const codeHash = `sha256:${'c0de'.repeat(16)}`;
-    await admin('POST', '/v1/agents', { id: 'bench-bot', name: 'Bench bot', owner: 'alice@example.com', environment: 'dev', roles: ['operator'], code_hashes: [codeHash], toolset: ['http:api:GET:/**'], max_token_lifetime: '15m' });
-    await admin('PUT', '/v1/secrets/api_token', { value: SECRET });
-    await admin('POST', '/v1/connections', { name: 'api', base_url: `http://127.0.0.1:${port}/`, inject: ['header:Authorization=Bearer {{secret:api_token}}'], allow: ['GET /repos/**'] });
-    const { token: joinToken } = await admin('POST', '/v1/agents/bench-bot/join-tokens', {});
-    const key = generateDpopKeyPair();
-    const runtime = await AgentRuntime.bootstrap(server.url, { agent_id: 'bench-bot', join_token: joinToken!, code_hash: codeHash, environment: 'dev' }, key);
-    const { token: alice } = await admin('POST', '/v1/users/token', { subject: 'alice@example.com' });
-    const mandate = await runtime.obtainMandate({ subjectToken: alice!, scope: 'http:api:GET:/repos/**', resource: `${server.ctx.issuer}/broker/api` });
+    const agent = await brokerAgent(server, port, SECRET);
     const brokered: Job = {
       kind: 'load',
-      url: `${server.ctx.issuer}/broker/api/repos/acme/widgets`,
-      mandate: { token: mandate.token, privateJwk: key.privateKey.export({ format: 'jwk' }), publicJwk: key.publicJwk },
+      url: agent.url,
+      mandate: agent.mandate,
       concurrency: CONCURRENCY,
       seconds: SECONDS,
     };

@@ -8,7 +8,7 @@ import { printSummary, readRows, SUMMARY_ENV } from './summary.ts';
 
 const dir = import.meta.dirname;
 /** Modules here that are not benchmarks. */
-const notBenches = new Set([path.basename(import.meta.filename), 'summary.ts', 'profile-top.ts', 'bench-store.ts', 'mcp-load.ts']);
+const notBenches = new Set([path.basename(import.meta.filename), 'summary.ts', 'profile-top.ts', 'bench-store.ts', 'mcp-load.ts', 'broker-agent.ts']);
 const filters = process.argv.slice(2);
 const files = fs
   .readdirSync(dir)

@@ -93,8 +93,7 @@ async function main() {
   const { loadConfig } = await import('../src/config/schema.ts');
   const { startServer } = await import('../src/server/serve.ts');
   const { VERSION } = await import('../src/server/app.ts');
-  const { AgentRuntime } = await import('../src/sdk/runtime.ts');
-  const { generateDpopKeyPair } = await import('../src/sdk/dpop.ts');
+  const { brokerAgent } = await import('./broker-agent.ts');
   const { startTracing } = await import('../src/telemetry/sdk.ts');
   const { installedTracer, installTracer } = await import('../src/telemetry/trace.ts');
 
@@ -120,24 +119,11 @@ async function main() {
   const tracer = installedTracer()!;
   installTracer(undefined);
   try {
-    const admin = async (method: string, route: string, body: unknown) => {
-      const res = await fetch(`${server.url}${route}`, { method, headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-      return res.json() as Promise<Record<string, string>>;
-    };
-    const codeHash = `sha256:${'c0de'.repeat(16)}`;
-    await admin('POST', '/v1/agents', { id: 'bench-bot', name: 'Bench bot', owner: 'alice@example.com', environment: 'dev', roles: ['operator'], code_hashes: [codeHash], toolset: ['http:api:GET:/**'], max_token_lifetime: '15m' });
-    await admin('PUT', '/v1/secrets/api_token', { value: 'bench-secret-value-000000000000' });
-    await admin('POST', '/v1/connections', { name: 'api', base_url: `http://127.0.0.1:${port}/`, inject: ['header:Authorization=Bearer {{secret:api_token}}'], allow: ['GET /repos/**'] });
-    const { token: joinToken } = await admin('POST', '/v1/agents/bench-bot/join-tokens', {});
-    const key = generateDpopKeyPair();
-    const runtime = await AgentRuntime.bootstrap(server.url, { agent_id: 'bench-bot', join_token: joinToken!, code_hash: codeHash, environment: 'dev' }, key);
-    const { token: alice } = await admin('POST', '/v1/users/token', { subject: 'alice@example.com' });
-    const mandate = await runtime.obtainMandate({ subjectToken: alice!, scope: 'http:api:GET:/repos/**', resource: `${server.ctx.issuer}/broker/api` });
+    const agent = await brokerAgent(server, port, 'bench-secret-value-000000000000');
     const job: Job = {
       kind: 'load',
-      url: `${server.ctx.issuer}/broker/api/repos/acme/widgets`,
-      mandate: { token: mandate.token, privateJwk: key.privateKey.export({ format: 'jwk' }), publicJwk: key.publicJwk },
+      url: agent.url,
+      mandate: agent.mandate,
       concurrency: CONCURRENCY,
       seconds: SECONDS,
     };
